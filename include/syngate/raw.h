@@ -1,0 +1,22 @@
+/* syngate raw sender: packets syngate originates (the ACK to the backend,
+ * SYN retransmissions, RSTs) go out through raw IP sockets with the IP header
+ * included, so they may carry the client's address as source.
+ * Return convention: 0 on success, -1 with errno set.
+ */
+#ifndef SYNGATE_RAW_H
+#define SYNGATE_RAW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct sg_raw;
+
+/* Opens the IPv4 and IPv6 raw sockets.  Returns NULL with errno set (EPERM
+ * without CAP_NET_RAW).  An address family the kernel lacks is tolerated and
+ * reported when used (EAFNOSUPPORT). */
+struct sg_raw *sg_raw_open(void);
+void sg_raw_close(struct sg_raw *r);
+/* Sends the complete IP packet @pkt (@len bytes, version from its first nibble). */
+int sg_raw_send(struct sg_raw *r, const uint8_t *pkt, size_t len);
+
+#endif
