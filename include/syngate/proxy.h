@@ -1,0 +1,123 @@
+/* syngate proxy state machine.
+ *
+ * Decides what happens to each queued packet: a client SYN is answered with
+ * a cookie SYN-ACK, a client ACK with a valid cookie becomes the backend SYN,
+ * the backend's SYN-ACK completes the splice.  The decision code does no I/O
+ * of its own: conntrack and raw sends go through struct sg_proxy_io, and time
+ * is passed in (milliseconds, monotonic), so tests drive it with mocks.
+ *
+ *   client            syngate                         backend
+ *   SYN      ──►  cookie SYN-ACK (win 0)  ◄── reflected in place
+ *   ACK      ──►  check cookie, ct create (pending)
+ *                 ACK rewritten into SYN (client ISN, cookie options)  ──►
+ *                 ◄── SYN-ACK (learn backend wscale/MSS)
+ *                 ACK to backend (raw)                                 ──►
+ *                 ct: seq offset = cookie - backend ISN, mark proxied
+ *            ◄──  SYN-ACK rewritten into the window update
+ *   data  ◄══════ kernel only (conntrack sequence adjustment) ══════►
+ */
+#ifndef SYNGATE_PROXY_H
+#define SYNGATE_PROXY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "syngate/cookie.h"
+#include "syngate/ct.h"
+#include "syngate/nfq.h"
+#include "syngate/packet.h"
+#include "syngate/reason.h"
+#include "syngate/table.h"
+
+/* never: pass every SYN to the backend; always: answer every SYN with a cookie. */
+enum sg_mode { SG_MODE_NEVER, SG_MODE_ALWAYS };
+
+struct sg_proxy_config {
+	enum sg_mode mode;
+	uint32_t table_max;	   /* half-open entries */
+	uint32_t mark_pending;	   /* connmark while the backend handshake runs */
+	uint32_t mark_proxied;	   /* connmark once spliced */
+	uint32_t reflect_mark;	   /* packet mark of reflected SYN-ACKs (rules notrack them) */
+	uint32_t backend_timeout_ms; /* give up on a silent backend, RST the client */
+	uint32_t syn_rto_ms;	   /* first backend SYN retransmission */
+	uint32_t cookie_period;	   /* seconds per secret slot */
+	bool rst_invalid;	   /* answer a bad cookie with RST instead of dropping */
+	uint16_t mss4, mss6;	   /* upper bound of the MSS advertised to clients */
+	bool learn_first;	   /* pass the first SYN to an unknown backend through */
+	uint8_t default_wscale;	   /* advertised while the backend's is unknown */
+};
+
+/* What the proxy asks of the outside world.  Each returns 0 or -1 + errno. */
+struct sg_proxy_io {
+	void *ctx;
+	int (*ct_create)(void *ctx, const struct sg_ct_new *n);
+	int (*ct_establish)(void *ctx, const struct sg_tuple *orig, int32_t reply_off,
+			    uint32_t mark);
+	int (*ct_delete)(void *ctx, const struct sg_tuple *orig);
+	int (*send)(void *ctx, const uint8_t *pkt, size_t len);
+};
+
+#define SG_HIST_BUCKETS 12
+/* Upper bounds (microseconds) of the backend handshake-time histogram. */
+extern const uint32_t sg_hist_bounds_us[SG_HIST_BUCKETS];
+
+struct sg_counters {
+	uint64_t packets;
+	uint64_t syn_seen;
+	uint64_t syn_passed;	  /* passed through to the backend untouched */
+	uint64_t cookies_sent;
+	uint64_t cookies_valid;
+	uint64_t cookies_invalid;
+	uint64_t rst_sent;
+	uint64_t backend_syns;	  /* SYNs sent to backends, retransmissions included */
+	uint64_t proxied;	  /* connections spliced */
+	uint64_t closed;	  /* spliced connections that ended */
+	uint64_t learned;	  /* backend SYN-ACKs learned from */
+	uint64_t wscale_mismatch; /* backend wscale differed from the one advertised */
+	uint64_t drops[SG_R__COUNT];
+	uint64_t hist[SG_HIST_BUCKETS + 1]; /* last bucket: +Inf */
+	uint64_t hist_sum_us;
+};
+
+/* What to do with the packet handed to sg_proxy_packet(). */
+struct sg_action {
+	enum sg_verdict verdict;
+	bool set_mark;
+	uint32_t mark;
+	size_t len;			/* > 0: replace the packet by out[0..len) */
+	uint8_t out[SG_PKT_MAX_BUILT];
+	enum sg_reason reason;		/* why it was dropped (SG_R_OK otherwise) */
+};
+
+struct sg_proxy;
+
+/* Creates a proxy.  @random supplies 2 * SG_COOKIE_SECRET_LEN + 8 bytes (cookie
+ * secrets and table seed).  Returns NULL with errno set. */
+struct sg_proxy *sg_proxy_new(const struct sg_proxy_config *c, const struct sg_proxy_io *io,
+			      uint64_t now_ms, const uint8_t *random);
+void sg_proxy_free(struct sg_proxy *px);
+
+/* Decides the fate of the IP packet @data/@len at @now_ms, performing the
+ * conntrack operations and raw sends it needs through the io table, in the
+ * order the kernel requires.  Fills @a; never fails. */
+void sg_proxy_packet(struct sg_proxy *px, const uint8_t *data, size_t len, uint64_t now_ms,
+		     struct sg_action *a);
+
+/* Timers: retransmits backend SYNs, gives up on silent backends.  Visits at
+ * most @budget table slots.  Call it every 100 ms or so. */
+void sg_proxy_tick(struct sg_proxy *px, uint64_t now_ms, uint32_t budget);
+
+/* Rotates cookie secrets when the slot changes; @random as for sg_cookie_rotate. */
+int sg_proxy_rotate(struct sg_proxy *px, uint64_t now_s, const uint8_t *random);
+
+/* A spliced connection ended (conntrack destroy event). */
+void sg_proxy_closed(struct sg_proxy *px);
+
+const struct sg_counters *sg_proxy_counters(const struct sg_proxy *px);
+uint32_t sg_proxy_halfopen(const struct sg_proxy *px);
+void sg_proxy_set_mode(struct sg_proxy *px, enum sg_mode m);
+enum sg_mode sg_proxy_mode(const struct sg_proxy *px);
+void sg_proxy_defaults(struct sg_proxy_config *c);
+
+#endif

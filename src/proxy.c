@@ -1,0 +1,510 @@
+/* syngate proxy state machine: see include/syngate/proxy.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <xxhash.h>
+
+#include "syngate/proxy.h"
+
+#define LEARN_SLOTS 256
+#define LEARN_PROBE_MS 1000 /* one pass-through SYN per unknown backend per second */
+
+const uint32_t sg_hist_bounds_us[SG_HIST_BUCKETS] = {
+	100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000};
+
+/* What syngate knows of one backend (address + port), learned from its SYN-ACKs. */
+struct backend {
+	uint8_t family;
+	uint8_t addr[16];
+	uint16_t port;
+	bool known;	   /* options below were seen in a SYN-ACK */
+	bool has_wscale;
+	bool sack_ok;
+	uint8_t wscale;
+	uint16_t mss;
+	uint64_t probe_ms; /* last SYN passed through to learn from */
+};
+
+struct sg_proxy {
+	struct sg_proxy_config cfg;
+	struct sg_proxy_io io;
+	struct sg_cookie_keys keys;
+	struct sg_table *table;
+	struct sg_counters c;
+	struct backend learned[LEARN_SLOTS];
+	uint64_t seed;
+	uint64_t now_ms; /* for the tick callback */
+};
+
+void sg_proxy_defaults(struct sg_proxy_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->mode = SG_MODE_ALWAYS;
+	c->table_max = 65536;
+	c->mark_pending = 0x10000000;
+	c->mark_proxied = 0x08000000;
+	c->reflect_mark = 0x20000000;
+	c->backend_timeout_ms = 10000;
+	c->syn_rto_ms = 1000;
+	c->cookie_period = 30;
+	c->mss4 = 1460;
+	c->mss6 = 1440;
+	c->learn_first = true;
+	c->default_wscale = 7;
+}
+
+struct sg_proxy *sg_proxy_new(const struct sg_proxy_config *c, const struct sg_proxy_io *io,
+			      uint64_t now_ms, const uint8_t *random)
+{
+	struct sg_proxy *px = calloc(1, sizeof(*px));
+
+	if (!px)
+		return NULL;
+	px->cfg = *c;
+	px->io = *io;
+	memcpy(&px->seed, random + 2 * SG_COOKIE_SECRET_LEN, sizeof(px->seed));
+	px->table = sg_table_new(c->table_max, px->seed);
+	if (!px->table) {
+		free(px);
+		return NULL;
+	}
+	sg_cookie_init(&px->keys, c->cookie_period, now_ms / 1000, random);
+	return px;
+}
+
+void sg_proxy_free(struct sg_proxy *px)
+{
+	if (!px)
+		return;
+	sg_table_free(px->table);
+	free(px);
+}
+
+/* --- learned backend options -------------------------------------------- */
+
+static struct backend *backend_slot(struct sg_proxy *px, uint8_t family, const uint8_t *addr,
+				    uint16_t port)
+{
+	uint8_t in[18];
+	size_t n = sg_addr_len(family);
+
+	memcpy(in, addr, n);
+	memcpy(in + n, &port, 2);
+	return &px->learned[XXH3_64bits_withSeed(in, n + 2, px->seed) % LEARN_SLOTS];
+}
+
+/* The learned record of a backend, or NULL if its slot holds another one. */
+static struct backend *backend_find(struct sg_proxy *px, uint8_t family, const uint8_t *addr,
+				    uint16_t port)
+{
+	struct backend *b = backend_slot(px, family, addr, port);
+
+	if (b->family != family || b->port != port || memcmp(b->addr, addr, sg_addr_len(family)))
+		return NULL;
+	return b;
+}
+
+static struct backend *backend_claim(struct sg_proxy *px, uint8_t family, const uint8_t *addr,
+				     uint16_t port)
+{
+	struct backend *b = backend_find(px, family, addr, port);
+
+	if (b)
+		return b;
+	b = backend_slot(px, family, addr, port);
+	memset(b, 0, sizeof(*b));
+	b->family = family;
+	memcpy(b->addr, addr, sg_addr_len(family));
+	b->port = port;
+	return b;
+}
+
+/* Records the options of a backend SYN-ACK @p (backend -> client). */
+static void learn(struct sg_proxy *px, const struct sg_pkt *p)
+{
+	struct backend *b = backend_claim(px, p->tuple.family, p->tuple.saddr, p->tuple.sport);
+	uint16_t floor = p->tuple.family == AF_INET6 ? 1220 : 536;
+
+	b->known = true;
+	b->has_wscale = p->opts.has_wscale;
+	b->wscale = p->opts.wscale;
+	b->sack_ok = p->opts.sack_ok;
+	b->mss = p->opts.has_mss && p->opts.mss >= floor ? p->opts.mss : floor;
+	px->c.learned++;
+}
+
+/* --- segment builders ---------------------------------------------------- */
+
+static void build(struct sg_action *a, const struct sg_seg *s)
+{
+	a->len = sg_pkt_build(a->out, sizeof(a->out), s);
+}
+
+static void seg_init(struct sg_seg *s, const struct sg_tuple *t, uint32_t seq, uint32_t ack,
+		     uint8_t flags, uint16_t window)
+{
+	memset(s, 0, sizeof(*s));
+	s->tuple = *t;
+	s->seq = seq;
+	s->ack = ack;
+	s->flags = flags;
+	s->window = window;
+}
+
+/* The SYN towards the backend, carrying the client's ISN and the options its
+ * cookie encoded.  The SYN's window is unscaled: the client's window in bytes,
+ * capped. */
+static void backend_syn(struct sg_seg *s, const struct sg_halfopen *e)
+{
+	uint32_t win = (uint32_t)e->client_win << (e->opts.has_wscale ? e->opts.wscale : 0);
+
+	seg_init(s, &e->tuple, e->client_isn, 0, SG_TCP_SYN, win > 65535 ? 65535 : (uint16_t)win);
+	s->opts.has_mss = true;
+	s->opts.mss = e->opts.mss;
+	s->opts.sack_ok = e->opts.sack_ok;
+	s->opts.has_wscale = e->opts.has_wscale;
+	s->opts.wscale = e->opts.wscale;
+}
+
+/* The RST that tells the client its connection is gone (client's sequence space). */
+static void client_rst(struct sg_seg *s, const struct sg_halfopen *e)
+{
+	struct sg_tuple r = sg_tuple_reverse(&e->tuple);
+
+	seg_init(s, &r, e->cookie + 1, e->client_isn + 1, SG_TCP_RST | SG_TCP_ACK, 0);
+}
+
+static void drop(struct sg_proxy *px, struct sg_action *a, enum sg_reason r)
+{
+	a->verdict = SG_V_DROP;
+	a->reason = r;
+	a->len = 0;
+	px->c.drops[r]++;
+}
+
+static void reflect(struct sg_proxy *px, struct sg_action *a)
+{
+	a->verdict = SG_V_REPEAT;
+	a->set_mark = true;
+	a->mark = px->cfg.reflect_mark;
+}
+
+/* --- client SYN ---------------------------------------------------------- */
+
+static uint8_t adv_wscale(const struct sg_proxy *px, const struct backend *b)
+{
+	if (b && b->known)
+		return b->has_wscale ? b->wscale : 0;
+	return px->cfg.default_wscale;
+}
+
+static void on_syn(struct sg_proxy *px, const struct sg_pkt *p, uint64_t now, struct sg_action *a)
+{
+	struct backend *b = backend_find(px, p->tuple.family, p->tuple.daddr, p->tuple.dport);
+	uint16_t cap = p->tuple.family == AF_INET6 ? px->cfg.mss6 : px->cfg.mss4;
+	struct sg_tuple r = sg_tuple_reverse(&p->tuple);
+	struct sg_seg s;
+
+	px->c.syn_seen++;
+	if (px->cfg.mode == SG_MODE_NEVER)
+		goto pass;
+	if (px->cfg.learn_first && !(b && b->known)) {
+		b = backend_claim(px, p->tuple.family, p->tuple.daddr, p->tuple.dport);
+		if (!b->probe_ms || now - b->probe_ms >= LEARN_PROBE_MS) {
+			b->probe_ms = now;
+			goto pass;
+		}
+	}
+	seg_init(&s, &r, sg_cookie_make(&px->keys, &p->tuple, p->seq, &p->opts, NULL), p->seq + 1,
+		 SG_TCP_SYN | SG_TCP_ACK, 0);
+	s.opts.has_mss = true;
+	s.opts.mss = b && b->known && b->mss < cap ? b->mss : cap;
+	s.opts.sack_ok = p->opts.sack_ok && (!(b && b->known) || b->sack_ok);
+	s.opts.has_wscale = p->opts.has_wscale;
+	s.opts.wscale = adv_wscale(px, b);
+	build(a, &s);
+	reflect(px, a);
+	px->c.cookies_sent++;
+	return;
+pass:
+	px->c.syn_passed++;
+	a->verdict = SG_V_ACCEPT;
+}
+
+/* --- client ACK carrying a cookie ----------------------------------------- */
+
+static void refuse(struct sg_proxy *px, const struct sg_pkt *p, enum sg_reason r,
+		   struct sg_action *a)
+{
+	struct sg_tuple t = sg_tuple_reverse(&p->tuple);
+	struct sg_seg s;
+
+	drop(px, a, r);
+	if (!px->cfg.rst_invalid)
+		return;
+	seg_init(&s, &t, p->ack, 0, SG_TCP_RST, 0);
+	build(a, &s);
+	reflect(px, a);
+	px->c.rst_sent++;
+}
+
+/* Creates the conntrack entry of @e, replacing a stale one a packet made. */
+static int ct_create(struct sg_proxy *px, const struct sg_halfopen *e)
+{
+	struct sg_ct_new n = {
+		.orig = e->tuple,
+		.mark = px->cfg.mark_pending,
+		.timeout = px->cfg.backend_timeout_ms / 1000 + 5,
+		.orig_wscale = e->opts.has_wscale ? e->opts.wscale : 0,
+		.reply_wscale = e->adv_wscale,
+	};
+
+	if (px->io.ct_create(px->io.ctx, &n) == 0)
+		return 0;
+	if (errno != EEXIST || px->io.ct_delete(px->io.ctx, &e->tuple) != 0)
+		return -1;
+	return px->io.ct_create(px->io.ctx, &n);
+}
+
+static void on_client_ack(struct sg_proxy *px, const struct sg_pkt *p, uint64_t now,
+			  struct sg_action *a)
+{
+	struct backend *b = backend_find(px, p->tuple.family, p->tuple.daddr, p->tuple.dport);
+	struct sg_cookie_opts dec;
+	struct sg_halfopen *e;
+	struct sg_seg s;
+	enum sg_reason r;
+
+	r = sg_cookie_check(&px->keys, &p->tuple, p->seq - 1, p->ack - 1, &dec);
+	if (r != SG_R_OK) {
+		px->c.cookies_invalid++;
+		refuse(px, p, r, a);
+		return;
+	}
+	px->c.cookies_valid++;
+	e = sg_table_insert(px->table, &p->tuple);
+	if (!e) {
+		drop(px, a, SG_R_TABLE_FULL);
+		return;
+	}
+	e->client_isn = p->seq - 1;
+	e->cookie = p->ack - 1;
+	e->client_win = p->window;
+	e->opts = dec;
+	e->adv_wscale = dec.has_wscale ? adv_wscale(px, b) : 0;
+	e->created_ms = now;
+	e->last_syn_ms = now;
+	if (ct_create(px, e) != 0) {
+		sg_table_remove(px->table, e);
+		drop(px, a, SG_R_CT_ERROR);
+		return;
+	}
+	backend_syn(&s, e);
+	build(a, &s);
+	a->verdict = SG_V_ACCEPT;
+	px->c.backend_syns++;
+}
+
+/* A client segment while its backend handshake runs (ACK retransmission,
+ * zero-window probe): re-send the backend SYN at most once per RTO. */
+static void on_pending_client(struct sg_proxy *px, struct sg_halfopen *e, uint64_t now,
+			      struct sg_action *a)
+{
+	struct sg_seg s;
+
+	if (now - e->last_syn_ms < ((uint64_t)px->cfg.syn_rto_ms << e->retries)) {
+		drop(px, a, SG_R_PENDING);
+		return;
+	}
+	e->last_syn_ms = now;
+	e->retries++;
+	backend_syn(&s, e);
+	build(a, &s);
+	a->verdict = SG_V_ACCEPT;
+	px->c.backend_syns++;
+}
+
+/* --- backend answers ----------------------------------------------------- */
+
+static void observe_handshake(struct sg_proxy *px, uint64_t us)
+{
+	unsigned i = 0;
+
+	while (i < SG_HIST_BUCKETS && us > sg_hist_bounds_us[i])
+		i++;
+	px->c.hist[i]++;
+	px->c.hist_sum_us += us;
+}
+
+/* The backend's SYN-ACK: ACK the backend, set the sequence offset, and turn
+ * the SYN-ACK into the client's window update, in that order (the offset must
+ * not apply to the backend ACK, and must apply to the update). */
+static void on_backend_synack(struct sg_proxy *px, struct sg_halfopen *e, const struct sg_pkt *p,
+			      uint64_t now, struct sg_action *a)
+{
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_seg s;
+	size_t n;
+
+	if (p->ack != e->client_isn + 1) {
+		drop(px, a, SG_R_UNEXPECTED);
+		return;
+	}
+	learn(px, p);
+	if (e->opts.has_wscale && (p->opts.has_wscale ? p->opts.wscale : 0) != e->adv_wscale)
+		px->c.wscale_mismatch++;
+	seg_init(&s, &e->tuple, e->client_isn + 1, p->seq + 1, SG_TCP_ACK, e->client_win);
+	n = sg_pkt_build(pkt, sizeof(pkt), &s);
+	if (px->io.send(px->io.ctx, pkt, n) != 0)
+		px->c.drops[SG_R_SEND_ERROR]++; /* the backend re-sends its SYN-ACK */
+	if (px->io.ct_establish(px->io.ctx, &e->tuple, (int32_t)(e->cookie - p->seq),
+				px->cfg.mark_proxied) != 0) {
+		px->io.ct_delete(px->io.ctx, &e->tuple);
+		sg_table_remove(px->table, e);
+		drop(px, a, SG_R_CT_ERROR);
+		return;
+	}
+	seg_init(&s, &p->tuple, p->seq + 1, p->ack, SG_TCP_ACK, (uint16_t)(p->window >> e->adv_wscale));
+	build(a, &s);
+	a->verdict = SG_V_ACCEPT;
+	observe_handshake(px, (now - e->created_ms) * 1000);
+	px->c.proxied++;
+	sg_table_remove(px->table, e);
+}
+
+static void on_backend_rst(struct sg_proxy *px, struct sg_halfopen *e, struct sg_action *a)
+{
+	struct sg_seg s;
+
+	client_rst(&s, e);
+	px->io.ct_delete(px->io.ctx, &e->tuple);
+	sg_table_remove(px->table, e);
+	px->c.drops[SG_R_BACKEND_RST]++;
+	px->c.rst_sent++;
+	build(a, &s);
+	a->verdict = SG_V_ACCEPT;
+}
+
+static void on_backend(struct sg_proxy *px, struct sg_halfopen *e, const struct sg_pkt *p,
+		       uint64_t now, struct sg_action *a)
+{
+	if ((p->flags & (SG_TCP_SYN | SG_TCP_ACK)) == (SG_TCP_SYN | SG_TCP_ACK))
+		on_backend_synack(px, e, p, now, a);
+	else if (p->flags & SG_TCP_RST)
+		on_backend_rst(px, e, a);
+	else
+		drop(px, a, SG_R_UNEXPECTED);
+}
+
+/* --- dispatch ------------------------------------------------------------ */
+
+void sg_proxy_packet(struct sg_proxy *px, const uint8_t *data, size_t len, uint64_t now_ms,
+		     struct sg_action *a)
+{
+	struct sg_halfopen *e;
+	struct sg_tuple rev;
+	struct sg_pkt p;
+	enum sg_reason r;
+
+	memset(a, 0, offsetof(struct sg_action, out));
+	px->c.packets++;
+	r = sg_pkt_parse(&p, data, len);
+	if (r != SG_R_OK) {
+		drop(px, a, r);
+		return;
+	}
+	if ((p.flags & (SG_TCP_SYN | SG_TCP_ACK)) == SG_TCP_SYN) {
+		on_syn(px, &p, now_ms, a);
+		return;
+	}
+	e = sg_table_find(px->table, &p.tuple);
+	if (e) {
+		on_pending_client(px, e, now_ms, a);
+		return;
+	}
+	rev = sg_tuple_reverse(&p.tuple);
+	e = sg_table_find(px->table, &rev);
+	if (e) {
+		on_backend(px, e, &p, now_ms, a);
+		return;
+	}
+	if ((p.flags & (SG_TCP_SYN | SG_TCP_ACK)) == (SG_TCP_SYN | SG_TCP_ACK)) {
+		learn(px, &p); /* a pass-through connection's SYN-ACK */
+		a->verdict = SG_V_ACCEPT;
+		return;
+	}
+	if ((p.flags & (SG_TCP_ACK | SG_TCP_RST | SG_TCP_SYN)) == SG_TCP_ACK) {
+		on_client_ack(px, &p, now_ms, a);
+		return;
+	}
+	drop(px, a, SG_R_UNEXPECTED);
+}
+
+/* --- timers -------------------------------------------------------------- */
+
+static bool expire_one(void *ctx, struct sg_halfopen *e)
+{
+	struct sg_proxy *px = ctx;
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_seg s;
+	size_t n;
+
+	if (px->now_ms - e->created_ms >= px->cfg.backend_timeout_ms) {
+		px->io.ct_delete(px->io.ctx, &e->tuple);
+		client_rst(&s, e);
+		n = sg_pkt_build(pkt, sizeof(pkt), &s);
+		if (px->io.send(px->io.ctx, pkt, n) == 0)
+			px->c.rst_sent++;
+		px->c.drops[SG_R_BACKEND_TIMEOUT]++;
+		sg_table_remove(px->table, e);
+		return true;
+	}
+	if (px->now_ms - e->last_syn_ms >= ((uint64_t)px->cfg.syn_rto_ms << e->retries)) {
+		backend_syn(&s, e);
+		n = sg_pkt_build(pkt, sizeof(pkt), &s);
+		if (px->io.send(px->io.ctx, pkt, n) != 0)
+			px->c.drops[SG_R_SEND_ERROR]++;
+		e->last_syn_ms = px->now_ms;
+		e->retries++;
+		px->c.backend_syns++;
+	}
+	return false;
+}
+
+void sg_proxy_tick(struct sg_proxy *px, uint64_t now_ms, uint32_t budget)
+{
+	px->now_ms = now_ms;
+	sg_table_scan(px->table, budget, expire_one, px);
+}
+
+int sg_proxy_rotate(struct sg_proxy *px, uint64_t now_s, const uint8_t *random)
+{
+	return sg_cookie_rotate(&px->keys, now_s, random);
+}
+
+void sg_proxy_closed(struct sg_proxy *px)
+{
+	px->c.closed++;
+}
+
+const struct sg_counters *sg_proxy_counters(const struct sg_proxy *px)
+{
+	return &px->c;
+}
+
+uint32_t sg_proxy_halfopen(const struct sg_proxy *px)
+{
+	return sg_table_count(px->table);
+}
+
+void sg_proxy_set_mode(struct sg_proxy *px, enum sg_mode m)
+{
+	px->cfg.mode = m;
+}
+
+enum sg_mode sg_proxy_mode(const struct sg_proxy *px)
+{
+	return px->cfg.mode;
+}

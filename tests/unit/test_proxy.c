@@ -1,0 +1,464 @@
+/* cmocka tests of the proxy state machine, driven with real packets and a
+ * recording io table in place of ctnetlink and raw sockets. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "syngate/proxy.h"
+
+#define CLIENT_ISN 0x11111111u
+#define BACKEND_ISN 0x77777777u
+
+/* What the proxy asked of the outside world, in order. */
+struct rec {
+	char log[16];
+	int n;
+	struct sg_ct_new created;
+	int32_t off;
+	uint32_t est_mark;
+	uint8_t sent[4][SG_PKT_MAX_BUILT];
+	size_t sent_len[4];
+	int nsent;
+	int create_errno; /* make the next ct_create fail with this */
+	int establish_fail;
+};
+
+static struct rec R;
+
+static int m_create(void *ctx, const struct sg_ct_new *n)
+{
+	(void)ctx;
+	R.log[R.n++] = 'C';
+	R.created = *n;
+	if (R.create_errno) {
+		errno = R.create_errno;
+		R.create_errno = 0;
+		return -1;
+	}
+	return 0;
+}
+
+static int m_establish(void *ctx, const struct sg_tuple *t, int32_t off, uint32_t mark)
+{
+	(void)ctx;
+	(void)t;
+	R.log[R.n++] = 'E';
+	R.off = off;
+	R.est_mark = mark;
+	if (R.establish_fail) {
+		errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
+static int m_delete(void *ctx, const struct sg_tuple *t)
+{
+	(void)ctx;
+	(void)t;
+	R.log[R.n++] = 'D';
+	return 0;
+}
+
+static int m_send(void *ctx, const uint8_t *pkt, size_t len)
+{
+	(void)ctx;
+	R.log[R.n++] = 'S';
+	memcpy(R.sent[R.nsent], pkt, len);
+	R.sent_len[R.nsent++] = len;
+	return 0;
+}
+
+static const struct sg_proxy_io io = {NULL, m_create, m_establish, m_delete, m_send};
+
+static struct sg_tuple client_tuple(int v6)
+{
+	struct sg_tuple t;
+
+	memset(&t, 0, sizeof(t));
+	if (v6) {
+		t.family = AF_INET6;
+		t.saddr[0] = 0x20, t.saddr[1] = 0x01, t.saddr[2] = 0x0d, t.saddr[3] = 0xb8;
+		memcpy(t.daddr, t.saddr, 16);
+		t.saddr[5] = 1, t.saddr[15] = 2;
+		t.daddr[5] = 2, t.daddr[15] = 2;
+	} else {
+		t.family = AF_INET;
+		t.saddr[0] = 198, t.saddr[1] = 51, t.saddr[2] = 100, t.saddr[3] = 2;
+		t.daddr[0] = 203, t.daddr[1] = 0, t.daddr[2] = 113, t.daddr[3] = 2;
+	}
+	t.sport = 40000;
+	t.dport = 80;
+	return t;
+}
+
+static size_t make(uint8_t *out, const struct sg_tuple *t, uint32_t seq, uint32_t ack,
+		   uint8_t flags, uint16_t win, const struct sg_tcpopts *o)
+{
+	struct sg_seg s;
+
+	memset(&s, 0, sizeof(s));
+	s.tuple = *t;
+	s.seq = seq;
+	s.ack = ack;
+	s.flags = flags;
+	s.window = win;
+	if (o)
+		s.opts = *o;
+	return sg_pkt_build(out, SG_PKT_MAX_BUILT, &s);
+}
+
+static struct sg_proxy *new_proxy(bool learn_first)
+{
+	static uint8_t rnd[2 * SG_COOKIE_SECRET_LEN + 8];
+	struct sg_proxy_config c;
+	size_t i;
+
+	for (i = 0; i < sizeof(rnd); i++)
+		rnd[i] = (uint8_t)(i * 131 + 7);
+	sg_proxy_defaults(&c);
+	c.learn_first = learn_first;
+	c.table_max = 4;
+	memset(&R, 0, sizeof(R));
+	return sg_proxy_new(&c, &io, 1000000, rnd);
+}
+
+static const struct sg_tcpopts client_opts = {
+	.has_mss = true, .mss = 1460, .sack_ok = true, .has_ts = true, .tsval = 5,
+	.has_wscale = true, .wscale = 7};
+
+/* Sends the client SYN and returns the cookie of the reflected SYN-ACK. */
+static uint32_t syn(struct sg_proxy *px, const struct sg_tuple *t, uint64_t now)
+{
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_action a;
+	struct sg_pkt p;
+	size_t n = make(pkt, t, CLIENT_ISN, 0, SG_TCP_SYN, 64240, &client_opts);
+
+	sg_proxy_packet(px, pkt, n, now, &a);
+	assert_int_equal(a.verdict, SG_V_REPEAT);
+	assert_true(a.set_mark);
+	assert_int_equal(a.mark, 0x20000000);
+	assert_int_equal(sg_pkt_parse(&p, a.out, a.len), SG_R_OK);
+	assert_int_equal(p.flags, SG_TCP_SYN | SG_TCP_ACK);
+	assert_int_equal(p.ack, CLIENT_ISN + 1);
+	assert_int_equal(p.window, 0);
+	assert_int_equal(p.tuple.sport, t->dport);
+	assert_memory_equal(p.tuple.daddr, t->saddr, 16);
+	assert_false(p.opts.has_ts); /* timestamps are not offered */
+	assert_true(p.opts.sack_ok);
+	assert_true(p.opts.has_mss);
+	return p.seq;
+}
+
+/* The whole handshake, client SYN to window update, for v4 and v6. */
+static void handshake(int v6)
+{
+	struct sg_proxy *px = new_proxy(false);
+	struct sg_tuple t = client_tuple(v6), r = sg_tuple_reverse(&t);
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_tcpopts bo = {.has_mss = true, .mss = 1400, .sack_ok = true,
+				.has_wscale = true, .wscale = 7};
+	struct sg_action a;
+	struct sg_pkt p;
+	uint32_t cookie = syn(px, &t, 1000000);
+	size_t n;
+
+	/* client ACK: conntrack entry, then the ACK becomes the backend SYN */
+	n = make(pkt, &t, CLIENT_ISN + 1, cookie + 1, SG_TCP_ACK, 1000, NULL);
+	sg_proxy_packet(px, pkt, n, 1000010, &a);
+	assert_int_equal(a.verdict, SG_V_ACCEPT);
+	assert_string_equal(R.log, "C");
+	assert_int_equal(R.created.mark, 0x10000000);
+	assert_int_equal(R.created.orig_wscale, 7);
+	assert_int_equal(sg_proxy_halfopen(px), 1);
+	assert_int_equal(sg_pkt_parse(&p, a.out, a.len), SG_R_OK);
+	assert_int_equal(p.flags, SG_TCP_SYN);
+	assert_int_equal(p.seq, CLIENT_ISN);
+	assert_memory_equal(&p.tuple, &t, sizeof(t));
+	assert_int_equal(p.opts.mss, v6 ? 1440 : 1460);
+	assert_true(p.opts.sack_ok);
+	assert_int_equal(p.opts.wscale, 7);
+	assert_false(p.opts.has_ts);
+	assert_int_equal(p.window, 65535); /* 1000 << 7, capped */
+
+	/* backend SYN-ACK: ACK to backend, offset, window update to the client */
+	n = make(pkt, &r, BACKEND_ISN, CLIENT_ISN + 1, SG_TCP_SYN | SG_TCP_ACK, 65160, &bo);
+	sg_proxy_packet(px, pkt, n, 1000013, &a);
+	assert_string_equal(R.log, "CSE");
+	assert_int_equal(R.off, (int32_t)(cookie - BACKEND_ISN));
+	assert_int_equal(R.est_mark, 0x08000000);
+	assert_int_equal(sg_pkt_parse(&p, R.sent[0], R.sent_len[0]), SG_R_OK);
+	assert_int_equal(p.flags, SG_TCP_ACK);
+	assert_int_equal(p.seq, CLIENT_ISN + 1);
+	assert_int_equal(p.ack, BACKEND_ISN + 1);
+	assert_int_equal(p.window, 1000);
+	assert_memory_equal(&p.tuple, &t, sizeof(t));
+	assert_int_equal(a.verdict, SG_V_ACCEPT);
+	assert_int_equal(sg_pkt_parse(&p, a.out, a.len), SG_R_OK);
+	assert_int_equal(p.flags, SG_TCP_ACK);
+	assert_int_equal(p.seq, BACKEND_ISN + 1); /* conntrack translates it */
+	assert_int_equal(p.ack, CLIENT_ISN + 1);
+	assert_int_equal(p.window, 65160 >> 7);
+	assert_int_equal(sg_proxy_halfopen(px), 0);
+	assert_int_equal(sg_proxy_counters(px)->proxied, 1);
+	assert_int_equal(sg_proxy_counters(px)->hist[5], 1); /* 3 ms: the <= 5 ms bucket */
+	sg_proxy_free(px);
+}
+
+static void handshake_v4(void **state)
+{
+	(void)state;
+	handshake(0);
+}
+
+static void handshake_v6(void **state)
+{
+	(void)state;
+	handshake(1);
+}
+
+static void bad_cookie_dropped(void **state)
+{
+	struct sg_proxy *px = new_proxy(false);
+	struct sg_tuple t = client_tuple(0);
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_action a;
+	uint32_t cookie = syn(px, &t, 1000000);
+	size_t n = make(pkt, &t, CLIENT_ISN + 1, cookie + 1 + 256, SG_TCP_ACK, 502, NULL);
+
+	(void)state;
+	sg_proxy_packet(px, pkt, n, 1000001, &a);
+	assert_int_equal(a.verdict, SG_V_DROP);
+	assert_int_equal(a.reason, SG_R_COOKIE_MAC);
+	assert_int_equal(R.n, 0); /* no conntrack entry, nothing sent */
+	assert_int_equal(sg_proxy_counters(px)->cookies_invalid, 1);
+	assert_int_equal(sg_proxy_counters(px)->drops[SG_R_COOKIE_MAC], 1);
+	sg_proxy_free(px);
+}
+
+static void malformed_counted(void **state)
+{
+	struct sg_proxy *px = new_proxy(false);
+	uint8_t junk[10] = {0x45};
+	struct sg_action a;
+
+	(void)state;
+	sg_proxy_packet(px, junk, sizeof(junk), 1, &a);
+	assert_int_equal(a.verdict, SG_V_DROP);
+	assert_int_equal(sg_proxy_counters(px)->drops[SG_R_TRUNC_IP], 1);
+	sg_proxy_free(px);
+}
+
+/* Retransmitted client ACKs while the backend is silent: dropped inside the
+ * RTO, turned into a new backend SYN after it. */
+static void pending_retransmit(void **state)
+{
+	struct sg_proxy *px = new_proxy(false);
+	struct sg_tuple t = client_tuple(0);
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_action a;
+	struct sg_pkt p;
+	uint32_t cookie = syn(px, &t, 1000000);
+	size_t n = make(pkt, &t, CLIENT_ISN + 1, cookie + 1, SG_TCP_ACK, 502, NULL);
+
+	(void)state;
+	sg_proxy_packet(px, pkt, n, 1000000, &a);
+	sg_proxy_packet(px, pkt, n, 1000500, &a);
+	assert_int_equal(a.verdict, SG_V_DROP);
+	assert_int_equal(a.reason, SG_R_PENDING);
+	sg_proxy_packet(px, pkt, n, 1001000, &a);
+	assert_int_equal(a.verdict, SG_V_ACCEPT);
+	assert_int_equal(sg_pkt_parse(&p, a.out, a.len), SG_R_OK);
+	assert_int_equal(p.flags, SG_TCP_SYN);
+	assert_string_equal(R.log, "C"); /* one conntrack entry only */
+	assert_int_equal(sg_proxy_counters(px)->backend_syns, 2);
+	sg_proxy_free(px);
+}
+
+static void backend_rst(void **state)
+{
+	struct sg_proxy *px = new_proxy(false);
+	struct sg_tuple t = client_tuple(1), r = sg_tuple_reverse(&t);
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_action a;
+	struct sg_pkt p;
+	uint32_t cookie = syn(px, &t, 1000000);
+	size_t n = make(pkt, &t, CLIENT_ISN + 1, cookie + 1, SG_TCP_ACK, 502, NULL);
+
+	(void)state;
+	sg_proxy_packet(px, pkt, n, 1000000, &a);
+	n = make(pkt, &r, 0, CLIENT_ISN + 1, SG_TCP_RST | SG_TCP_ACK, 0, NULL);
+	sg_proxy_packet(px, pkt, n, 1000001, &a);
+	assert_int_equal(a.verdict, SG_V_ACCEPT);
+	assert_int_equal(sg_pkt_parse(&p, a.out, a.len), SG_R_OK);
+	assert_int_equal(p.flags, SG_TCP_RST | SG_TCP_ACK);
+	assert_int_equal(p.seq, cookie + 1); /* in the client's view of our sequence */
+	assert_string_equal(R.log, "CD");
+	assert_int_equal(sg_proxy_halfopen(px), 0);
+	sg_proxy_free(px);
+}
+
+/* A silent backend: SYN re-sent at 1 s and 3 s, then the client gets a RST. */
+static void backend_timeout(void **state)
+{
+	struct sg_proxy *px = new_proxy(false);
+	struct sg_tuple t = client_tuple(0);
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_action a;
+	struct sg_pkt p;
+	uint32_t cookie = syn(px, &t, 1000000);
+	size_t n = make(pkt, &t, CLIENT_ISN + 1, cookie + 1, SG_TCP_ACK, 502, NULL);
+	uint64_t ms;
+
+	(void)state;
+	sg_proxy_packet(px, pkt, n, 1000000, &a);
+	for (ms = 1000000; ms <= 1010000; ms += 100)
+		sg_proxy_tick(px, ms, 64);
+	assert_string_equal(R.log, "CSSSDS");
+	assert_int_equal(sg_pkt_parse(&p, R.sent[0], R.sent_len[0]), SG_R_OK);
+	assert_int_equal(p.flags, SG_TCP_SYN);
+	assert_int_equal(sg_pkt_parse(&p, R.sent[3], R.sent_len[3]), SG_R_OK);
+	assert_int_equal(p.flags, SG_TCP_RST | SG_TCP_ACK);
+	assert_int_equal(p.seq, cookie + 1);
+	assert_int_equal(sg_proxy_counters(px)->drops[SG_R_BACKEND_TIMEOUT], 1);
+	assert_int_equal(sg_proxy_halfopen(px), 0);
+	sg_proxy_free(px);
+}
+
+/* A stale conntrack entry (EEXIST) is deleted and re-created. */
+static void ct_exists_recreated(void **state)
+{
+	struct sg_proxy *px = new_proxy(false);
+	struct sg_tuple t = client_tuple(0);
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_action a;
+	uint32_t cookie = syn(px, &t, 1000000);
+	size_t n = make(pkt, &t, CLIENT_ISN + 1, cookie + 1, SG_TCP_ACK, 502, NULL);
+
+	(void)state;
+	R.create_errno = EEXIST;
+	sg_proxy_packet(px, pkt, n, 1000000, &a);
+	assert_int_equal(a.verdict, SG_V_ACCEPT);
+	assert_string_equal(R.log, "CDC");
+	sg_proxy_free(px);
+}
+
+static void ct_error_drops(void **state)
+{
+	struct sg_proxy *px = new_proxy(false);
+	struct sg_tuple t = client_tuple(0);
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_action a;
+	uint32_t cookie = syn(px, &t, 1000000);
+	size_t n = make(pkt, &t, CLIENT_ISN + 1, cookie + 1, SG_TCP_ACK, 502, NULL);
+
+	(void)state;
+	R.create_errno = EPERM;
+	sg_proxy_packet(px, pkt, n, 1000000, &a);
+	assert_int_equal(a.verdict, SG_V_DROP);
+	assert_int_equal(a.reason, SG_R_CT_ERROR);
+	assert_int_equal(sg_proxy_halfopen(px), 0);
+	sg_proxy_free(px);
+}
+
+/* The half-open table is bounded: a fifth pending connection is refused. */
+static void table_full(void **state)
+{
+	struct sg_proxy *px = new_proxy(false);
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_action a;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 5; i++) {
+		struct sg_tuple t = client_tuple(0);
+		uint32_t cookie;
+		size_t n;
+
+		t.sport = (uint16_t)(1000 + i);
+		cookie = syn(px, &t, 1000000);
+		n = make(pkt, &t, CLIENT_ISN + 1, cookie + 1, SG_TCP_ACK, 502, NULL);
+		sg_proxy_packet(px, pkt, n, 1000000, &a);
+		assert_int_equal(a.verdict, i < 4 ? SG_V_ACCEPT : SG_V_DROP);
+	}
+	assert_int_equal(sg_proxy_counters(px)->drops[SG_R_TABLE_FULL], 1);
+	sg_proxy_free(px);
+}
+
+/* Backend options are learned from SYN-ACKs: the first SYN to an unknown
+ * backend passes through, its SYN-ACK teaches wscale 2 and MSS 1200, and the
+ * next cookie SYN-ACK advertises those. */
+static void learns_backend_options(void **state)
+{
+	struct sg_proxy *px = new_proxy(true);
+	struct sg_tuple t = client_tuple(0), r = sg_tuple_reverse(&t);
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_tcpopts bo = {.has_mss = true, .mss = 1200, .has_wscale = true, .wscale = 2};
+	struct sg_action a;
+	struct sg_pkt p;
+	size_t n = make(pkt, &t, CLIENT_ISN, 0, SG_TCP_SYN, 64240, &client_opts);
+
+	(void)state;
+	sg_proxy_packet(px, pkt, n, 1000000, &a);
+	assert_int_equal(a.verdict, SG_V_ACCEPT);
+	assert_int_equal(a.len, 0); /* untouched */
+	n = make(pkt, &r, BACKEND_ISN, CLIENT_ISN + 1, SG_TCP_SYN | SG_TCP_ACK, 65535, &bo);
+	sg_proxy_packet(px, pkt, n, 1000001, &a);
+	assert_int_equal(a.verdict, SG_V_ACCEPT);
+	assert_int_equal(a.len, 0);
+	assert_int_equal(sg_proxy_counters(px)->learned, 1);
+	t.sport++;
+	n = make(pkt, &t, CLIENT_ISN, 0, SG_TCP_SYN, 64240, &client_opts);
+	sg_proxy_packet(px, pkt, n, 1000002, &a);
+	assert_int_equal(a.verdict, SG_V_REPEAT);
+	assert_int_equal(sg_pkt_parse(&p, a.out, a.len), SG_R_OK);
+	assert_int_equal(p.opts.wscale, 2);
+	assert_int_equal(p.opts.mss, 1200);
+	assert_false(p.opts.sack_ok); /* the backend does not do SACK */
+	sg_proxy_free(px);
+}
+
+/* Mode never: every SYN passes untouched. */
+static void mode_never(void **state)
+{
+	struct sg_proxy *px = new_proxy(false);
+	struct sg_tuple t = client_tuple(0);
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_action a;
+	size_t n = make(pkt, &t, CLIENT_ISN, 0, SG_TCP_SYN, 64240, &client_opts);
+
+	(void)state;
+	sg_proxy_set_mode(px, SG_MODE_NEVER);
+	sg_proxy_packet(px, pkt, n, 1000000, &a);
+	assert_int_equal(a.verdict, SG_V_ACCEPT);
+	assert_int_equal(a.len, 0);
+	assert_int_equal(sg_proxy_counters(px)->syn_passed, 1);
+	sg_proxy_free(px);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(handshake_v4),
+		cmocka_unit_test(handshake_v6),
+		cmocka_unit_test(bad_cookie_dropped),
+		cmocka_unit_test(malformed_counted),
+		cmocka_unit_test(pending_retransmit),
+		cmocka_unit_test(backend_rst),
+		cmocka_unit_test(backend_timeout),
+		cmocka_unit_test(ct_exists_recreated),
+		cmocka_unit_test(ct_error_drops),
+		cmocka_unit_test(table_full),
+		cmocka_unit_test(learns_backend_options),
+		cmocka_unit_test(mode_never),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
