@@ -22,8 +22,10 @@ const uint16_t sg_cookie_mss4[SG_COOKIE_MSS_SLOTS] = {536,  1200, 1300, 1360,
 const uint16_t sg_cookie_mss6[SG_COOKIE_MSS_SLOTS] = {1220, 1280, 1340, 1380,
 						     1400, 1420, 1432, 1440};
 /* Index 0: no window scale.  A client's scale is rounded down, so the backend
- * sees a window no larger than the client offers (safe, slower at most). */
-const uint8_t sg_cookie_wscale[SG_COOKIE_WSCALE_SLOTS] = {0, 0, 2, 4, 6, 7, 8, 9};
+ * sees a window no larger than the client offers (safe, slower at most).
+ * The values cover the common stacks: Linux 7 (older) and 10 (6.x with the
+ * default tcp_rmem), Windows 8, macOS 6. */
+const uint8_t sg_cookie_wscale[SG_COOKIE_WSCALE_SLOTS] = {0, 0, 2, 6, 7, 8, 9, 10};
 
 /* The MAC input, packed so that no padding byte is hashed. */
 struct __attribute__((packed)) mac_input {

@@ -259,6 +259,8 @@ static int ct_create(struct sg_proxy *px, const struct sg_halfopen *e)
 		.timeout = px->cfg.backend_timeout_ms / 1000 + 5,
 		.orig_wscale = e->opts.has_wscale ? e->opts.wscale : 0,
 		.reply_wscale = e->adv_wscale,
+		.orig_sack_perm = e->opts.sack_ok,
+		.reply_sack_perm = e->opts.sack_ok,
 	};
 
 	if (px->io.ct_create(px->io.ctx, &n) == 0)

@@ -13,7 +13,8 @@
  *           secret (current or previous) to verify it with
  *   mss     index into the family's MSS table (rounded down)
  *   sack    the client sent SACK-permitted
- *   wscale  index into the window-scale table (rounded down; 0 = no wscale)
+ *   wscale  index into the window-scale table {none, 0, 2, 6, 7, 8, 9, 10}
+ *           (rounded down)
  *   MAC     top 24 bits of XXH3-64 keyed with the slot's 192-byte secret over
  *           (family, saddr, daddr, sport, dport, client ISN, slot number,
  *           the 8 low bits above)

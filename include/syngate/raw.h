@@ -16,7 +16,16 @@ struct sg_raw;
  * reported when used (EAFNOSUPPORT). */
 struct sg_raw *sg_raw_open(void);
 void sg_raw_close(struct sg_raw *r);
-/* Sends the complete IP packet @pkt (@len bytes, version from its first nibble). */
+/* Sends the complete IP packet @pkt (@len bytes, version from its first
+ * nibble) to its own destination address, never blocking.  The source
+ * address may be any address, local or not (checked for both families on
+ * Linux 6.18 without IP(V6)_TRANSPARENT or FREEBIND).  The caller supplies a
+ * correct TCP checksum; for IPv4 the kernel rewrites the header checksum and
+ * tot_len and fills a zero id; the IPv6 header is sent as is.  Errors:
+ * EINVAL (shorter than an IP header, unknown version, IPv6 link-local
+ * destination), EAFNOSUPPORT (family missing), EAGAIN/ENOBUFS (device queue
+ * full), EMSGSIZE (larger than the route MTU), ENETUNREACH, EPERM (dropped by
+ * an OUTPUT rule). */
 int sg_raw_send(struct sg_raw *r, const uint8_t *pkt, size_t len);
 
 #endif

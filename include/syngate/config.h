@@ -1,0 +1,45 @@
+/* syngate configuration: one table of options, set from a file (INI, parsed
+ * with libinih) or from command-line flags of the same names.
+ *
+ *   [syngate]
+ *   ports = 80,443
+ *   interfaces = eth0
+ *   mode = always
+ *
+ * Return convention: 0 on success, -1 with a message in the caller's buffer
+ * naming the key (and the line, for files).
+ */
+#ifndef SYNGATE_CONFIG_H
+#define SYNGATE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "syngate/proxy.h"
+#include "syngate/rules.h"
+
+#define SG_CONFIG_ERR_LEN 256
+
+struct sg_config {
+	struct sg_proxy_config proxy;
+	struct sg_rules_config rules;
+	uint32_t queue_maxlen;
+	uint32_t rcvbuf_mb;
+	bool install_rules;	/* run: install rules at start, remove them at exit */
+	char control[108];	/* control socket path */
+	int log_level;
+};
+
+void sg_config_defaults(struct sg_config *c);
+/* Sets option @key to @value.  Unknown keys and bad values are errors. */
+int sg_config_set(struct sg_config *c, const char *key, const char *value, char *err,
+		  size_t errlen);
+/* Reads @path into @c (on top of what @c holds). */
+int sg_config_load(struct sg_config *c, const char *path, char *err, size_t errlen);
+/* Cross-option checks (marks distinct, ports given, ...). */
+int sg_config_check(const struct sg_config *c, char *err, size_t errlen);
+/* Prints every option with its help text (for --help). */
+void sg_config_usage(FILE *out);
+
+#endif

@@ -1,0 +1,344 @@
+/* syngate daemon: the edges around the proxy state machine.
+ *
+ * One thread, one epoll loop: the NFQUEUE socket, conntrack destroy events,
+ * a 100 ms timer (proxy timers, secret rotation), signals (signalfd) and the
+ * control socket.  Sockets are opened in an order that matters: the
+ * conntrack event listener before any entry is created (with
+ * nf_conntrack_events=2 an entry created with no listener never reports its
+ * end), the queue last, so that no packet is taken before syngate can act on it.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "syngate/config.h"
+#include "syngate/ct.h"
+#include "syngate/daemon.h"
+#include "syngate/log.h"
+#include "syngate/nfq.h"
+#include "syngate/proxy.h"
+#include "syngate/raw.h"
+#include "syngate/rules.h"
+#include "syngate/stats.h"
+
+#define TICK_MS 100
+#define TICK_BUDGET 8192 /* table slots visited per tick */
+#define RANDOM_LEN (2 * SG_COOKIE_SECRET_LEN + 8)
+
+struct daemon {
+	struct sg_config cfg;
+	struct sg_proxy *px;
+	struct sg_nfq *q;
+	struct sg_ct *ct;
+	struct sg_ct_events *ev;
+	struct sg_raw *raw;
+	int epfd, tfd, sfd, cfd;
+	bool rules_installed;
+	uint64_t now_ms;
+	uint64_t peak_halfopen;
+};
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Fills @buf with @len bytes from the kernel's CSPRNG.  Returns 0 or -1. */
+static int fill_random(uint8_t *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = getrandom(buf + got, len - got, 0);
+
+		if (n < 0 && errno != EINTR)
+			return -1;
+		if (n > 0)
+			got += (size_t)n;
+	}
+	return 0;
+}
+
+/* --- io table for the proxy --------------------------------------------- */
+
+static int io_create(void *ctx, const struct sg_ct_new *n)
+{
+	return sg_ct_create(((struct daemon *)ctx)->ct, n);
+}
+
+static int io_establish(void *ctx, const struct sg_tuple *t, int32_t off, uint32_t mark)
+{
+	return sg_ct_establish(((struct daemon *)ctx)->ct, t, off, mark);
+}
+
+static int io_delete(void *ctx, const struct sg_tuple *t)
+{
+	return sg_ct_delete(((struct daemon *)ctx)->ct, t);
+}
+
+static int io_send(void *ctx, const uint8_t *pkt, size_t len)
+{
+	return sg_raw_send(((struct daemon *)ctx)->raw, pkt, len);
+}
+
+/* --- event handlers ------------------------------------------------------ */
+
+static void on_packet(void *ctx, struct sg_nfq *q, const struct sg_nfq_pkt *pkt)
+{
+	struct daemon *d = ctx;
+	struct sg_action a;
+
+	sg_proxy_packet(d->px, pkt->data, pkt->data ? pkt->len : 0, d->now_ms, &a);
+	if (a.set_mark)
+		sg_nfq_verdict_mark(q, pkt->id, a.verdict, a.len ? a.out : NULL, a.len, a.mark);
+	else
+		sg_nfq_verdict(q, pkt->id, a.verdict, a.len ? a.out : NULL, a.len);
+}
+
+static void on_destroy(void *ctx, const struct sg_tuple *orig, uint32_t mark)
+{
+	(void)orig;
+	(void)mark;
+	sg_proxy_closed(((struct daemon *)ctx)->px);
+}
+
+static void on_tick(struct daemon *d)
+{
+	uint8_t rnd[RANDOM_LEN];
+	uint64_t expirations;
+	uint32_t ho;
+	int r;
+
+	if (read(d->tfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		sg_log_warn("timerfd read");
+	d->now_ms = mono_ms();
+	sg_proxy_tick(d->px, d->now_ms, TICK_BUDGET);
+	if (fill_random(rnd, sizeof(rnd)) == 0) {
+		r = sg_proxy_rotate(d->px, d->now_ms / 1000, rnd);
+		if (r > 0)
+			sg_log(SG_LOG_DEBUG, "cookie secrets rotated (%d replaced)", r);
+	}
+	ho = sg_proxy_halfopen(d->px);
+	if (ho > d->peak_halfopen && ho >= d->cfg.proxy.table_max / 2) {
+		sg_log(SG_LOG_WARN, "half-open table at %u of %u entries", ho,
+		       d->cfg.proxy.table_max);
+		d->peak_halfopen = ho;
+	}
+}
+
+static void on_control(struct daemon *d)
+{
+	char req[64] = "", out[16384];
+	int c = accept4(d->cfd, NULL, NULL, SOCK_CLOEXEC);
+	struct timeval tv = {0, 200000};
+	struct sg_stats_src src;
+	ssize_t n;
+	size_t len;
+
+	if (c < 0)
+		return;
+	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	n = read(c, req, sizeof(req) - 1);
+	req[n > 0 ? n : 0] = '\0';
+	src.c = sg_proxy_counters(d->px);
+	src.halfopen = sg_proxy_halfopen(d->px);
+	src.table_max = d->cfg.proxy.table_max;
+	src.mode = sg_proxy_mode(d->px);
+	src.nfq = sg_nfq_stats(d->q);
+	src.ev = d->ev ? sg_ct_events_stats(d->ev) : NULL;
+	src.queue = d->cfg.rules.queue;
+	len = sg_stats_format(&src, !strncmp(req, "json", 4), out, sizeof(out));
+	if (write(c, out, len) < 0)
+		sg_log_warn("control socket write");
+	close(c);
+}
+
+/* Returns 1 to stop, 0 to go on. */
+static int on_signal(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	if (read(d->sfd, &si, sizeof(si)) != sizeof(si))
+		return 0;
+	if (si.ssi_signo == SIGHUP) {
+		sg_log(SG_LOG_INFO, "SIGHUP: nothing to reload from flags");
+		return 0;
+	}
+	sg_log(SG_LOG_INFO, "signal %u: stopping", si.ssi_signo);
+	return 1;
+}
+
+/* --- setup and teardown -------------------------------------------------- */
+
+static int control_open(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	mode_t old;
+	int fd;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	unlink(path);
+	old = umask(0177); /* the socket is created 0600 */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0) {
+		umask(old);
+		close(fd);
+		return -1;
+	}
+	umask(old);
+	return fd;
+}
+
+static int add_fd(int ep, int fd)
+{
+	struct epoll_event e = {.events = EPOLLIN, .data.fd = fd};
+
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
+}
+
+static void teardown(struct daemon *d)
+{
+	if (d->rules_installed)
+		sg_rules_remove(&d->cfg.rules, stderr);
+	sg_nfq_close(d->q);
+	if (d->cfd >= 0) {
+		close(d->cfd);
+		unlink(d->cfg.control);
+	}
+	if (d->sfd >= 0)
+		close(d->sfd);
+	if (d->tfd >= 0)
+		close(d->tfd);
+	if (d->epfd >= 0)
+		close(d->epfd);
+	sg_raw_close(d->raw);
+	sg_ct_close(d->ct);
+	sg_ct_events_close(d->ev);
+	sg_proxy_free(d->px);
+}
+
+static int open_timer_and_signals(struct daemon *d)
+{
+	struct itimerspec its = {{0, TICK_MS * 1000000}, {0, TICK_MS * 1000000}};
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	d->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d->sfd < 0 || d->tfd < 0 || timerfd_settime(d->tfd, 0, &its, NULL) < 0)
+		return -1;
+	return 0;
+}
+
+static int setup(struct daemon *d)
+{
+	struct sg_proxy_io io = {d, io_create, io_establish, io_delete, io_send};
+	struct sg_nfq_config qc = {d->cfg.rules.queue, d->cfg.queue_maxlen,
+				   (size_t)d->cfg.rcvbuf_mb << 20, d->cfg.rules.fail_open};
+	uint8_t rnd[RANDOM_LEN];
+
+	d->ev = sg_ct_events_open(d->cfg.proxy.mark_proxied, d->cfg.proxy.mark_proxied);
+	if (!d->ev)
+		sg_log_warn("conntrack events unavailable: connection ends will not be counted");
+	if (!(d->ct = sg_ct_open()))
+		return sg_log_warn("ctnetlink (is nf_conntrack_netlink available?)"), -1;
+	if (!(d->raw = sg_raw_open()))
+		return sg_log_warn("raw sockets"), -1;
+	if (fill_random(rnd, sizeof(rnd)) != 0)
+		return sg_log_warn("getrandom"), -1;
+	d->now_ms = mono_ms();
+	if (!(d->px = sg_proxy_new(&d->cfg.proxy, &io, d->now_ms, rnd)))
+		return sg_log_warn("proxy state (table-size %u)", d->cfg.proxy.table_max), -1;
+	if ((d->cfd = control_open(d->cfg.control)) < 0)
+		return sg_log_warn("control socket %s", d->cfg.control), -1;
+	if (open_timer_and_signals(d) < 0)
+		return sg_log_warn("timerfd/signalfd"), -1;
+	if (d->cfg.install_rules) {
+		if (sg_rules_install(&d->cfg.rules, stderr) != 0)
+			return -1;
+		d->rules_installed = true;
+	}
+	if (!(d->q = sg_nfq_open(&qc)))
+		return sg_log_warn("NFQUEUE %u", qc.queue), -1;
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->epfd < 0 || add_fd(d->epfd, sg_nfq_fd(d->q)) || add_fd(d->epfd, d->tfd) ||
+	    add_fd(d->epfd, d->sfd) || add_fd(d->epfd, d->cfd) ||
+	    (d->ev && add_fd(d->epfd, sg_ct_events_fd(d->ev))))
+		return sg_log_warn("epoll"), -1;
+	return 0;
+}
+
+static int loop(struct daemon *d)
+{
+	struct epoll_event evs[8];
+
+	for (;;) {
+		int i, n = epoll_wait(d->epfd, evs, 8, -1);
+
+		if (n < 0 && errno != EINTR)
+			return sg_log_warn("epoll_wait"), -1;
+		for (i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+
+			if (fd == sg_nfq_fd(d->q)) {
+				d->now_ms = mono_ms();
+				if (sg_nfq_poll(d->q, false, on_packet, d) < 0)
+					return sg_log_warn("NFQUEUE receive"), -1;
+			} else if (fd == d->tfd) {
+				on_tick(d);
+			} else if (fd == d->sfd) {
+				if (on_signal(d))
+					return 0;
+			} else if (fd == d->cfd) {
+				on_control(d);
+			} else if (d->ev && fd == sg_ct_events_fd(d->ev)) {
+				if (sg_ct_events_read(d->ev, on_destroy, d) < 0)
+					sg_log_warn("conntrack events");
+			}
+		}
+	}
+}
+
+int sg_daemon_run(const struct sg_config *cfg)
+{
+	struct daemon d;
+	int r;
+
+	memset(&d, 0, sizeof(d));
+	d.cfg = *cfg;
+	d.cfg.rules.mark = cfg->proxy.mark_pending;
+	d.cfg.rules.reflect_mark = cfg->proxy.reflect_mark;
+	d.epfd = d.tfd = d.sfd = d.cfd = -1;
+	sg_log_set_level((enum sg_log_level)cfg->log_level);
+	r = setup(&d);
+	if (r == 0) {
+		sg_log(SG_LOG_INFO, "running: queue %u, mode %s, table %u", cfg->rules.queue,
+		       cfg->proxy.mode == SG_MODE_ALWAYS ? "always" : "never",
+		       cfg->proxy.table_max);
+		r = loop(&d);
+	}
+	teardown(&d);
+	return r;
+}

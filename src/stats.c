@@ -1,0 +1,93 @@
+/* syngate statistics formatting: see include/syngate/stats.h. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "syngate/stats.h"
+
+struct out {
+	char *buf;
+	size_t cap, len;
+	bool json;
+	bool first;
+};
+
+static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->len >= o->cap)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		o->len += (size_t)n < o->cap - o->len ? (size_t)n : o->cap - o->len - 1;
+}
+
+static void field(struct out *o, const char *name, uint64_t v)
+{
+	if (o->json)
+		put(o, "%s\"%s\":%" PRIu64, o->first ? "" : ",", name, v);
+	else
+		put(o, "%-28s %" PRIu64 "\n", name, v);
+	o->first = false;
+}
+
+static void counters(struct out *o, const struct sg_counters *c)
+{
+	char name[64];
+	int r;
+
+	field(o, "packets", c->packets);
+	field(o, "syn_seen", c->syn_seen);
+	field(o, "syn_passed", c->syn_passed);
+	field(o, "cookies_sent", c->cookies_sent);
+	field(o, "cookies_valid", c->cookies_valid);
+	field(o, "cookies_invalid", c->cookies_invalid);
+	field(o, "backend_syns", c->backend_syns);
+	field(o, "proxied", c->proxied);
+	field(o, "closed", c->closed);
+	field(o, "established", c->proxied > c->closed ? c->proxied - c->closed : 0);
+	field(o, "rst_sent", c->rst_sent);
+	field(o, "learned", c->learned);
+	field(o, "wscale_mismatch", c->wscale_mismatch);
+	for (r = 1; r < SG_R__COUNT; r++) {
+		snprintf(name, sizeof(name), "drop_%s", sg_reason_name((enum sg_reason)r));
+		field(o, name, c->drops[r]);
+	}
+}
+
+size_t sg_stats_format(const struct sg_stats_src *s, bool json, char *out, size_t cap)
+{
+	struct out o = {out, cap, 0, json, true};
+
+	if (!cap)
+		return 0;
+	out[0] = '\0';
+	if (json)
+		put(&o, "{\"mode\":\"%s\",", s->mode == SG_MODE_ALWAYS ? "always" : "never");
+	else
+		put(&o, "%-28s %s\n", "mode", s->mode == SG_MODE_ALWAYS ? "always" : "never");
+	field(&o, "queue", s->queue);
+	field(&o, "halfopen", s->halfopen);
+	field(&o, "halfopen_max", s->table_max);
+	counters(&o, s->c);
+	if (s->nfq) {
+		field(&o, "nfq_packets", s->nfq->packets);
+		field(&o, "nfq_batches", s->nfq->batches);
+		field(&o, "nfq_enobufs", s->nfq->enobufs);
+		field(&o, "nfq_send_errors", s->nfq->send_errors);
+	}
+	if (s->ev) {
+		field(&o, "ct_events", s->ev->events);
+		field(&o, "ct_events_lost", s->ev->enobufs);
+	}
+	if (json)
+		put(&o, "}\n");
+	return o.len;
+}

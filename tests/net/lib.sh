@@ -1,0 +1,475 @@
+# shellcheck shell=bash
+# tests/net/lib.sh — shared harness for syngate's netns integration tests and benchmarks.
+#
+# Source it from a bash script (safe under `set -euo pipefail`):
+#
+#   . "$(dirname "$0")/lib.sh"
+#   sg_require_root; sg_require_cmds ip curl hping3
+#   sg_cleanup_on_exit          # EXIT/INT/TERM -> registered hooks, then sg_topo_down
+#   sg_topo_up                  # client <-> router <-> server namespaces
+#   sg_http_server 8080
+#   sg_assert "curl v4" sg_curl_ok "http://$SG_SRV4:8080/"
+#   sg_finish                   # exit 1 if any check failed
+#
+# Topology (all documentation ranges; the host namespace is never touched):
+#
+#   client ns SG_NS_C             router ns SG_NS_R                      server ns SG_NS_S
+#   SG_IF_C ----- veth ----- SG_IF_RC   [fwd]   SG_IF_RS ----- veth ----- SG_IF_S
+#   198.51.100.2/24           198.51.100.1/24   203.0.113.1/24            203.0.113.2/24
+#   2001:db8:1::2/64          2001:db8:1::1/64  2001:db8:2::1/64          2001:db8:2::2/64
+#
+#   client: default via router, forwarding off (so packets for spoofed addresses die there)
+#   server: default via router
+#   router: forwarding on (v4+v6), rp_filter 0, default route (v4+v6) toward the client ns,
+#           so it can answer SYNs from random (spoofed) sources.
+#
+# Variables honoured: SG_PREFIX (namespace name prefix, default "sg"), SG_PYTHON (python3),
+# SG_KEEP_TMP=1 (keep the log directory), SG_VERBOSE=1 (trace helper commands).
+
+# ---------------------------------------------------------------- constants / state
+SG_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SG_ROOT_DIR=$(cd "$SG_LIB_DIR/../.." && pwd)
+export SG_ROOT_DIR
+SG_PYTHON=${SG_PYTHON:-python3}
+SG_PREFIX=${SG_PREFIX:-sg}
+
+SG_CLI4=198.51.100.2      SG_CLI6=2001:db8:1::2
+SG_RTR_C4=198.51.100.1    SG_RTR_C6=2001:db8:1::1
+SG_RTR_S4=203.0.113.1     SG_RTR_S6=2001:db8:2::1
+SG_SRV4=203.0.113.2       SG_SRV6=2001:db8:2::2
+export SG_CLI4 SG_CLI6 SG_RTR_C4 SG_RTR_C6 SG_RTR_S4 SG_RTR_S6 SG_SRV4 SG_SRV6
+
+SG_NS_C=${SG_NS_C:-} SG_NS_R=${SG_NS_R:-} SG_NS_S=${SG_NS_S:-}
+SG_IF_C=sgc0 SG_IF_RC=sgrc SG_IF_RS=sgrs SG_IF_S=sgs0
+export SG_IF_C SG_IF_RC SG_IF_RS SG_IF_S
+
+SG_FAILS=0 SG_PASSES=0
+SG_PIDS=()          # background processes this harness started
+SG_EXIT_HOOKS=()    # commands registered with sg_on_exit (run in reverse order)
+SG_TMP=${SG_TMP:-}
+SG_HTTP_PID='' SG_HTTP_LOG='' SG_FLOOD_PID='' SG_FLOOD_LOG='' SG_FLOOD_SENT=0
+SG_BULK_SERVER_PID='' SG_BULK_SERVER_OUT='' SG_BULK_SECS=''
+_SG_EXITING=0
+
+# ---------------------------------------------------------------- small utilities
+sg_log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+sg_die() { printf 'FATAL: %s\n' "$*" >&2; exit 2; }
+sg_now() { date +%s.%N; }
+# sg_elapsed START -> seconds since START (from sg_now), 3 decimals
+sg_elapsed() { awk -v a="$1" -v b="$(sg_now)" 'BEGIN { printf "%.3f", b - a }'; }
+
+sg_require_root() { [ "$(id -u)" -eq 0 ] || sg_die "must run as root (network namespaces)"; }
+# sg_require_cmds CMD... : die listing every missing command
+sg_require_cmds() {
+    local c missing=()
+    for c in "$@"; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
+    [ ${#missing[@]} -eq 0 ] || sg_die "missing commands: ${missing[*]} (see tests/net/README or CI install step)"
+}
+
+# sg_tmpdir -> creates (once) and prints the per-run log directory
+sg_tmpdir() {
+    if [ -z "$SG_TMP" ] || [ ! -d "$SG_TMP" ]; then
+        SG_TMP=$(mktemp -d "/tmp/syngate-net.$$.XXXXXX")
+        export SG_TMP
+    fi
+}
+
+# sg_in NS CMD... : run CMD inside namespace NS
+sg_in() {
+    local ns=$1; shift
+    [ "${SG_VERBOSE:-0}" = 1 ] && printf '+ [%s] %s\n' "$ns" "$*" >&2
+    ip netns exec "$ns" "$@"
+}
+
+_sg_sysctl() { # NS key=value...
+    local ns=$1 kv; shift
+    for kv in "$@"; do sg_in "$ns" sysctl -qw "$kv" >/dev/null; done
+}
+
+# ---------------------------------------------------------------- checks
+sg_pass() { SG_PASSES=$((SG_PASSES + 1)); printf 'PASS: %s\n' "$*"; }
+sg_fail() { SG_FAILS=$((SG_FAILS + 1)); printf 'FAIL: %s\n' "$*"; }
+# sg_assert DESC CMD... : run CMD (stdout/stderr kept), PASS/FAIL on its status; returns 0 always
+sg_assert() {
+    local desc=$1; shift
+    if "$@"; then sg_pass "$desc"; else sg_fail "$desc (status $?: $*)"; fi
+    return 0
+}
+# sg_assert_eq DESC GOT WANT
+sg_assert_eq() {
+    if [ "$2" = "$3" ]; then sg_pass "$1 ($2)"; else sg_fail "$1: got '$2', want '$3'"; fi
+}
+# sg_assert_le DESC A B : integer A <= B
+sg_assert_le() {
+    if [ "$2" -le "$3" ]; then sg_pass "$1 ($2 <= $3)"; else sg_fail "$1: $2 > $3"; fi
+}
+# sg_assert_ge DESC A B : integer A >= B
+sg_assert_ge() {
+    if [ "$2" -ge "$3" ]; then sg_pass "$1 ($2 >= $3)"; else sg_fail "$1: $2 < $3"; fi
+}
+# sg_finish : summary; exit 1 if any check failed (EXIT trap still cleans up)
+sg_finish() {
+    printf -- '--- %d passed, %d failed\n' "$SG_PASSES" "$SG_FAILS"
+    [ "$SG_FAILS" -eq 0 ] && exit 0
+    exit 1
+}
+
+# ---------------------------------------------------------------- cleanup
+# sg_on_exit CMD... : register a cleanup command (a single string is eval'ed)
+sg_on_exit() { SG_EXIT_HOOKS+=("$*"); }
+
+_sg_exit_handler() {
+    local rc=$?
+    [ "$_SG_EXITING" = 1 ] && return 0
+    _SG_EXITING=1
+    trap - EXIT INT TERM
+    set +e
+    local i
+    for ((i = ${#SG_EXIT_HOOKS[@]} - 1; i >= 0; i--)); do
+        eval "${SG_EXIT_HOOKS[$i]}" || sg_log "exit hook failed: ${SG_EXIT_HOOKS[$i]}"
+    done
+    sg_topo_down
+    if [ -n "$SG_TMP" ] && [ -d "$SG_TMP" ]; then
+        if [ "${SG_KEEP_TMP:-0}" = 1 ] || [ "$rc" -ne 0 ] || [ "$SG_FAILS" -ne 0 ]; then
+            sg_log "logs kept in $SG_TMP"
+        else
+            rm -rf -- "$SG_TMP"
+        fi
+    fi
+    exit "$rc"
+}
+_sg_signal() { sg_log "caught SIG$1, cleaning up"; exit $((128 + $2)); }
+
+# sg_cleanup_on_exit : install EXIT/INT/TERM traps (hooks, then sg_topo_down, then tmp)
+sg_cleanup_on_exit() {
+    trap _sg_exit_handler EXIT
+    trap '_sg_signal INT 2' INT
+    trap '_sg_signal TERM 15' TERM
+}
+
+# _sg_kill_ns NS : TERM then KILL every process inside NS (all ours: the namespace is ours)
+_sg_kill_ns() {
+    local ns=$1 pids i
+    pids=$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ') || true
+    [ -z "${pids// /}" ] && return 0
+    # shellcheck disable=SC2086
+    kill -TERM $pids 2>/dev/null || true
+    for ((i = 0; i < 20; i++)); do
+        pids=$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ') || true
+        [ -z "${pids// /}" ] && return 0
+        sleep 0.1
+    done
+    # shellcheck disable=SC2086
+    kill -KILL $pids 2>/dev/null || true
+    sleep 0.1
+}
+
+# sg_topo_down : kill our processes in the namespaces, delete them. Idempotent.
+sg_topo_down() {
+    local ns p
+    for ns in "$SG_NS_C" "$SG_NS_R" "$SG_NS_S"; do
+        [ -n "$ns" ] || continue
+        if [ -e "/run/netns/$ns" ]; then
+            _sg_kill_ns "$ns"
+            ip netns del "$ns" 2>/dev/null || sg_log "could not delete netns $ns"
+        fi
+    done
+    # reap background children (and silence bash's "Terminated" notices)
+    for p in "${SG_PIDS[@]+"${SG_PIDS[@]}"}"; do
+        kill -0 "$p" 2>/dev/null && kill -TERM "$p" 2>/dev/null
+        wait "$p" 2>/dev/null || true
+    done
+    SG_PIDS=()
+    return 0
+}
+
+# sg_ns_gone : true when none of our namespaces exists any more
+sg_ns_gone() {
+    local ns
+    for ns in "$SG_NS_C" "$SG_NS_R" "$SG_NS_S"; do
+        [ -n "$ns" ] || continue
+        ip netns list | awk '{print $1}' | grep -qx -- "$ns" && return 1
+    done
+    return 0
+}
+
+# ---------------------------------------------------------------- topology
+# sg_topo_up : create the three namespaces, veths, addresses, routes; sanity-ping through.
+sg_topo_up() {
+    sg_tmpdir
+    SG_NS_C=${SG_PREFIX}c$$ SG_NS_R=${SG_PREFIX}r$$ SG_NS_S=${SG_PREFIX}s$$
+    export SG_NS_C SG_NS_R SG_NS_S
+    local ns
+    for ns in "$SG_NS_C" "$SG_NS_R" "$SG_NS_S"; do
+        [ -e "/run/netns/$ns" ] && sg_die "netns $ns already exists"
+    done
+    for ns in "$SG_NS_C" "$SG_NS_R" "$SG_NS_S"; do
+        ip netns add "$ns"
+        ip -n "$ns" link set lo up
+        # no DAD: addresses usable at once (set before the veths exist so they inherit it)
+        _sg_sysctl "$ns" net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+            net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0
+    done
+    # veths are created inside the router namespace, peers go straight to their namespace
+    ip -n "$SG_NS_R" link add "$SG_IF_RC" type veth peer name "$SG_IF_C" netns "$SG_NS_C"
+    ip -n "$SG_NS_R" link add "$SG_IF_RS" type veth peer name "$SG_IF_S" netns "$SG_NS_S"
+
+    _sg_sysctl "$SG_NS_C" net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0
+    _sg_sysctl "$SG_NS_R" net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
+        net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+        "net.ipv4.conf.$SG_IF_RC.rp_filter=0" "net.ipv4.conf.$SG_IF_RS.rp_filter=0"
+    _sg_sysctl "$SG_NS_S" net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0 \
+        net.ipv6.bindv6only=0
+
+    ip -n "$SG_NS_C" addr add "$SG_CLI4/24" dev "$SG_IF_C"
+    ip -n "$SG_NS_C" addr add "$SG_CLI6/64" dev "$SG_IF_C" nodad
+    ip -n "$SG_NS_R" addr add "$SG_RTR_C4/24" dev "$SG_IF_RC"
+    ip -n "$SG_NS_R" addr add "$SG_RTR_C6/64" dev "$SG_IF_RC" nodad
+    ip -n "$SG_NS_R" addr add "$SG_RTR_S4/24" dev "$SG_IF_RS"
+    ip -n "$SG_NS_R" addr add "$SG_RTR_S6/64" dev "$SG_IF_RS" nodad
+    ip -n "$SG_NS_S" addr add "$SG_SRV4/24" dev "$SG_IF_S"
+    ip -n "$SG_NS_S" addr add "$SG_SRV6/64" dev "$SG_IF_S" nodad
+
+    ip -n "$SG_NS_C" link set "$SG_IF_C" up
+    ip -n "$SG_NS_R" link set "$SG_IF_RC" up
+    ip -n "$SG_NS_R" link set "$SG_IF_RS" up
+    ip -n "$SG_NS_S" link set "$SG_IF_S" up
+
+    ip -n "$SG_NS_C" route add default via "$SG_RTR_C4"
+    ip -n "$SG_NS_C" -6 route add default via "$SG_RTR_C6"
+    ip -n "$SG_NS_S" route add default via "$SG_RTR_S4"
+    ip -n "$SG_NS_S" -6 route add default via "$SG_RTR_S6"
+    # router: everything unknown goes to the client ns, which drops it (forwarding off)
+    ip -n "$SG_NS_R" route add default via "$SG_CLI4" dev "$SG_IF_RC"
+    ip -n "$SG_NS_R" -6 route add default via "$SG_CLI6" dev "$SG_IF_RC"
+
+    # sanity: end to end over both families (a few tries while links settle); needs ping
+    # (iputils-ping), skipped without it
+    local fam dst ok i
+    if command -v ping >/dev/null 2>&1; then
+        for fam in 4 6; do
+            [ "$fam" = 4 ] && dst=$SG_SRV4 || dst=$SG_SRV6
+            ok=0
+            for ((i = 0; i < 20; i++)); do
+                if sg_in "$SG_NS_C" ping -"$fam" -c1 -W1 -q "$dst" >/dev/null 2>&1; then ok=1; break; fi
+                sleep 0.1
+            done
+            [ "$ok" = 1 ] || sg_die "topology: client cannot ping $dst"
+        done
+    fi
+    sg_log "topology up: $SG_NS_C <-> $SG_NS_R <-> $SG_NS_S (logs: $SG_TMP)"
+}
+
+# ---------------------------------------------------------------- waiting
+# sg_wait_port NS PORT [TIMEOUT_S=5] : wait until a TCP listener on PORT exists in NS
+sg_wait_port() {
+    local ns=$1 port=$2 tmo=${3:-5} i n
+    n=$(awk -v t="$tmo" 'BEGIN { printf "%d", t * 20 }')
+    for ((i = 0; i < n; i++)); do
+        if sg_in "$ns" ss -Hltn "sport = :$port" 2>/dev/null | grep -q .; then return 0; fi
+        sleep 0.05
+    done
+    sg_log "timeout: nothing listens on $ns:$port after ${tmo}s"
+    return 1
+}
+
+# sg_wait_pid PID [TIMEOUT_S=10] : wait for a background child to exit; returns its status,
+# or 124 (and leaves it running) on timeout
+sg_wait_pid() {
+    local pid=$1 tmo=${2:-10} i n
+    n=$(awk -v t="$tmo" 'BEGIN { printf "%d", t * 20 }')
+    for ((i = 0; i < n; i++)); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            local rc=0
+            wait "$pid" 2>/dev/null || rc=$?
+            return "$rc"
+        fi
+        sleep 0.05
+    done
+    return 124
+}
+
+# sg_bg NS LOG CMD... : start CMD in NS in the background, output to LOG; sets SG_BG_PID
+sg_bg() {
+    local ns=$1 log=$2; shift 2
+    [ "${SG_VERBOSE:-0}" = 1 ] && printf '+ [%s] %s &\n' "$ns" "$*" >&2
+    # a plain backgrounded command: $! is ip's PID, which execs CMD (same PID)
+    ip netns exec "$ns" "$@" >"$log" 2>&1 </dev/null &
+    SG_BG_PID=$!
+    SG_PIDS+=("$SG_BG_PID")
+}
+
+# ---------------------------------------------------------------- HTTP
+# sg_http_server PORT [DIR] : dual-stack (:: with V6ONLY=0) python http.server in the server
+# ns; sets SG_HTTP_PID and SG_HTTP_LOG (the access log: one line per request, client address
+# first, IPv4 clients shown as ::ffff:a.b.c.d).
+sg_http_server() {
+    local port=$1 dir=${2:-}
+    sg_tmpdir
+    if [ -z "$dir" ]; then
+        dir=$SG_TMP/www
+        mkdir -p "$dir"
+        printf 'syngate test page\n' >"$dir/index.html"
+    fi
+    SG_HTTP_LOG=$SG_TMP/http.$port.log
+    sg_bg "$SG_NS_S" "$SG_HTTP_LOG" "$SG_PYTHON" -u -m http.server "$port" --bind :: --directory "$dir"
+    SG_HTTP_PID=$SG_BG_PID
+    export SG_HTTP_PID SG_HTTP_LOG
+    sg_wait_port "$SG_NS_S" "$port" 10 || { cat "$SG_HTTP_LOG" >&2; return 1; }
+    # must be one dual-stack socket: [::]:port and IPV6_V6ONLY off
+    [ "$(sg_in "$SG_NS_S" cat /proc/sys/net/ipv6/bindv6only)" = 0 ] ||
+        sg_log "warning: bindv6only=1 in $SG_NS_S; http.server may be IPv6-only"
+}
+
+# sg_curl NS URL [curl args...] : prints the HTTP status code (000 on failure); no proxies
+sg_curl() {
+    local ns=$1 url=$2; shift 2
+    sg_in "$ns" curl -sS -g --noproxy '*' -o /dev/null -w '%{http_code}' \
+        --connect-timeout "${SG_CURL_TIMEOUT:-5}" --max-time "${SG_CURL_TIMEOUT:-5}" "$@" "$url" 2>/dev/null || true
+}
+# sg_curl_ok URL [curl args] : true if a GET from the client ns returns 200
+sg_curl_ok() { [ "$(sg_curl "$SG_NS_C" "$@")" = 200 ]; }
+
+# ---------------------------------------------------------------- SYN counter (server ns)
+# sg_syn_counter_install PORT : count pure SYNs (SYN set; ACK, FIN, RST clear) to PORT
+# arriving at the server ns, v4 and v6, in a dedicated chain SGSYN<PORT> jumped to from INPUT.
+sg_syn_counter_install() {
+    local port=$1 chain=SGSYN$1 ipt
+    for ipt in iptables ip6tables; do
+        if sg_in "$SG_NS_S" "$ipt" -w -t filter -nL "$chain" >/dev/null 2>&1; then
+            sg_in "$SG_NS_S" "$ipt" -w -t filter -Z "$chain"
+            continue
+        fi
+        sg_in "$SG_NS_S" "$ipt" -w -t filter -N "$chain"
+        sg_in "$SG_NS_S" "$ipt" -w -t filter -A "$chain" -p tcp --tcp-flags SYN,ACK,FIN,RST SYN
+        sg_in "$SG_NS_S" "$ipt" -w -t filter -I INPUT 1 -p tcp --dport "$port" -j "$chain"
+    done
+}
+# sg_syn_count PORT [4|6] : print SYNs counted so far (v4+v6 unless a family is given)
+sg_syn_count() {
+    local port=$1 fam=${2:-46} chain=SGSYN$1 n total=0
+    if [[ $fam == *4* ]]; then
+        n=$(sg_in "$SG_NS_S" iptables -w -t filter -nvxL "$chain" | awk 'NR == 3 { print $1 }')
+        total=$((total + ${n:-0}))
+    fi
+    if [[ $fam == *6* ]]; then
+        n=$(sg_in "$SG_NS_S" ip6tables -w -t filter -nvxL "$chain" | awk 'NR == 3 { print $1 }')
+        total=$((total + ${n:-0}))
+    fi
+    echo "$total"
+}
+
+# ---------------------------------------------------------------- flood
+# sg_flood SECONDS PORT [extra hping3 args] : SYN flood with random sources from the client ns
+# toward SG_FLOOD_DST (default 203.0.113.2), in the background, bounded by timeout -s INT.
+# Sets SG_FLOOD_PID and SG_FLOOD_LOG. SG_FLOOD_CPU=N pins hping3 to that CPU.
+sg_flood() {
+    local secs=$1 port=$2; shift 2
+    local dst=${SG_FLOOD_DST:-$SG_SRV4} pin=()
+    sg_tmpdir
+    [ -n "${SG_FLOOD_CPU:-}" ] && pin=(taskset -c "$SG_FLOOD_CPU")
+    SG_FLOOD_LOG=$SG_TMP/flood.$(date +%s%N).log
+    sg_bg "$SG_NS_C" "$SG_FLOOD_LOG" "${pin[@]+"${pin[@]}"}" \
+        timeout -s INT "$secs" hping3 -S --flood --rand-source -p "$port" "$@" "$dst"
+    SG_FLOOD_PID=$SG_BG_PID
+    SG_FLOOD_SENT=0
+    export SG_FLOOD_PID SG_FLOOD_LOG
+}
+# sg_flood_wait [TIMEOUT_S=SECONDS+10] : wait for the flood to end; sets and prints
+# SG_FLOOD_SENT (packets hping3 reports as transmitted)
+sg_flood_wait() {
+    local tmo=${1:-60}
+    [ -n "$SG_FLOOD_PID" ] || return 0
+    sg_wait_pid "$SG_FLOOD_PID" "$tmo" || true
+    if kill -0 "$SG_FLOOD_PID" 2>/dev/null; then
+        kill -INT "$SG_FLOOD_PID" 2>/dev/null || true
+        sg_wait_pid "$SG_FLOOD_PID" 5 || true
+    fi
+    SG_FLOOD_PID=''
+    SG_FLOOD_SENT=$(awk '/packets (transmitted|tramitted)/ { print $1; exit }' "$SG_FLOOD_LOG")
+    SG_FLOOD_SENT=${SG_FLOOD_SENT:-0}
+    echo "$SG_FLOOD_SENT"
+}
+
+# ---------------------------------------------------------------- kernel SYNPROXY stats
+# sg_synproxy_stats [NS=router] : sum the per-CPU hex columns of /proc/net/stat/synproxy in NS,
+# print "name=value" per column (entries syn_received cookie_invalid cookie_valid
+# cookie_retrans conn_reopened)
+sg_synproxy_stats() {
+    local ns=${1:-$SG_NS_R} line i
+    local -a names=() vals=() f
+    local first=1
+    while read -r line; do
+        [ -n "$line" ] || continue
+        read -r -a f <<<"$line"
+        if [ "$first" = 1 ]; then
+            names=("${f[@]}"); first=0
+            for i in "${!names[@]}"; do vals[i]=0; done
+            continue
+        fi
+        for i in "${!f[@]}"; do vals[i]=$((vals[i] + 16#${f[i]})); done
+    done < <(sg_in "$ns" cat /proc/net/stat/synproxy)
+    for i in "${!names[@]}"; do printf '%s=%s\n' "${names[i]}" "${vals[i]}"; done
+}
+# sg_synproxy_stat NS FIELD : one summed column, e.g. sg_synproxy_stat "$SG_NS_R" cookie_valid
+sg_synproxy_stat() {
+    sg_synproxy_stats "$1" | awk -F= -v k="$2" '$1 == k { print $2; found = 1 } END { if (!found) print 0 }'
+}
+
+# ---------------------------------------------------------------- bulk transfer
+_sg_kv() { # LINE KEY -> value of KEY=value in LINE
+    local w
+    for w in $1; do [ "${w%%=*}" = "$2" ] && { echo "${w#*=}"; return 0; }; done
+    echo ""
+}
+
+# sg_bulk_server PORT BYTES [NS=server] : start tcpsink.py serving one connection that sends
+# BYTES and receives until EOF; sets SG_BULK_SERVER_PID, SG_BULK_SERVER_OUT
+sg_bulk_server() {
+    local port=$1 bytes=$2 ns=${3:-$SG_NS_S}
+    sg_tmpdir
+    SG_BULK_SERVER_OUT=$SG_TMP/bulk_server.$port.$(date +%s%N).out
+    sg_bg "$ns" "$SG_BULK_SERVER_OUT" "$SG_PYTHON" -u "$SG_LIB_DIR/tcpsink.py" serve \
+        --port "$port" --bytes "$bytes" --count 1 --timeout "${SG_BULK_TIMEOUT:-120}"
+    SG_BULK_SERVER_PID=$SG_BG_PID
+    sg_wait_port "$ns" "$port" 10 || { cat "$SG_BULK_SERVER_OUT" >&2; return 1; }
+}
+
+# sg_bulk_client HOST PORT BYTES [NS=client] : connect, send BYTES, receive until EOF, then
+# wait for the server started by sg_bulk_server and compare sha256 both ways.
+# Returns 0 if both directions carried exactly BYTES with identical sha256. Prints a summary;
+# sets SG_BULK_SECS (client wall time) and SG_BULK_PEER (client address the server saw).
+sg_bulk_client() {
+    local host=$1 port=$2 bytes=$3 ns=${4:-$SG_NS_C} cl sv rc=0
+    local out
+    out=$SG_TMP/bulk_client.$port.$(date +%s%N).out
+    sg_in "$ns" timeout "${SG_BULK_TIMEOUT:-120}" "$SG_PYTHON" -u "$SG_LIB_DIR/tcpsink.py" send \
+        --host "$host" --port "$port" --bytes "$bytes" --timeout "${SG_BULK_TIMEOUT:-120}" \
+        >"$out" 2>&1 || rc=$?
+    sg_wait_pid "$SG_BULK_SERVER_PID" 30 || true
+    cl=$(grep -m1 '^role=client' "$out" || true)
+    sv=$(grep -m1 '^role=server' "$SG_BULK_SERVER_OUT" || true)
+    SG_BULK_SECS=$(_sg_kv "$cl" secs)
+    SG_BULK_PEER=$(_sg_kv "$sv" peer)
+    if [ "$rc" -ne 0 ] || [ -z "$cl" ] || [ -z "$sv" ]; then
+        sg_log "bulk $host:$port failed (client rc=$rc)"
+        cat "$out" "$SG_BULK_SERVER_OUT" >&2
+        return 1
+    fi
+    if [ "$(_sg_kv "$cl" sent)" = "$bytes" ] && [ "$(_sg_kv "$sv" recv)" = "$bytes" ] &&
+        [ "$(_sg_kv "$sv" sent)" = "$bytes" ] && [ "$(_sg_kv "$cl" recv)" = "$bytes" ] &&
+        [ "$(_sg_kv "$cl" sent_sha256)" = "$(_sg_kv "$sv" recv_sha256)" ] &&
+        [ "$(_sg_kv "$sv" sent_sha256)" = "$(_sg_kv "$cl" recv_sha256)" ]; then
+        sg_log "bulk $host:$port: $bytes bytes each way in ${SG_BULK_SECS}s, sha256 match (server saw $SG_BULK_PEER)"
+        return 0
+    fi
+    sg_log "bulk $host:$port: MISMATCH"
+    printf '  %s\n  %s\n' "$cl" "$sv" >&2
+    return 1
+}
+
+# sg_bulk_check HOST PORT BYTES : sg_bulk_server + sg_bulk_client in one call
+sg_bulk_check() {
+    sg_bulk_server "$2" "$3" || return 1
+    sg_bulk_client "$1" "$2" "$3"
+}
