@@ -435,6 +435,9 @@ static void put_mangle_rules(struct sbuf *b, const struct sg_rules_config *c,
 	char rest[384];
 
 	sb_puts(b, ":SYNGATE-MANGLE - [0:0]\n-I PREROUTING 1 -j SYNGATE-MANGLE\n");
+	/* SYN-ACKs syngate reflected are done: not a backend's, not to learn from */
+	sb_printf(b, "-A SYNGATE-MANGLE -m mark --mark 0x%" PRIx32 "/0x%" PRIx32 " -j RETURN\n",
+	          c->reflect_mark, c->reflect_mark);
 	snprintf(rest, sizeof(rest),
 	         "-p tcp -m multiport --dports %s -m conntrack --ctstate "
 	         "INVALID --tcp-flags SYN,RST,ACK ACK -j %s",

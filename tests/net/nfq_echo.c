@@ -1,11 +1,12 @@
 /* nfq_echo: a minimal daemon on src/nfq.c for the network tests.
  *
- *   nfq_echo [-q queue] [-m mark] [-l maxlen] [-b rcvbuf] [-f] [-v] accept|mark|payload
+ *   nfq_echo [-q queue] [-m mark] [-l maxlen] [-b rcvbuf] [-f] [-v] [-d] accept|mark|payload
  *
  * Binds the queue and answers every packet with NF_ACCEPT (mode accept),
  * NF_ACCEPT plus mark -m (mode mark, default 0x5a), or NF_ACCEPT with the
  * packet handed back as a replacement payload (mode payload: exercises the
- * mangle path).  -f sets fail-open; -v prints each packet's metadata.
+ * mangle path).  -f sets fail-open; -v prints each packet's metadata; -d
+ * answers every packet twice (the kernel must refuse the second: nl_errors).
  * Prints "ready" on stdout once bound, and its counters on SIGINT/SIGTERM:
  * packets, rate over the busy period (first to last packet), receive batches,
  * verdict datagrams and packets per sendmsg.
@@ -27,6 +28,7 @@ enum echo_mode { ECHO_ACCEPT, ECHO_MARK, ECHO_PAYLOAD };
 struct echo {
 	enum echo_mode mode;
 	bool verbose;
+	bool twice;
 	uint32_t mark;
 	uint64_t max_batch;
 	double first, last; /* monotonic seconds of the first and last packet */
@@ -65,6 +67,8 @@ static void echo_cb(void *ctx, struct sg_nfq *q, const struct sg_nfq_pkt *p)
 	default:
 		sg_nfq_verdict(q, p->id, SG_V_ACCEPT, NULL, 0);
 	}
+	if (e->twice)
+		sg_nfq_verdict(q, p->id, SG_V_DROP, NULL, 0);
 }
 
 static void report(const struct echo *e, const struct sg_nfq_stats *s)
@@ -108,8 +112,9 @@ static int run(struct sg_nfq *q, struct echo *e)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: nfq_echo [-q queue] [-m mark] [-l maxlen] [-b rcvbuf] [-f] "
-	                "accept|mark|payload\n");
+	fprintf(stderr,
+	        "usage: nfq_echo [-q queue] [-m mark] [-l maxlen] [-b rcvbuf] [-f] [-v] [-d] "
+	        "accept|mark|payload\n");
 	exit(2);
 }
 
@@ -121,7 +126,7 @@ int main(int argc, char **argv)
 	struct sg_nfq *q;
 	int opt, rc;
 
-	while ((opt = getopt(argc, argv, "q:m:l:b:fv")) != -1) {
+	while ((opt = getopt(argc, argv, "q:m:l:b:fvd")) != -1) {
 		switch (opt) {
 		case 'q':
 			c.queue = (uint16_t)strtoul(optarg, NULL, 0);
@@ -137,6 +142,9 @@ int main(int argc, char **argv)
 			break;
 		case 'f':
 			c.fail_open = true;
+			break;
+		case 'd':
+			e.twice = true;
 			break;
 		case 'v':
 			e.verbose = true;

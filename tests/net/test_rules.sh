@@ -125,6 +125,7 @@ RULES=(
 	"${RAW_SYN/-i sg0/-i sg2}"
 	':SYNGATE-MANGLE - [0:0]'
 	'-A PREROUTING -j SYNGATE-MANGLE'
+	'-A SYNGATE-MANGLE -m mark --mark 0x20000000/0x20000000 -j RETURN'
 	'-A SYNGATE-MANGLE -i sg0 -p tcp -m multiport --dports 80,443 -m conntrack --ctstate INVALID -m tcp --tcp-flags SYN,RST,ACK ACK -j NFQUEUE --queue-num 0'
 	'-A SYNGATE-MANGLE -i sg2 -p tcp -m multiport --dports 80,443 -m conntrack --ctstate INVALID -m tcp --tcp-flags SYN,RST,ACK ACK -j NFQUEUE --queue-num 0'
 	'-A SYNGATE-MANGLE -p tcp -m multiport --sports 80,443 -m tcp --tcp-flags FIN,SYN,RST,ACK SYN,ACK -j NFQUEUE --queue-num 0'
@@ -137,8 +138,8 @@ check "jumps are first in PREROUTING" \
 	[ "$(E iptables-save -t raw | grep '^-A PREROUTING' | head -1)" = '-A PREROUTING -j SYNGATE-RAW' ]
 check "install keeps rules that are not syngate's" \
 	[ "$(nlines 4 '-A PREROUTING -p udp -m udp --dport 9 -j ACCEPT')" = 1 ]
-check "rule count is exact (ipv4: 14 SYNGATE lines)" \
-	[ "$(E iptables-save | grep -c SYNGATE)" = 14 ]
+check "rule count is exact (ipv4: 15 SYNGATE lines)" \
+	[ "$(E iptables-save | grep -c SYNGATE)" = 15 ]
 
 check "sysctl ip_forward set" sysctl_is net/ipv4/ip_forward 1
 check "sysctl ipv6 forwarding set" sysctl_is net/ipv6/conf/all/forwarding 1
@@ -162,8 +163,8 @@ E ip6tables -t mangle -I PREROUTING -i sg0 -j SYNGATE-MANGLE
 CLI install -p 80 -p 443 -i sg0 -i sg2 >"$TMP/inst2.out"
 check "second install exits 0" [ $? = 0 ]
 check "second install: one jump per chain, one copy of each rule" once "${RULES[@]}"
-check "second install: 14 SYNGATE lines (ipv4)" [ "$(E iptables-save | grep -c SYNGATE)" = 14 ]
-check "second install: 14 SYNGATE lines (ipv6)" [ "$(E ip6tables-save | grep -c SYNGATE)" = 14 ]
+check "second install: 15 SYNGATE lines (ipv4)" [ "$(E iptables-save | grep -c SYNGATE)" = 15 ]
+check "second install: 15 SYNGATE lines (ipv6)" [ "$(E ip6tables-save | grep -c SYNGATE)" = 15 ]
 check "second install leaves correct sysctls alone (no report)" \
 	[ "$(grep -c '^sysctl ' "$TMP/inst2.out")" = 0 ]
 
