@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "syngate/ct.h"
+#include "syngate/kstats.h"
 #include "syngate/nfq.h"
 #include "syngate/proxy.h"
 
@@ -19,7 +20,15 @@ struct sg_stats_src {
 	uint16_t queue;
 	const struct sg_nfq_stats *nfq;		  /* may be NULL */
 	const struct sg_ct_events_stats *ev;	  /* may be NULL */
+	const struct sg_kqueue *kq;		  /* may be NULL */
+	uint64_t cookies_slot[2];		  /* cookies issued: current, previous slot */
+	const struct sg_listen_queue *backend;	  /* backend listeners, one per port */
+	int nbackend;
 };
+
+/* Writes the snapshot in the Prometheus text exposition format (version
+ * 0.0.4).  Returns its length (output cut at @cap - 1, always terminated). */
+size_t sg_metrics_format(const struct sg_stats_src *s, char *out, size_t cap);
 
 /* Writes the snapshot into @out (@cap bytes, always NUL-terminated) as
  * "name value" lines, or as one JSON object when @json.  Returns its length. */
