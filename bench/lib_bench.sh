@@ -1,0 +1,259 @@
+# shellcheck shell=bash
+# bench/lib_bench.sh — helpers for bench/run.sh, on top of tests/net/lib.sh (source that first).
+#
+# CPU layout of every measurement (2-core machine):
+#   core 0: load generators, the client and server ends (their veths' rx via RPS)
+#   core 1: the router namespace: its veths' rx (RPS) and the daemon (taskset)
+# so the router's cost is read from core 1 alone in /proc/stat.
+#
+# CPU accounting: this kernel samples CPU time with the tick (no IRQ_TIME_ACCOUNTING) and
+# stops the tick on an idle core (NO_HZ_IDLE), so softirq work done in short bursts on an
+# otherwise idle core is barely counted (kernel SYNPROXY at 50k SYN/s showed 3% busy). So
+# bn_spinner_start keeps core 1 from idling with a nice-19 SCHED_IDLE busy loop: the tick
+# keeps running, and its time lands in /proc/stat's "nice" column, which bn_cpu_snap counts
+# as idle. (Any other niced job on core 1 would be counted as idle too.)
+#
+# Counters (iptables, raw PREROUTING, rule 1 of a dedicated chain, counted and dropped there):
+#   client ns: SYN-ACKs from the protected port to anyone but the client's own address
+#              (answers to spoofed flood sources)                 -> bn_synack_count
+#   server ns: pure SYNs from 198.18.0.0/15 (flood SYNs that got through the router;
+#              dropped so the server answers nothing)             -> bn_srvsyn_count
+
+BN_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BN_BUILD=${BN_BUILD:-$SG_ROOT_DIR/build}
+BN_BIN=$BN_BUILD/bench
+BN_SYNGATE=$BN_BUILD/syngate
+BN_PORTS=${BN_PORTS:-80,5201}      # protected ports: connrate/flood on 80, iperf3 on 5201
+BN_FLOOD_NET=198.18.0.0/15         # spoofed flood sources (RFC 2544 benchmark range)
+BN_GEN_CPU=0
+BN_RTR_CPU=1
+BN_CTL=''                          # syngate control socket while it runs
+BN_DAEMON_PID=''
+BN_DAEMON_LOG=''
+BN_RULES_INSTALLED=0
+BN_WSCALE=${BN_WSCALE:-7}           # set by run.sh from bn_backend_wscale
+
+bn_mac() { ip -n "$1" -o link show "$2" | grep -o 'link/ether [0-9a-f:]*' | awk '{ print $2 }'; }
+
+# bn_rps : router rx on core 1, client and server rx on core 0; route the flood range back
+# to the client ns explicitly (the default route would too); install the counters.
+bn_setup() {
+    local ns_if
+    for ns_if in "$SG_NS_R:$SG_IF_RC:2" "$SG_NS_R:$SG_IF_RS:2" "$SG_NS_C:$SG_IF_C:1" "$SG_NS_S:$SG_IF_S:1"; do
+        IFS=: read -r ns ifc mask <<<"$ns_if"
+        echo "$mask" | ip netns exec "$ns" tee "/sys/class/net/$ifc/queues/rx-0/rps_cpus" >/dev/null
+    done
+    ip -n "$SG_NS_R" route add "$BN_FLOOD_NET" via "$SG_CLI4" dev "$SG_IF_RC"
+    # many short connections from one address: use the whole port range
+    sg_in "$SG_NS_C" sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
+    sg_in "$SG_NS_C" iptables -w -t raw -N BNSYNACK
+    sg_in "$SG_NS_C" iptables -w -t raw -A BNSYNACK -j DROP
+    sg_in "$SG_NS_C" iptables -w -t raw -I PREROUTING 1 -p tcp --sport 80 ! -d "$SG_CLI4" \
+        --tcp-flags SYN,ACK,RST,FIN SYN,ACK -j BNSYNACK
+    sg_in "$SG_NS_S" iptables -w -t raw -N BNSYN
+    sg_in "$SG_NS_S" iptables -w -t raw -A BNSYN -j DROP
+    sg_in "$SG_NS_S" iptables -w -t raw -I PREROUTING 1 -p tcp -s "$BN_FLOOD_NET" -j BNSYN
+    BN_RTR_MAC=$(bn_mac "$SG_NS_R" "$SG_IF_RC")
+    [ -n "$BN_RTR_MAC" ] || sg_die "no MAC on $SG_IF_RC"
+}
+
+_bn_chain_pkts() { sg_in "$1" iptables -w -t raw -nvxL "$2" | awk 'NR == 3 { print $1 }'; }
+bn_synack_count() { _bn_chain_pkts "$SG_NS_C" BNSYNACK; }
+bn_srvsyn_count() { _bn_chain_pkts "$SG_NS_S" BNSYN; }
+
+# bn_cpu_snap CPU -> "busy total" jiffies of that core from /proc/stat (busy excludes idle,
+# iowait and nice: see bn_spinner_start)
+bn_cpu_snap() {
+    awk -v c="cpu$1" '$1 == c { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $3 - $5 - $6, t }' /proc/stat
+}
+
+BN_SPINNER_PID=''
+# bn_spinner_start : nice-19 SCHED_IDLE busy loop pinned to the router core (see top)
+bn_spinner_start() {
+    taskset -c "$BN_RTR_CPU" nice -n 19 chrt -i 0 sh -c 'while :; do :; done' &
+    BN_SPINNER_PID=$!
+    SG_PIDS+=("$BN_SPINNER_PID")
+}
+bn_spinner_stop() {
+    [ -n "$BN_SPINNER_PID" ] || return 0
+    kill -TERM "$BN_SPINNER_PID" 2>/dev/null || true
+    wait "$BN_SPINNER_PID" 2>/dev/null || true
+    BN_SPINNER_PID=''
+}
+
+# bn_backend_wscale -> the window scale the server ns announces (from TCP_INFO of a client
+# socket), so SYNPROXY and syngate can be told the same, as their docs require
+bn_backend_wscale() {
+    local srv ws
+    sg_bg "$SG_NS_S" "$SG_TMP/wscale-server.log" "$BN_BIN/connrate" -l 81 -t 5
+    srv=$SG_BG_PID
+    _bn_wait_grep "$SG_TMP/wscale-server.log" '^ready' || return 1
+    ws=$(sg_in "$SG_NS_C" "$SG_PYTHON" -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], 81), timeout=3)
+info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+print(info[6] & 0x0f)' "$SG_SRV4")
+    kill -INT "$srv" 2>/dev/null || true
+    sg_wait_pid "$srv" 5 || true
+    echo "$ws"
+}
+# bn_rxdrop NS IF -> rx dropped of a veth (its peer's xmit found the backlog full)
+bn_rxdrop() { ip -n "$1" -s -j link show "$2" | jq '.[0].stats64.rx.dropped'; }
+# bn_qdrop -> queue_dropped + user_dropped, all queues of the router ns
+bn_qdrop() {
+    sg_in "$SG_NS_R" cat /proc/net/netfilter/nfnetlink_queue 2>/dev/null |
+        awk '{ s += $6 + $7 } END { print s + 0 }'
+}
+
+# ---------------------------------------------------------------- systems under test
+# bn_sys_up NAME / bn_sys_down NAME, NAME in: plain plain-ct synproxy syngate null-accept
+# null-reflect. plain-ct is plain forwarding with conntrack on (one "ct state invalid drop"
+# rule), the data-path cost both proxies need.
+bn_sys_up() {
+    local name=$1
+    sg_in "$SG_NS_R" conntrack -F >/dev/null 2>&1 || true
+    case $name in
+    plain) ;;
+    plain-ct)
+        echo 'table inet bn_ct { chain bnfwd { type filter hook forward priority filter; policy accept; ct state invalid counter drop; }; }' |
+            sg_in "$SG_NS_R" nft -f -
+        ;;
+    synproxy) "$BN_DIR/ref_synproxy.sh" up "$SG_NS_R" "$BN_PORTS" 1460 "$BN_WSCALE" ;;
+    syngate)
+        BN_CTL=$SG_TMP/syngate.sock
+        BN_DAEMON_LOG=$SG_TMP/syngate.log
+        sg_bg "$SG_NS_R" "$BN_DAEMON_LOG" taskset -c "$BN_RTR_CPU" "$BN_SYNGATE" run \
+            --ports "$BN_PORTS" --install-rules --learn no --default-wscale "$BN_WSCALE" \
+            --control "$BN_CTL" --log-level warn
+        BN_DAEMON_PID=$SG_BG_PID
+        _bn_wait_file "$BN_CTL" || { cat "$BN_DAEMON_LOG" >&2; return 1; }
+        ;;
+    null-accept | null-reflect)
+        sg_in "$SG_NS_R" "$BN_SYNGATE" rules install --ports "$BN_PORTS" >/dev/null
+        BN_RULES_INSTALLED=1
+        BN_DAEMON_LOG=$SG_TMP/$name.log
+        sg_bg "$SG_NS_R" "$BN_DAEMON_LOG" taskset -c "$BN_RTR_CPU" "$BN_BIN/nfq_null" "${name#null-}"
+        BN_DAEMON_PID=$SG_BG_PID
+        _bn_wait_grep "$BN_DAEMON_LOG" '^ready' || { cat "$BN_DAEMON_LOG" >&2; return 1; }
+        ;;
+    *) sg_die "unknown system $name" ;;
+    esac
+}
+
+bn_sys_down() {
+    local name=$1
+    case $name in
+    plain-ct) sg_in "$SG_NS_R" nft delete table inet bn_ct 2>/dev/null || true ;;
+    synproxy) "$BN_DIR/ref_synproxy.sh" down "$SG_NS_R" ;;
+    syngate | null-accept | null-reflect) bn_daemon_stop ;;
+    esac
+    if [ "$BN_RULES_INSTALLED" = 1 ]; then
+        sg_in "$SG_NS_R" "$BN_SYNGATE" rules remove --ports "$BN_PORTS" >/dev/null || true
+        BN_RULES_INSTALLED=0
+    fi
+    return 0
+}
+
+# bn_daemon_stop : SIGINT our daemon (syngate removes its rules), KILL after 5 s
+bn_daemon_stop() {
+    [ -n "$BN_DAEMON_PID" ] || return 0
+    kill -INT "$BN_DAEMON_PID" 2>/dev/null || true
+    if ! sg_wait_pid "$BN_DAEMON_PID" 5; then
+        kill -KILL "$BN_DAEMON_PID" 2>/dev/null || true
+        sg_wait_pid "$BN_DAEMON_PID" 2 || true
+    fi
+    BN_DAEMON_PID=''
+    BN_CTL=''
+}
+
+_bn_wait_file() { local i; for ((i = 0; i < 100; i++)); do [ -S "$1" ] && return 0; sleep 0.05; done; return 1; }
+_bn_wait_grep() { local i; for ((i = 0; i < 100; i++)); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+
+# bn_syngate_stat KEY -> a counter from syngate's JSON stats (empty when not running)
+bn_syngate_stat() {
+    [ -n "$BN_CTL" ] || { echo ''; return 0; }
+    sg_in "$SG_NS_R" "$BN_SYNGATE" stats --control "$BN_CTL" --json 2>/dev/null |
+        jq -r --arg k "$1" '[.. | objects | to_entries[] | select(.key == $k) | .value] | first // empty'
+}
+
+# ---------------------------------------------------------------- measurements
+# bn_flood SYSTEM GEN RATE SECS : one flood; prints a tab-separated result row:
+#   system gen target offered_pps answered_per_s answered_pct core1_busy_pct us_per_answer qdrop rxdrop
+# GEN is synflood or hping3; RATE a number or "max" (hping3: always max). The answer counted
+# is the SYN-ACK at the client, except for null-accept (SYN forwarded to the server).
+bn_flood() {
+    local sys=$1 gen=$2 rate=$3 secs=$4 out c0 c1 q0 q1 d0 d1 a0 a1 sent gsecs r
+    out=$SG_TMP/flood.$sys.$gen.$rate.out
+    r=$rate; [ "$r" = max ] && r=0
+    _bn_answers() { if [ "$sys" = null-accept ]; then bn_srvsyn_count; else bn_synack_count; fi; }
+    a0=$(_bn_answers); q0=$(bn_qdrop); d0=$(bn_rxdrop "$SG_NS_R" "$SG_IF_RC")
+    c0=$(bn_cpu_snap "$BN_RTR_CPU")
+    if [ "$gen" = synflood ]; then
+        sg_in "$SG_NS_C" timeout -s INT $((secs + 5)) taskset -c "$BN_GEN_CPU" "$BN_BIN/synflood" -q \
+            -i "$SG_IF_C" -d "$SG_SRV4" -p 80 -t "$secs" -r "$r" -s "$BN_FLOOD_NET" -M "$BN_RTR_MAC" \
+            >"$out" 2>&1 || true
+        sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' "$out"); gsecs=$(sed -n 's/.*secs=\([0-9.]*\).*/\1/p' "$out")
+    else
+        # hping3 increments the source port per packet; one spoofed address of the flood range
+        sg_in "$SG_NS_C" taskset -c "$BN_GEN_CPU" timeout -s INT "$secs" hping3 -q -S --flood \
+            -a 198.18.0.1 -p 80 "$SG_SRV4" >"$out" 2>&1 || true
+        sent=$(awk '/packets (transmitted|tramitted)/ { print $1; exit }' "$out"); gsecs=$secs
+    fi
+    sleep 0.3 # drain
+    c1=$(bn_cpu_snap "$BN_RTR_CPU")
+    a1=$(_bn_answers); q1=$(bn_qdrop); d1=$(bn_rxdrop "$SG_NS_R" "$SG_IF_RC")
+    awk -v sys="$sys" -v gen="$gen" -v rate="$rate" -v sent="${sent:-0}" -v gs="${gsecs:-1}" \
+        -v a=$((a1 - a0)) -v c0="$c0" -v c1="$c1" -v qd=$((q1 - q0)) -v rd=$((d1 - d0)) 'BEGIN {
+            split(c0, x, " "); split(c1, y, " ")
+            busy = y[1] - x[1]; tot = y[2] - x[2]
+            off = sent / gs; ans = a / gs
+            printf "%s\t%s\t%s\t%.0f\t%.0f\t%.1f\t%.0f\t%s\t%d\t%d\n", sys, gen, rate, off, ans,
+                sent ? 100 * a / sent : 0, tot ? 100 * busy / tot : 0,
+                a ? sprintf("%.2f", busy * 10000 / a) : "-", qd, rd
+        }'
+}
+
+# bn_connrate SYSTEM SECS : new connections per second, client -> server:80 (server writes a
+# byte and closes). Prints: system rate failed avg_ms max_ms core1_busy_pct failure-kinds
+bn_connrate() {
+    local sys=$1 secs=$2 out srv c0 c1
+    out=$SG_TMP/connrate.$sys.out
+    sg_bg "$SG_NS_S" "$SG_TMP/connrate-server.$sys.log" taskset -c "$BN_GEN_CPU" \
+        "$BN_BIN/connrate" -l 80 -t $((secs + 10))
+    srv=$SG_BG_PID
+    _bn_wait_grep "$SG_TMP/connrate-server.$sys.log" '^ready' || return 1
+    c0=$(bn_cpu_snap "$BN_RTR_CPU")
+    sg_in "$SG_NS_C" timeout $((secs + 10)) taskset -c "$BN_GEN_CPU" "$BN_BIN/connrate" \
+        -c "$SG_SRV4" -p 80 -t "$secs" -n "${BN_CONN_PAR:-64}" >"$out" 2>&1 || true
+    c1=$(bn_cpu_snap "$BN_RTR_CPU")
+    kill -INT "$srv" 2>/dev/null || true
+    sg_wait_pid "$srv" 5 || true
+    awk -v sys="$sys" -v c0="$c0" -v c1="$c1" '
+        /^completed=/ { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+        END { split(c0, x, " "); split(c1, y, " "); tot = y[2] - x[2]
+              printf "%s\t%s\t%s\t%s\t%s\t%.0f\t%s/%s/%s/%s/%s\n", sys, v["rate"] + 0, v["failed"] + 0,
+                  v["avg_ms"] + 0, v["max_ms"] + 0, tot ? 100 * (y[1] - x[1]) / tot : 0,
+                  v["refused"] + 0, v["reset"] + 0, v["timeout"] + 0, v["other"] + 0, v["open"] + 0 }' "$out"
+}
+
+# bn_bulk SYSTEM SECS [REVERSE] : iperf3, one TCP stream client -> server:5201 (REVERSE=1:
+# server -> client). Prints: system direction gbit_s retransmits core1_busy_pct
+bn_bulk() {
+    local sys=$1 secs=$2 rev=${3:-0} out srv c0 c1 dir=c2s args=()
+    [ "$rev" = 1 ] && { dir=s2c; args=(-R); }
+    out=$SG_TMP/iperf3.$sys.$dir.json
+    sg_bg "$SG_NS_S" "$SG_TMP/iperf3-server.$sys.$dir.log" taskset -c "$BN_GEN_CPU" iperf3 -s -1 -p 5201
+    srv=$SG_BG_PID
+    sg_wait_port "$SG_NS_S" 5201 5 || return 1
+    c0=$(bn_cpu_snap "$BN_RTR_CPU")
+    sg_in "$SG_NS_C" timeout $((secs + 15)) taskset -c "$BN_GEN_CPU" iperf3 -c "$SG_SRV4" -p 5201 \
+        -t "$secs" -J "${args[@]}" >"$out" 2>&1 || true
+    c1=$(bn_cpu_snap "$BN_RTR_CPU")
+    sg_wait_pid "$srv" 5 || { kill -TERM "$srv" 2>/dev/null; sg_wait_pid "$srv" 2 || true; }
+    local bps retr
+    bps=$(jq -r '.end.sum_received.bits_per_second // 0' "$out" 2>/dev/null || echo 0)
+    retr=$(jq -r '.end.sum_sent.retransmits // 0' "$out" 2>/dev/null || echo 0)
+    awk -v sys="$sys" -v dir="$dir" -v bps="${bps:-0}" -v retr="${retr:-0}" -v c0="$c0" -v c1="$c1" 'BEGIN {
+        split(c0, x, " "); split(c1, y, " "); tot = y[2] - x[2]
+        printf "%s\t%s\t%.2f\t%s\t%.0f\n", sys, dir, bps / 1e9, retr, tot ? 100 * (y[1] - x[1]) / tot : 0 }'
+}
