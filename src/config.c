@@ -12,41 +12,48 @@
 
 enum opt_type { T_U32, T_U16, T_U8, T_BOOL, T_PORTS, T_IFACES, T_MODE, T_STR, T_LOG };
 
+
 struct opt {
 	const char *name;
 	enum opt_type type;
 	size_t off;
 	uint32_t min, max;
 	const char *help;
+	size_t size; /* T_STR: buffer size */
 };
 
 #define O(field) offsetof(struct sg_config, field)
+#define SZ(field) sizeof(((struct sg_config *)0)->field)
 
 static const struct opt opts[] = {
-	{"ports", T_PORTS, 0, 0, 0, "protected TCP ports, comma-separated (default 80)"},
-	{"interfaces", T_IFACES, 0, 0, 0, "client-facing interfaces, comma-separated (default all)"},
-	{"queue", T_U16, O(rules.queue), 0, 65535, "NFQUEUE number (default 0)"},
-	{"queue-maxlen", T_U32, O(queue_maxlen), 16, 1u << 20, "kernel queue length, packets (default 65536)"},
-	{"rcvbuf-mb", T_U32, O(rcvbuf_mb), 1, 1024, "netlink receive buffer, MiB (default 64)"},
-	{"mode", T_MODE, O(proxy.mode), 0, 0, "always | never (default always)"},
-	{"fail-open", T_BOOL, O(rules.fail_open), 0, 0, "accept packets when no daemon listens or the queue is full (default no)"},
-	{"rst-invalid", T_BOOL, O(proxy.rst_invalid), 0, 0, "answer an ACK with a bad cookie with RST (default no: drop)"},
-	{"table-size", T_U32, O(proxy.table_max), 1, 1u << 24, "half-open table entries (default 65536)"},
-	{"backend-timeout-ms", T_U32, O(proxy.backend_timeout_ms), 100, 600000, "give up on a silent backend after this (default 10000)"},
-	{"syn-rto-ms", T_U32, O(proxy.syn_rto_ms), 10, 60000, "first backend SYN retransmission (default 1000)"},
-	{"cookie-period", T_U32, O(proxy.cookie_period), 1, 3600, "seconds per cookie secret; cookies live 1-2 periods (default 30)"},
-	{"mss4", T_U16, O(proxy.mss4), 536, 65495, "largest MSS advertised to IPv4 clients (default 1460)"},
-	{"mss6", T_U16, O(proxy.mss6), 1220, 65475, "largest MSS advertised to IPv6 clients (default 1440)"},
-	{"default-wscale", T_U8, O(proxy.default_wscale), 0, 14, "window scale advertised until a backend's is learned (default 7)"},
-	{"learn", T_BOOL, O(proxy.learn_first), 0, 0, "pass one SYN a second to an unknown backend to learn its options (default yes)"},
-	{"mark-pending", T_U32, O(proxy.mark_pending), 1, 0xffffffff, "connmark bit of connections in backend handshake (default 0x10000000)"},
-	{"mark-proxied", T_U32, O(proxy.mark_proxied), 1, 0xffffffff, "connmark bit of spliced connections (default 0x08000000)"},
-	{"reflect-mark", T_U32, O(proxy.reflect_mark), 1, 0xffffffff, "packet mark of reflected SYN-ACKs (default 0x20000000)"},
-	{"ipv4", T_BOOL, O(rules.ipv4), 0, 0, "protect IPv4 (default yes)"},
-	{"ipv6", T_BOOL, O(rules.ipv6), 0, 0, "protect IPv6 (default yes)"},
-	{"install-rules", T_BOOL, O(install_rules), 0, 0, "run: install the rules at start and remove them at exit (default no)"},
-	{"control", T_STR, O(control), 0, 0, "control socket path (default /run/syngate.sock)"},
-	{"log-level", T_LOG, O(log_level), 0, 0, "err | warn | info | debug (default info)"},
+	{"ports", T_PORTS, 0, 0, 0, "protected TCP ports, comma-separated (default 80)", 0},
+	{"interfaces", T_IFACES, 0, 0, 0, "client-facing interfaces, comma-separated (default all)", 0},
+	{"queue", T_U16, O(rules.queue), 0, 65535, "NFQUEUE number (default 0)", 0},
+	{"queue-maxlen", T_U32, O(queue_maxlen), 16, 1u << 20, "kernel queue length, packets (default 65536)", 0},
+	{"rcvbuf-mb", T_U32, O(rcvbuf_mb), 1, 1024, "netlink receive buffer, MiB (default 64)", 0},
+	{"mode", T_MODE, O(proxy.mode), 0, 0, "always | never (default always)", 0},
+	{"fail-open", T_BOOL, O(rules.fail_open), 0, 0, "accept packets when no daemon listens or the queue is full (default no)", 0},
+	{"rst-invalid", T_BOOL, O(proxy.rst_invalid), 0, 0, "answer an ACK with a bad cookie with RST (default no: drop)", 0},
+	{"table-size", T_U32, O(proxy.table_max), 1, 1u << 24, "half-open table entries (default 65536)", 0},
+	{"backend-timeout-ms", T_U32, O(proxy.backend_timeout_ms), 100, 600000, "give up on a silent backend after this (default 10000)", 0},
+	{"syn-rto-ms", T_U32, O(proxy.syn_rto_ms), 10, 60000, "first backend SYN retransmission (default 1000)", 0},
+	{"cookie-period", T_U32, O(proxy.cookie_period), 1, 3600, "seconds per cookie secret; cookies live 1-2 periods (default 30)", 0},
+	{"mss4", T_U16, O(proxy.mss4), 536, 65495, "largest MSS advertised to IPv4 clients (default 1460)", 0},
+	{"mss6", T_U16, O(proxy.mss6), 1220, 65475, "largest MSS advertised to IPv6 clients (default 1440)", 0},
+	{"default-wscale", T_U8, O(proxy.default_wscale), 0, 14, "window scale advertised until a backend's is learned (default 7)", 0},
+	{"learn", T_BOOL, O(proxy.learn_first), 0, 0, "pass one SYN a second to an unknown backend to learn its options (default yes)", 0},
+	{"mark-pending", T_U32, O(proxy.mark_pending), 1, 0xffffffff, "connmark bit of connections in backend handshake (default 0x10000000)", 0},
+	{"mark-proxied", T_U32, O(proxy.mark_proxied), 1, 0xffffffff, "connmark bit of spliced connections (default 0x08000000)", 0},
+	{"reflect-mark", T_U32, O(proxy.reflect_mark), 1, 0xffffffff, "packet mark of reflected SYN-ACKs (default 0x20000000)", 0},
+	{"ipv4", T_BOOL, O(rules.ipv4), 0, 0, "protect IPv4 (default yes)", 0},
+	{"ipv6", T_BOOL, O(rules.ipv6), 0, 0, "protect IPv6 (default yes)", 0},
+	{"install-rules", T_BOOL, O(install_rules), 0, 0, "run: install the rules at start and remove them at exit (default no)", 0},
+	{"control", T_STR, O(control), 0, 0, "control socket path (default /run/syngate.sock)", SZ(control)},
+	{"metrics-addr", T_STR, O(metrics_addr), 0, 0, "address of the Prometheus endpoint (default 127.0.0.1)", SZ(metrics_addr)},
+	{"metrics-port", T_U16, O(metrics_port), 0, 65535, "port of the Prometheus endpoint, 0 = off (default 9469)", 0},
+	{"backend-netns", T_STR, O(backend_netns), 0, 0, "network namespace of the backends, e.g. /run/netns/web, for their listen queues (default: this one)", SZ(backend_netns)},
+	{"backend-queues", T_BOOL, O(backend_queues), 0, 0, "read the backends' listen queues through sock_diag (default yes)", 0},
+	{"log-level", T_LOG, O(log_level), 0, 0, "err | warn | info | debug (default info)", 0},
 };
 
 void sg_config_defaults(struct sg_config *c)
@@ -57,6 +64,9 @@ void sg_config_defaults(struct sg_config *c)
 	c->queue_maxlen = 65536;
 	c->rcvbuf_mb = 64;
 	snprintf(c->control, sizeof(c->control), "/run/syngate.sock");
+	snprintf(c->metrics_addr, sizeof(c->metrics_addr), "127.0.0.1");
+	c->metrics_port = 9469;
+	c->backend_queues = true;
 	c->log_level = SG_LOG_INFO;
 }
 
@@ -172,7 +182,7 @@ static int set_one(struct sg_config *c, const struct opt *o, const char *v)
 			return -1;
 		return 0;
 	case T_STR:
-		if (!*v || strlen(v) >= sizeof(c->control))
+		if (!*v || strlen(v) >= o->size)
 			return -1;
 		strcpy(base + o->off, v);
 		return 0;
@@ -231,6 +241,7 @@ int sg_config_load(struct sg_config *c, const char *path, char *err, size_t errl
 
 	if (!f)
 		return fail(err, errlen, "%s: %s", path, strerror(errno));
+	snprintf(c->config_path, sizeof(c->config_path), "%s", path);
 	r = ini_parse_file(f, on_ini, &l);
 	fclose(f);
 	if (l.failed) {
@@ -268,4 +279,43 @@ void sg_config_usage(FILE *out)
 
 	for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
 		fprintf(out, "  --%-20s %s\n", opts[i].name, opts[i].help);
+}
+
+/* Appends @key to @out when @differs. */
+static int note(bool differs, const char *key, char *out, size_t len)
+{
+	size_t n = strlen(out);
+
+	if (!differs)
+		return 0;
+	snprintf(out + n, len - n, "%s%s", n ? ", " : "", key);
+	return 1;
+}
+
+int sg_config_restart_keys(const struct sg_config *a, const struct sg_config *b, char *out,
+			   size_t len)
+{
+	const struct sg_rules_config *ra = &a->rules, *rb = &b->rules;
+	int n = 0;
+
+	out[0] = '\0';
+	n += note(ra->nports != rb->nports || memcmp(ra->ports, rb->ports, sizeof(ra->ports)),
+		  "ports", out, len);
+	n += note(ra->nifaces != rb->nifaces || memcmp(ra->ifaces, rb->ifaces, sizeof(ra->ifaces)),
+		  "interfaces", out, len);
+	n += note(ra->queue != rb->queue, "queue", out, len);
+	n += note(ra->fail_open != rb->fail_open, "fail-open", out, len);
+	n += note(ra->ipv4 != rb->ipv4 || ra->ipv6 != rb->ipv6, "ipv4/ipv6", out, len);
+	n += note(a->proxy.table_max != b->proxy.table_max, "table-size", out, len);
+	n += note(a->proxy.cookie_period != b->proxy.cookie_period, "cookie-period", out, len);
+	n += note(a->proxy.mark_pending != b->proxy.mark_pending ||
+			  a->proxy.mark_proxied != b->proxy.mark_proxied ||
+			  a->proxy.reflect_mark != b->proxy.reflect_mark,
+		  "marks", out, len);
+	n += note(strcmp(a->control, b->control), "control", out, len);
+	n += note(strcmp(a->metrics_addr, b->metrics_addr) || a->metrics_port != b->metrics_port,
+		  "metrics", out, len);
+	n += note(a->queue_maxlen != b->queue_maxlen || a->rcvbuf_mb != b->rcvbuf_mb,
+		  "queue-maxlen/rcvbuf-mb", out, len);
+	return n;
 }

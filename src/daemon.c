@@ -8,6 +8,7 @@
  * end), the queue last, so that no packet is taken before syngate can act on it.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,8 @@
 #include "syngate/config.h"
 #include "syngate/ct.h"
 #include "syngate/daemon.h"
+#include "syngate/http.h"
+#include "syngate/kstats.h"
 #include "syngate/log.h"
 #include "syngate/nfq.h"
 #include "syngate/proxy.h"
@@ -33,11 +36,35 @@
 #include "syngate/stats.h"
 
 #define TICK_MS 100
-#define TICK_BUDGET 8192 /* table slots visited per tick */
+/* The timer pass visits the whole half-open table (fewer than 4 * table-size
+ * slots) within SCAN_MS, so backend SYN retransmissions and timeouts fire at
+ * most that late (a fixed 8192 slots per tick took 1.6 s with the default
+ * table); huge tables are capped at TICK_BUDGET_MAX slots per tick. */
+#define SCAN_MS 500
+#define TICK_BUDGET_MIN 8192
+#define TICK_BUDGET_MAX (1u << 18)
 #define RANDOM_LEN (2 * SG_COOKIE_SECRET_LEN + 8)
+
+/* What the metrics thread reads: copied from the loop's state under the lock. */
+struct snapshot {
+	struct sg_counters c;
+	struct sg_nfq_stats nfq;
+	struct sg_ct_events_stats ev;
+	struct sg_kqueue kq;
+	struct sg_listen_queue backend[SG_RULES_MAX_PORTS];
+	uint64_t cookies_slot[2];
+	uint32_t halfopen;
+	enum sg_mode mode;
+	bool has_ev, has_kq;
+	int nbackend;
+};
 
 struct daemon {
 	struct sg_config cfg;
+	struct sg_http *http;
+	struct sg_diag *diag;
+	pthread_mutex_t lock; /* guards snap */
+	struct snapshot snap;
 	struct sg_proxy *px;
 	struct sg_nfq *q;
 	struct sg_ct *ct;
@@ -48,6 +75,8 @@ struct daemon {
 	uint64_t now_ms;
 	uint64_t peak_halfopen;
 };
+
+static void snapshot_take(struct daemon *d);
 
 static uint64_t mono_ms(void)
 {
@@ -116,6 +145,16 @@ static void on_destroy(void *ctx, const struct sg_tuple *orig, uint32_t mark)
 	sg_proxy_closed(((struct daemon *)ctx)->px);
 }
 
+/* Table slots one tick visits (see SCAN_MS). */
+static uint32_t tick_budget(uint32_t table_max)
+{
+	uint64_t b = (uint64_t)table_max * 4 * TICK_MS / SCAN_MS;
+
+	if (b < TICK_BUDGET_MIN)
+		return TICK_BUDGET_MIN;
+	return b > TICK_BUDGET_MAX ? TICK_BUDGET_MAX : (uint32_t)b;
+}
+
 static void on_tick(struct daemon *d)
 {
 	uint8_t rnd[RANDOM_LEN];
@@ -126,12 +165,13 @@ static void on_tick(struct daemon *d)
 	if (read(d->tfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 		sg_log_warn("timerfd read");
 	d->now_ms = mono_ms();
-	sg_proxy_tick(d->px, d->now_ms, TICK_BUDGET);
+	sg_proxy_tick(d->px, d->now_ms, tick_budget(d->cfg.proxy.table_max));
 	if (fill_random(rnd, sizeof(rnd)) == 0) {
 		r = sg_proxy_rotate(d->px, d->now_ms / 1000, rnd);
 		if (r > 0)
 			sg_log(SG_LOG_DEBUG, "cookie secrets rotated (%d replaced)", r);
 	}
+	snapshot_take(d);
 	ho = sg_proxy_halfopen(d->px);
 	if (ho > d->peak_halfopen && ho >= d->cfg.proxy.table_max / 2) {
 		sg_log(SG_LOG_WARN, "half-open table at %u of %u entries", ho,
@@ -140,9 +180,68 @@ static void on_tick(struct daemon *d)
 	}
 }
 
+/* Refreshes d->snap from the loop's state (loop thread only). */
+static void snapshot_take(struct daemon *d)
+{
+	struct snapshot n;
+	int i;
+
+	memset(&n, 0, sizeof(n));
+	n.c = *sg_proxy_counters(d->px);
+	n.nfq = *sg_nfq_stats(d->q);
+	if (d->ev) {
+		n.ev = *sg_ct_events_stats(d->ev);
+		n.has_ev = true;
+	}
+	n.has_kq = sg_kqueue_read(NULL, d->cfg.rules.queue, &n.kq) == 0;
+	sg_proxy_cookies_in_flight(d->px, n.cookies_slot);
+	n.halfopen = sg_proxy_halfopen(d->px);
+	n.mode = sg_proxy_mode(d->px);
+	for (i = 0; d->diag && i < d->cfg.rules.nports; i++)
+		if (sg_diag_listen(d->diag, d->cfg.rules.ports[i], &n.backend[n.nbackend]) == 0)
+			n.nbackend++;
+	pthread_mutex_lock(&d->lock);
+	d->snap = n;
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* Points @src at @s (which must outlive it). */
+static void snapshot_src(const struct daemon *d, const struct snapshot *s,
+			 struct sg_stats_src *src)
+{
+	memset(src, 0, sizeof(*src));
+	src->c = &s->c;
+	src->halfopen = s->halfopen;
+	src->table_max = d->cfg.proxy.table_max;
+	src->mode = s->mode;
+	src->queue = d->cfg.rules.queue;
+	src->nfq = &s->nfq;
+	src->ev = s->has_ev ? &s->ev : NULL;
+	src->kq = s->has_kq ? &s->kq : NULL;
+	src->cookies_slot[0] = s->cookies_slot[0];
+	src->cookies_slot[1] = s->cookies_slot[1];
+	src->backend = s->backend;
+	src->nbackend = s->nbackend;
+}
+
+/* The metrics endpoint's renderer: runs on libmicrohttpd's thread. */
+static size_t render_metrics(void *ctx, char *out, size_t cap)
+{
+	struct daemon *d = ctx;
+	struct sg_stats_src src;
+	struct snapshot s;
+
+	pthread_mutex_lock(&d->lock);
+	s = d->snap;
+	pthread_mutex_unlock(&d->lock);
+	snapshot_src(d, &s, &src);
+	return sg_metrics_format(&src, out, cap);
+}
+
 static void on_control(struct daemon *d)
 {
-	char req[64] = "", out[16384];
+	static char out[65536];
+	char req[64] = "";
 	int c = accept4(d->cfd, NULL, NULL, SOCK_CLOEXEC);
 	struct timeval tv = {0, 200000};
 	struct sg_stats_src src;
@@ -155,17 +254,43 @@ static void on_control(struct daemon *d)
 	setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	n = read(c, req, sizeof(req) - 1);
 	req[n > 0 ? n : 0] = '\0';
-	src.c = sg_proxy_counters(d->px);
-	src.halfopen = sg_proxy_halfopen(d->px);
-	src.table_max = d->cfg.proxy.table_max;
-	src.mode = sg_proxy_mode(d->px);
-	src.nfq = sg_nfq_stats(d->q);
-	src.ev = d->ev ? sg_ct_events_stats(d->ev) : NULL;
-	src.queue = d->cfg.rules.queue;
-	len = sg_stats_format(&src, !strncmp(req, "json", 4), out, sizeof(out));
+	snapshot_take(d);
+	snapshot_src(d, &d->snap, &src); /* the loop thread owns snap's writes */
+	if (!strncmp(req, "metrics", 7))
+		len = sg_metrics_format(&src, out, sizeof(out));
+	else
+		len = sg_stats_format(&src, !strncmp(req, "json", 4), out, sizeof(out));
 	if (write(c, out, len) < 0)
 		sg_log_warn("control socket write");
 	close(c);
+}
+
+/* SIGHUP: re-reads the config file and applies what can change at run time.
+ * Connections in flight and spliced ones are untouched; a bad file changes
+ * nothing. */
+static void reload(struct daemon *d)
+{
+	char err[SG_CONFIG_ERR_LEN], keys[256];
+	struct sg_config n;
+
+	if (!d->cfg.config_path[0]) {
+		sg_log(SG_LOG_INFO, "SIGHUP: no config file to reload (started without --config)");
+		return;
+	}
+	sg_config_defaults(&n);
+	if (sg_config_load(&n, d->cfg.config_path, err, sizeof(err)) != 0 ||
+	    sg_config_check(&n, err, sizeof(err)) != 0) {
+		sg_log(SG_LOG_ERR, "SIGHUP: %s; keeping the running configuration", err);
+		return;
+	}
+	if (sg_config_restart_keys(&d->cfg, &n, keys, sizeof(keys)) > 0)
+		sg_log(SG_LOG_WARN, "SIGHUP: changes to %s need a restart; not applied", keys);
+	sg_proxy_reconfigure(d->px, &n.proxy);
+	d->cfg.proxy.mode = n.proxy.mode;
+	d->cfg.log_level = n.log_level;
+	sg_log_set_level((enum sg_log_level)n.log_level);
+	sg_log(SG_LOG_INFO, "SIGHUP: reloaded %s (mode %s)", d->cfg.config_path,
+	       n.proxy.mode == SG_MODE_ALWAYS ? "always" : "never");
 }
 
 /* Returns 1 to stop, 0 to go on. */
@@ -176,7 +301,7 @@ static int on_signal(struct daemon *d)
 	if (read(d->sfd, &si, sizeof(si)) != sizeof(si))
 		return 0;
 	if (si.ssi_signo == SIGHUP) {
-		sg_log(SG_LOG_INFO, "SIGHUP: nothing to reload from flags");
+		reload(d);
 		return 0;
 	}
 	sg_log(SG_LOG_INFO, "signal %u: stopping", si.ssi_signo);
@@ -215,6 +340,8 @@ static int add_fd(int ep, int fd)
 
 static void teardown(struct daemon *d)
 {
+	sg_http_stop(d->http);
+	sg_diag_close(d->diag);
 	if (d->rules_installed)
 		sg_rules_remove(&d->cfg.rules, stderr);
 	sg_nfq_close(d->q);
@@ -275,6 +402,12 @@ static int setup(struct daemon *d)
 		return sg_log_warn("control socket %s", d->cfg.control), -1;
 	if (open_timer_and_signals(d) < 0)
 		return sg_log_warn("timerfd/signalfd"), -1;
+	if (d->cfg.backend_queues) {
+		d->diag = sg_diag_open(d->cfg.backend_netns[0] ? d->cfg.backend_netns : NULL);
+		if (!d->diag)
+			sg_log_warn("sock_diag in %s: backend queues not shown",
+				    d->cfg.backend_netns[0] ? d->cfg.backend_netns : "this namespace");
+	}
 	if (d->cfg.install_rules) {
 		if (sg_rules_install(&d->cfg.rules, stderr) != 0)
 			return -1;
@@ -282,6 +415,16 @@ static int setup(struct daemon *d)
 	}
 	if (!(d->q = sg_nfq_open(&qc)))
 		return sg_log_warn("NFQUEUE %u", qc.queue), -1;
+	snapshot_take(d);
+	if (d->cfg.metrics_port) {
+		d->http = sg_http_start(d->cfg.metrics_addr, d->cfg.metrics_port, render_metrics, d);
+		if (!d->http)
+			return sg_log_warn("metrics endpoint %s port %u", d->cfg.metrics_addr,
+					   d->cfg.metrics_port),
+			       -1;
+		sg_log(SG_LOG_INFO, "metrics on http://%s:%u/metrics", d->cfg.metrics_addr,
+		       d->cfg.metrics_port);
+	}
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->epfd < 0 || add_fd(d->epfd, sg_nfq_fd(d->q)) || add_fd(d->epfd, d->tfd) ||
 	    add_fd(d->epfd, d->sfd) || add_fd(d->epfd, d->cfd) ||
@@ -331,6 +474,7 @@ int sg_daemon_run(const struct sg_config *cfg)
 	d.cfg.rules.mark = cfg->proxy.mark_pending;
 	d.cfg.rules.reflect_mark = cfg->proxy.reflect_mark;
 	d.epfd = d.tfd = d.sfd = d.cfd = -1;
+	pthread_mutex_init(&d.lock, NULL);
 	sg_log_set_level((enum sg_log_level)cfg->log_level);
 	r = setup(&d);
 	if (r == 0) {
@@ -340,5 +484,6 @@ int sg_daemon_run(const struct sg_config *cfg)
 		r = loop(&d);
 	}
 	teardown(&d);
+	pthread_mutex_destroy(&d.lock);
 	return r;
 }

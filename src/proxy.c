@@ -10,6 +10,7 @@
 
 #define LEARN_SLOTS 256
 #define LEARN_PROBE_MS 1000 /* one pass-through SYN per unknown backend per second */
+#define RECENT_SLOTS 65536  /* spliced tuples remembered for port reuse (power of 2) */
 
 const uint32_t sg_hist_bounds_us[SG_HIST_BUCKETS] = {
 	100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000};
@@ -34,8 +35,10 @@ struct sg_proxy {
 	struct sg_table *table;
 	struct sg_counters c;
 	struct backend learned[LEARN_SLOTS];
+	uint64_t *recent; /* RECENT_SLOTS tuple hashes (| 1; 0 = empty) */
 	uint64_t seed;
-	uint64_t now_ms; /* for the tick callback */
+	uint64_t now_ms;	   /* for the tick callback */
+	uint64_t slot_cookies[2]; /* cookies issued in the slot of each parity */
 };
 
 void sg_proxy_defaults(struct sg_proxy_config *c)
@@ -66,7 +69,10 @@ struct sg_proxy *sg_proxy_new(const struct sg_proxy_config *c, const struct sg_p
 	px->io = *io;
 	memcpy(&px->seed, random + 2 * SG_COOKIE_SECRET_LEN, sizeof(px->seed));
 	px->table = sg_table_new(c->table_max, px->seed);
-	if (!px->table) {
+	px->recent = calloc(RECENT_SLOTS, sizeof(*px->recent));
+	if (!px->table || !px->recent) {
+		sg_table_free(px->table);
+		free(px->recent);
 		free(px);
 		return NULL;
 	}
@@ -79,6 +85,7 @@ void sg_proxy_free(struct sg_proxy *px)
 	if (!px)
 		return;
 	sg_table_free(px->table);
+	free(px->recent);
 	free(px);
 }
 
@@ -121,18 +128,67 @@ static struct backend *backend_claim(struct sg_proxy *px, uint8_t family, const 
 	return b;
 }
 
-/* Records the options of a backend SYN-ACK @p (backend -> client). */
+/* Records the options of a backend SYN-ACK @p (backend -> client).  A backend
+ * leaves wscale and SACK-permitted out of its SYN-ACK when the SYN did not
+ * offer them (flood SYNs offer nothing, and the backend retransmits its
+ * SYN-ACK to their forged sources) and when it answers with a SYN cookie of
+ * its own (without timestamps, which syngate's backend SYN lacks, a Linux
+ * cookie carries neither).  So their presence is learned from any SYN-ACK,
+ * their absence only from the first one. */
 static void learn(struct sg_proxy *px, const struct sg_pkt *p)
 {
 	struct backend *b = backend_claim(px, p->tuple.family, p->tuple.saddr, p->tuple.sport);
 	uint16_t floor = p->tuple.family == AF_INET6 ? 1220 : 536;
 
+	if (p->opts.has_wscale || !b->known) {
+		b->has_wscale = p->opts.has_wscale;
+		b->wscale = p->opts.wscale;
+	}
+	if (p->opts.sack_ok || !b->known)
+		b->sack_ok = p->opts.sack_ok;
 	b->known = true;
-	b->has_wscale = p->opts.has_wscale;
-	b->wscale = p->opts.wscale;
-	b->sack_ok = p->opts.sack_ok;
 	b->mss = p->opts.has_mss && p->opts.mss >= floor ? p->opts.mss : floor;
 	px->c.learned++;
+}
+
+/* --- recently spliced tuples --------------------------------------------- */
+
+/* A spliced connection's conntrack entry outlives it (TIME_WAIT: 120 s) and is
+ * liberal, so when the client reuses the port the cookie ACK of the new
+ * connection is taken as a packet of the old entry: it is forwarded with the
+ * old offsets instead of reaching syngate, and the client hangs.  A SYN that
+ * reaches conntrack reopens such an entry, so a SYN whose tuple was spliced
+ * recently passes through once.  Direct-mapped: an overwritten slot only
+ * forgets a tuple; forged SYNs cannot name spliced tuples they do not know. */
+static uint64_t tuple_hash(const struct sg_proxy *px, const struct sg_tuple *t)
+{
+	uint8_t in[36];
+	size_t n = sg_addr_len(t->family);
+
+	memcpy(in, t->saddr, n);
+	memcpy(in + n, t->daddr, n);
+	memcpy(in + 2 * n, &t->sport, 2);
+	memcpy(in + 2 * n + 2, &t->dport, 2);
+	return XXH3_64bits_withSeed(in, 2 * n + 4, px->seed ^ t->family) | 1;
+}
+
+static void recent_add(struct sg_proxy *px, const struct sg_tuple *t)
+{
+	uint64_t h = tuple_hash(px, t);
+
+	px->recent[(h >> 1) & (RECENT_SLOTS - 1)] = h;
+}
+
+/* True (and forgotten) if @t was spliced recently. */
+static bool recent_take(struct sg_proxy *px, const struct sg_tuple *t)
+{
+	uint64_t h = tuple_hash(px, t);
+	uint64_t *slot = &px->recent[(h >> 1) & (RECENT_SLOTS - 1)];
+
+	if (*slot != h)
+		return false;
+	*slot = 0;
+	return true;
 }
 
 /* --- segment builders ---------------------------------------------------- */
@@ -208,7 +264,7 @@ static void on_syn(struct sg_proxy *px, const struct sg_pkt *p, uint64_t now, st
 	struct sg_seg s;
 
 	px->c.syn_seen++;
-	if (px->cfg.mode == SG_MODE_NEVER)
+	if (px->cfg.mode == SG_MODE_NEVER || recent_take(px, &p->tuple))
 		goto pass;
 	if (px->cfg.learn_first && !(b && b->known)) {
 		b = backend_claim(px, p->tuple.family, p->tuple.daddr, p->tuple.dport);
@@ -227,6 +283,7 @@ static void on_syn(struct sg_proxy *px, const struct sg_pkt *p, uint64_t now, st
 	build(a, &s);
 	reflect(px, a);
 	px->c.cookies_sent++;
+	px->slot_cookies[px->keys.slot & 1]++;
 	return;
 pass:
 	px->c.syn_passed++;
@@ -372,6 +429,7 @@ static void on_backend_synack(struct sg_proxy *px, struct sg_halfopen *e, const 
 	build(a, &s);
 	a->verdict = SG_V_ACCEPT;
 	observe_handshake(px, (now - e->created_ms) * 1000);
+	recent_add(px, &e->tuple);
 	px->c.proxied++;
 	sg_table_remove(px->table, e);
 }
@@ -389,12 +447,23 @@ static void on_backend_rst(struct sg_proxy *px, struct sg_halfopen *e, struct sg
 	a->verdict = SG_V_ACCEPT;
 }
 
+/* A RST refuses the backend SYN only if it acknowledges it (RFC 793,
+ * SYN-SENT).  Any other RST answers another segment: once a retransmitted
+ * backend SYN (raw socket) went through conntrack, the entry's SYN-proxy
+ * keep-alive case lets the client's zero-window probe through to the
+ * backend, which resets it; that must not end the handshake. */
+static bool backend_refused(const struct sg_halfopen *e, const struct sg_pkt *p)
+{
+	return (p->flags & (SG_TCP_RST | SG_TCP_ACK)) == (SG_TCP_RST | SG_TCP_ACK) &&
+	       p->ack == e->client_isn + 1;
+}
+
 static void on_backend(struct sg_proxy *px, struct sg_halfopen *e, const struct sg_pkt *p,
 		       uint64_t now, struct sg_action *a)
 {
 	if ((p->flags & (SG_TCP_SYN | SG_TCP_ACK)) == (SG_TCP_SYN | SG_TCP_ACK))
 		on_backend_synack(px, e, p, now, a);
-	else if (p->flags & SG_TCP_RST)
+	else if (backend_refused(e, p))
 		on_backend_rst(px, e, a);
 	else
 		drop(px, a, SG_R_UNEXPECTED);
@@ -483,7 +552,33 @@ void sg_proxy_tick(struct sg_proxy *px, uint64_t now_ms, uint32_t budget)
 
 int sg_proxy_rotate(struct sg_proxy *px, uint64_t now_s, const uint8_t *random)
 {
-	return sg_cookie_rotate(&px->keys, now_s, random);
+	int r = sg_cookie_rotate(&px->keys, now_s, random);
+
+	if (r == 2)
+		px->slot_cookies[0] = px->slot_cookies[1] = 0;
+	else if (r == 1)
+		px->slot_cookies[px->keys.slot & 1] = 0;
+	return r;
+}
+
+void sg_proxy_cookies_in_flight(const struct sg_proxy *px, uint64_t out[2])
+{
+	out[0] = px->slot_cookies[px->keys.slot & 1];
+	out[1] = px->slot_cookies[(px->keys.slot + 1) & 1];
+}
+
+void sg_proxy_reconfigure(struct sg_proxy *px, const struct sg_proxy_config *c)
+{
+	struct sg_proxy_config *k = &px->cfg;
+
+	k->mode = c->mode;
+	k->rst_invalid = c->rst_invalid;
+	k->backend_timeout_ms = c->backend_timeout_ms;
+	k->syn_rto_ms = c->syn_rto_ms;
+	k->mss4 = c->mss4;
+	k->mss6 = c->mss6;
+	k->default_wscale = c->default_wscale;
+	k->learn_first = c->learn_first;
 }
 
 void sg_proxy_closed(struct sg_proxy *px)

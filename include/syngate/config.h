@@ -28,8 +28,18 @@ struct sg_config {
 	uint32_t rcvbuf_mb;
 	bool install_rules;	/* run: install rules at start, remove them at exit */
 	char control[108];	/* control socket path */
+	char metrics_addr[64];	/* Prometheus endpoint address */
+	uint16_t metrics_port;	/* 0: no endpoint */
+	char backend_netns[108]; /* where the backends' listen queues are read; "" = here */
+	bool backend_queues;	/* read them at all */
 	int log_level;
+	char config_path[256];	/* the file read by --config (for SIGHUP), "" if none */
 };
+
+/* Names the options of @b that differ from @a and cannot change without a
+ * restart, into @out (comma-separated).  Returns how many. */
+int sg_config_restart_keys(const struct sg_config *a, const struct sg_config *b, char *out,
+			   size_t len);
 
 void sg_config_defaults(struct sg_config *c);
 /* Sets option @key to @value.  Unknown keys and bad values are errors. */

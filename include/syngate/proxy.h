@@ -115,6 +115,13 @@ int sg_proxy_rotate(struct sg_proxy *px, uint64_t now_s, const uint8_t *random);
 void sg_proxy_closed(struct sg_proxy *px);
 
 const struct sg_counters *sg_proxy_counters(const struct sg_proxy *px);
+/* Cookies issued in the current slot ([0]) and the previous one ([1]): the
+ * cookies that can still come back. */
+void sg_proxy_cookies_in_flight(const struct sg_proxy *px, uint64_t out[2]);
+/* Applies the options of @c that can change at run time (mode, timeouts, MSS
+ * caps, wscale default, learning, RST policy); the table size, marks and
+ * cookie period stay as they were. */
+void sg_proxy_reconfigure(struct sg_proxy *px, const struct sg_proxy_config *c);
 uint32_t sg_proxy_halfopen(const struct sg_proxy *px);
 void sg_proxy_set_mode(struct sg_proxy *px, enum sg_mode m);
 enum sg_mode sg_proxy_mode(const struct sg_proxy *px);

@@ -8,11 +8,13 @@ Each prints one line of key=value pairs (flushed) per connection:
 
 The harness compares client.sent_sha256 == server.recv_sha256 and the reverse.
 
-  tcpsink.py serve --port P --bytes N [--bind ::] [--count 1] [--timeout 60]
+  tcpsink.py serve --port P --bytes N [--bind ::] [--count 1] [--timeout 60] [--rcvbuf B]
   tcpsink.py send  --host H --port P --bytes N [--timeout 60]
 
 The server binds a dual-stack socket (IPV6_V6ONLY=0) on '::' by default, so IPv4
-peers show up as plain dotted quads (the ::ffff: prefix is stripped).
+peers show up as plain dotted quads (the ::ffff: prefix is stripped).  --rcvbuf sets
+SO_RCVBUF on the listening socket (inherited by accepted ones), which also bounds
+the window scale the server advertises.
 Python 3 standard library only.
 """
 import argparse
@@ -90,6 +92,8 @@ def serve(args):
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if fam == socket.AF_INET6:
         ls.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    if args.rcvbuf:
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, args.rcvbuf)
     ls.bind((args.bind, args.port))
     ls.listen(16)
     ls.settimeout(args.timeout)
@@ -133,6 +137,7 @@ def main():
     a.add_argument("--bytes", type=int, required=True)
     a.add_argument("--count", type=int, default=1)
     a.add_argument("--timeout", type=float, default=60.0)
+    a.add_argument("--rcvbuf", type=int, default=0)
     b = sub.add_parser("send")
     b.add_argument("--host", required=True)
     b.add_argument("--port", type=int, required=True)

@@ -305,6 +305,31 @@ static void backend_rst(void **state)
 	sg_proxy_free(px);
 }
 
+/* A RST that does not acknowledge the backend SYN (the backend answering a
+ * client probe that conntrack let through) is dropped; the handshake goes on. */
+static void backend_stray_rst_ignored(void **state)
+{
+	struct sg_proxy *px = new_proxy(false);
+	struct sg_tuple t = client_tuple(0), r = sg_tuple_reverse(&t);
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_action a;
+	uint32_t cookie = syn(px, &t, 1000000);
+	size_t n = make(pkt, &t, CLIENT_ISN + 1, cookie + 1, SG_TCP_ACK, 502, NULL);
+
+	(void)state;
+	sg_proxy_packet(px, pkt, n, 1000000, &a);
+	n = make(pkt, &r, cookie + 1, 0, SG_TCP_RST, 0, NULL);
+	sg_proxy_packet(px, pkt, n, 1000100, &a);
+	assert_int_equal(a.verdict, SG_V_DROP);
+	assert_int_equal(a.reason, SG_R_UNEXPECTED);
+	n = make(pkt, &r, 0, CLIENT_ISN + 7, SG_TCP_RST | SG_TCP_ACK, 0, NULL);
+	sg_proxy_packet(px, pkt, n, 1000200, &a);
+	assert_int_equal(a.verdict, SG_V_DROP);
+	assert_int_equal(sg_proxy_halfopen(px), 1);
+	assert_int_equal(sg_proxy_counters(px)->drops[SG_R_BACKEND_RST], 0);
+	sg_proxy_free(px);
+}
+
 /* A silent backend: SYN re-sent at 1 s and 3 s, then the client gets a RST. */
 static void backend_timeout(void **state)
 {
@@ -425,6 +450,72 @@ static void learns_backend_options(void **state)
 	sg_proxy_free(px);
 }
 
+/* A backend SYN-ACK answering a SYN without options (a flood SYN passed to
+ * learn, or the backend's retransmission to its forged source) carries no
+ * wscale and no SACK-permitted; it must not make syngate forget them. */
+static void learn_keeps_options(void **state)
+{
+	struct sg_proxy *px = new_proxy(true);
+	struct sg_tuple t = client_tuple(0), r = sg_tuple_reverse(&t);
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_tcpopts bo = {.has_mss = true, .mss = 1200, .sack_ok = true,
+				.has_wscale = true, .wscale = 2};
+	struct sg_tcpopts bare = {.has_mss = true, .mss = 1200};
+	struct sg_action a;
+	struct sg_pkt p;
+	size_t n = make(pkt, &t, CLIENT_ISN, 0, SG_TCP_SYN, 64240, &client_opts);
+
+	(void)state;
+	sg_proxy_packet(px, pkt, n, 1000000, &a); /* passes: backend unknown */
+	n = make(pkt, &r, BACKEND_ISN, CLIENT_ISN + 1, SG_TCP_SYN | SG_TCP_ACK, 65535, &bo);
+	sg_proxy_packet(px, pkt, n, 1000001, &a);
+	r.dport++; /* another (forged) client's SYN-ACK, without options */
+	n = make(pkt, &r, BACKEND_ISN, CLIENT_ISN + 1, SG_TCP_SYN | SG_TCP_ACK, 65535, &bare);
+	sg_proxy_packet(px, pkt, n, 1000002, &a);
+	assert_int_equal(sg_proxy_counters(px)->learned, 2);
+	t.sport += 2;
+	n = make(pkt, &t, CLIENT_ISN, 0, SG_TCP_SYN, 64240, &client_opts);
+	sg_proxy_packet(px, pkt, n, 1000003, &a);
+	assert_int_equal(a.verdict, SG_V_REPEAT);
+	assert_int_equal(sg_pkt_parse(&p, a.out, a.len), SG_R_OK);
+	assert_true(p.opts.has_wscale);
+	assert_int_equal(p.opts.wscale, 2);
+	assert_true(p.opts.sack_ok);
+	sg_proxy_free(px);
+}
+
+/* A client that reuses the port of a spliced connection (whose conntrack
+ * entry lingers in TIME_WAIT) gets its SYN passed through once, so that
+ * conntrack reopens the entry; the SYN after that gets a cookie again. */
+static void port_reuse_passes_once(void **state)
+{
+	struct sg_proxy *px = new_proxy(false);
+	struct sg_tuple t = client_tuple(0), r = sg_tuple_reverse(&t);
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_tcpopts bo = {.has_mss = true, .mss = 1400, .sack_ok = true,
+				.has_wscale = true, .wscale = 7};
+	struct sg_action a;
+	uint32_t cookie = syn(px, &t, 1000000);
+	size_t n;
+
+	(void)state;
+	n = make(pkt, &t, CLIENT_ISN + 1, cookie + 1, SG_TCP_ACK, 1000, NULL);
+	sg_proxy_packet(px, pkt, n, 1000010, &a);
+	n = make(pkt, &r, BACKEND_ISN, CLIENT_ISN + 1, SG_TCP_SYN | SG_TCP_ACK, 65160, &bo);
+	sg_proxy_packet(px, pkt, n, 1000013, &a);
+	assert_int_equal(sg_proxy_counters(px)->proxied, 1);
+	n = make(pkt, &t, CLIENT_ISN + 5, 0, SG_TCP_SYN, 64240, &client_opts);
+	sg_proxy_packet(px, pkt, n, 1100000, &a);
+	assert_int_equal(a.verdict, SG_V_ACCEPT);
+	assert_int_equal(a.len, 0); /* untouched */
+	assert_int_equal(sg_proxy_counters(px)->syn_passed, 1);
+	syn(px, &t, 1100001);	     /* a cookie again */
+	t.sport++;		     /* an unrelated tuple: a cookie */
+	syn(px, &t, 1100002);
+	assert_int_equal(sg_proxy_counters(px)->syn_passed, 1);
+	sg_proxy_free(px);
+}
+
 /* Mode never: every SYN passes untouched. */
 static void mode_never(void **state)
 {
@@ -452,11 +543,14 @@ int main(void)
 		cmocka_unit_test(malformed_counted),
 		cmocka_unit_test(pending_retransmit),
 		cmocka_unit_test(backend_rst),
+		cmocka_unit_test(backend_stray_rst_ignored),
 		cmocka_unit_test(backend_timeout),
 		cmocka_unit_test(ct_exists_recreated),
 		cmocka_unit_test(ct_error_drops),
 		cmocka_unit_test(table_full),
 		cmocka_unit_test(learns_backend_options),
+		cmocka_unit_test(learn_keeps_options),
+		cmocka_unit_test(port_reuse_passes_once),
 		cmocka_unit_test(mode_never),
 	};
 

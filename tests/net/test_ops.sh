@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# syngate operations test, in throwaway network namespaces:
+#   - the Prometheus endpoint, scraped by a real Prometheus server and
+#     checked with promtool; backend listen queues read from the server ns;
+#   - `syngate stats` (text, JSON) over a control socket of mode 0600;
+#   - `syngate check-config` errors naming the file, line and key;
+#   - SIGHUP reload: a bad file changes nothing, a good one switches the mode,
+#     and a connection open across the reload keeps working.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+SYNGATE=${SYNGATE:-$ROOT/build/syngate}
+. "$ROOT/tests/net/lib.sh"
+sg_require_root
+sg_require_cmds ip iptables hping3 curl python3 prometheus promtool
+sg_cleanup_on_exit
+sg_topo_up
+sg_tmpdir
+T=$SG_TMP
+SOCK=$T/syngate.sock
+CONF=$T/syngate.conf
+
+sg_http_server 80
+sg_bg "$SG_NS_S" "$T/echo.log" python3 "$ROOT/tests/net/echo.py" serve --port 7000
+sg_wait_port "$SG_NS_S" 7000
+
+cat >"$CONF" <<CONF
+[syngate]
+ports = 80,7000
+install-rules = yes
+control = $SOCK
+metrics-port = 9469
+backend-netns = /run/netns/$SG_NS_S
+learn = no
+CONF
+sg_bg "$SG_NS_R" "$T/syngate.log" "$SYNGATE" run --config "$CONF"
+SGPID=$SG_BG_PID
+for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
+sg_assert "daemon is up (control socket exists)" test -S "$SOCK"
+
+counter() { "$SYNGATE" stats --control "$SOCK" | awk -v k="$1" '$1 == k { print $2 }'; }
+
+# --- traffic to count ---------------------------------------------------------
+for _ in 1 2 3 4 5; do sg_curl_ok "http://$SG_SRV4/" || sg_fail "curl through syngate"; done
+sg_flood 2 80
+sg_flood_wait 10 >/dev/null
+sg_in "$SG_NS_C" timeout -s INT 1 hping3 -q -A --flood --rand-source -p 80 "$SG_SRV4" >/dev/null 2>&1
+sleep 0.3
+
+# --- control socket and stats CLI ---------------------------------------------
+sg_assert_eq "control socket mode is 0600" "$(stat -c %a "$SOCK")" 600
+sg_assert_eq "control socket owned by root" "$(stat -c %U "$SOCK")" root
+sg_assert_ge "stats: proxied >= 5" "$(counter proxied)" 5
+sg_assert_ge "stats: cookies_sent counts the flood" "$(counter cookies_sent)" 1000
+sg_assert_ge "stats: forged ACKs counted" "$(counter drop_cookie_mac)" 100
+"$SYNGATE" stats --json --control "$SOCK" >"$T/stats.json"
+sg_assert "stats --json is valid JSON with the counters" python3 -c "
+import json,sys; d=json.load(open('$T/stats.json'))
+assert d['mode']=='always' and d['proxied']>=5 and d['cookies_sent']>=1000, d"
+out=$("$SYNGATE" stats --control "$T/none.sock" 2>&1); rc=$?
+sg_assert "stats without a daemon: exit 1 and a message" test "$rc" = 1 -a -n "$(echo "$out" | grep 'cannot reach the daemon')"
+
+# --- Prometheus endpoint --------------------------------------------------------
+sg_in "$SG_NS_R" curl -sf http://127.0.0.1:9469/metrics >"$T/metrics.txt"
+sg_assert "metrics endpoint answers on 127.0.0.1:9469" test -s "$T/metrics.txt"
+sg_assert "promtool check metrics passes" sh -c "promtool check metrics <'$T/metrics.txt' >'$T/promtool.log' 2>&1"
+for m in syngate_cookies_sent_total syngate_cookies_valid_total syngate_cookies_invalid_total \
+	syngate_connections_proxied_total 'syngate_drops_total{reason="cookie_mac"}' \
+	syngate_halfopen_connections syngate_established_connections 'syngate_mode{mode="always"}' \
+	'syngate_nfqueue_backlog_packets{queue="0"}' syngate_backend_handshake_seconds_bucket \
+	'syngate_cookies_in_flight{slot="current"}' 'syngate_backend_accept_queue_limit{port="80"}'; do
+	sg_assert "metric $m present" grep -qF "$m" "$T/metrics.txt"
+done
+sg_assert "metrics endpoint is not reachable from the client side" sh -c \
+	"! ip netns exec $SG_NS_C curl -s --max-time 2 http://$SG_RTR_C4:9469/metrics >/dev/null"
+backlog=$(awk -F' ' '/^syngate_backend_accept_queue_limit\{port="80"\}/ { print $2 }' "$T/metrics.txt")
+sg_assert_ge "backend accept-queue limit read from the server ns" "${backlog:-0}" 1
+
+cat >"$T/prometheus.yml" <<YML
+global: { scrape_interval: 1s, evaluation_interval: 1s }
+scrape_configs:
+  - job_name: syngate
+    static_configs: [ { targets: ['127.0.0.1:9469'] } ]
+YML
+sg_assert "promtool check config" promtool check config "$T/prometheus.yml"
+sg_bg "$SG_NS_R" "$T/prometheus.log" prometheus --config.file="$T/prometheus.yml" \
+	--storage.tsdb.path="$T/tsdb" --web.listen-address=127.0.0.1:9090
+PROM_PID=$SG_BG_PID
+q() { sg_in "$SG_NS_R" curl -s "http://127.0.0.1:9090/api/v1/query" --data-urlencode "query=$1" |
+	python3 -c "import json,sys; r=json.load(sys.stdin)['data']['result']; print(r[0]['value'][1] if r else '')" 2>/dev/null; }
+up='' sent=''
+for _ in $(seq 60); do
+	up=$(q 'up{job="syngate"}'); sent=$(q 'syngate_cookies_sent_total')
+	[ "$up" = 1 ] && [ -n "$sent" ] && break
+	sleep 0.5
+done
+sg_assert_eq "Prometheus scraped syngate (up == 1)" "$up" 1
+sg_assert_ge "Prometheus sees syngate_cookies_sent_total" "${sent%.*}" 1000
+kill "$PROM_PID" 2>/dev/null
+
+# --- check-config ---------------------------------------------------------------
+printf '[syngate]\nports = 80\n\nmode = sometimes\n' >"$T/bad.conf"
+"$SYNGATE" check-config "$T/bad.conf" >"$T/check.out" 2>&1; rc=$?
+sg_assert "check-config: bad value exits 1" test "$rc" = 1
+sg_assert "check-config: names file, line and key" \
+	grep -qF "bad.conf:4: bad value 'sometimes' for 'mode'" "$T/check.out"
+sg_assert "check-config: good file passes" "$SYNGATE" check-config "$CONF"
+
+# --- SIGHUP reload ---------------------------------------------------------------
+rm -f "$T/go"
+sg_bg "$SG_NS_C" "$T/hold.log" python3 "$ROOT/tests/net/echo.py" hold --host "$SG_SRV4" --port 7000 --go "$T/go"
+HOLD=$SG_BG_PID
+for _ in $(seq 50); do grep -q connected "$T/hold.log" 2>/dev/null && break; sleep 0.1; done
+sg_assert "long-lived connection open through syngate" grep -q connected "$T/hold.log"
+
+cp "$CONF" "$T/good.conf"
+echo "mode = sometimes" >>"$CONF"
+kill -HUP "$SGPID"; sleep 0.3
+sg_assert_eq "bad reload keeps the mode" "$("$SYNGATE" stats --control "$SOCK" | awk '$1=="mode"{print $2}')" always
+sg_assert "bad reload is logged with the line" grep -q "SIGHUP: .*syngate.conf:8: bad value" "$T/syngate.log"
+
+cp "$T/good.conf" "$CONF"
+echo "mode = never" >>"$CONF"
+passed0=$(counter syn_passed)
+kill -HUP "$SGPID"; sleep 0.3
+sg_assert_eq "reload switched the mode to never" "$("$SYNGATE" stats --control "$SOCK" | awk '$1=="mode"{print $2}')" never
+sg_assert "curl works after the reload" sg_curl_ok "http://$SG_SRV4/"
+sg_assert_ge "SYNs now pass through (mode never)" "$(counter syn_passed)" $((passed0 + 1))
+touch "$T/go"
+sg_wait_pid "$HOLD" 10
+sg_assert "connection opened before the reload still works after it" grep -q '^ok$' "$T/hold.log"
+sg_assert "daemon still running after reloads" kill -0 "$SGPID"
+
+kill -INT "$SGPID"
+sg_wait_pid "$SGPID" 5
+sg_assert "rules removed at exit" sh -c "! ip netns exec $SG_NS_R iptables-save | grep -q SYNGATE"
+sg_finish
