@@ -31,7 +31,11 @@ static const struct opt opts[] = {
 	{"queue", T_U16, O(rules.queue), 0, 65535, "NFQUEUE number (default 0)", 0},
 	{"queue-maxlen", T_U32, O(queue_maxlen), 16, 1u << 20, "kernel queue length, packets (default 65536)", 0},
 	{"rcvbuf-mb", T_U32, O(rcvbuf_mb), 1, 1024, "netlink receive buffer, MiB (default 64)", 0},
-	{"mode", T_MODE, O(proxy.mode), 0, 0, "always | never (default always)", 0},
+	{"mode", T_MODE, O(proxy.mode), 0, 0, "always | never | adaptive (default always)", 0},
+	{"adaptive-high", T_U32, O(proxy.adaptive_high), 1, 1u << 30, "adaptive: engage cookies at this half-open estimate (default 1000)", 0},
+	{"adaptive-low", T_U32, O(proxy.adaptive_low), 0, 1u << 30, "adaptive: release them below this estimate; must be below adaptive-high (default 500)", 0},
+	{"adaptive-window-ms", T_U32, O(proxy.adaptive_window_ms), 80, 600000, "adaptive: window of the half-open estimate (default 2000)", 0},
+	{"shed-rate", T_U32, O(rules.shed_rate), 0, 1000000, "SYNs per second let into each queue; the excess is dropped before the queue (xt_hashlimit), 0 = no limit (default 150000; see rules/README.md)", 0},
 	{"fail-open", T_BOOL, O(rules.fail_open), 0, 0, "accept packets when no daemon listens or the queue is full (default no)", 0},
 	{"rst-invalid", T_BOOL, O(proxy.rst_invalid), 0, 0, "answer an ACK with a bad cookie with RST (default no: drop)", 0},
 	{"table-size", T_U32, O(proxy.table_max), 1, 1u << 24, "half-open table entries (default 65536)", 0},
@@ -44,6 +48,7 @@ static const struct opt opts[] = {
 	{"learn", T_BOOL, O(proxy.learn_first), 0, 0, "pass one SYN a second to an unknown backend to learn its options (default yes)", 0},
 	{"mark-pending", T_U32, O(proxy.mark_pending), 1, 0xffffffff, "connmark bit of connections in backend handshake (default 0x10000000)", 0},
 	{"mark-proxied", T_U32, O(proxy.mark_proxied), 1, 0xffffffff, "connmark bit of spliced connections (default 0x08000000)", 0},
+	{"complete-mark", T_U32, O(proxy.complete_mark), 1, 0xffffffff, "packet mark the rules put on the ACK completing a passed-through handshake (default 0x04000000)", 0},
 	{"reflect-mark", T_U32, O(proxy.reflect_mark), 1, 0xffffffff, "packet mark of reflected SYN-ACKs (default 0x20000000)", 0},
 	{"ipv4", T_BOOL, O(rules.ipv4), 0, 0, "protect IPv4 (default yes)", 0},
 	{"ipv6", T_BOOL, O(rules.ipv6), 0, 0, "protect IPv6 (default yes)", 0},
@@ -178,6 +183,8 @@ static int set_one(struct sg_config *c, const struct opt *o, const char *v)
 			c->proxy.mode = SG_MODE_ALWAYS;
 		else if (!strcmp(v, "never"))
 			c->proxy.mode = SG_MODE_NEVER;
+		else if (!strcmp(v, "adaptive"))
+			c->proxy.mode = SG_MODE_ADAPTIVE;
 		else
 			return -1;
 		return 0;
@@ -265,9 +272,15 @@ int sg_config_check(const struct sg_config *c, char *err, size_t errlen)
 	if (!c->rules.ipv4 && !c->rules.ipv6)
 		return fail(err, errlen, "'ipv4' and 'ipv6' are both off: nothing to protect");
 	if ((p->mark_pending & p->mark_proxied) || (p->mark_pending & p->reflect_mark) ||
-	    (p->mark_proxied & p->reflect_mark))
+	    (p->mark_proxied & p->reflect_mark) || (p->complete_mark & p->reflect_mark))
 		return fail(err, errlen,
-			    "'mark-pending', 'mark-proxied' and 'reflect-mark' must not share bits");
+			    "'mark-pending', 'mark-proxied' and 'reflect-mark' must not share bits, "
+			    "nor 'complete-mark' and 'reflect-mark'");
+	if (p->adaptive_low >= p->adaptive_high)
+		return fail(err, errlen,
+			    "'adaptive-low' (%u) must be below 'adaptive-high' (%u): the gap is the "
+			    "hysteresis",
+			    p->adaptive_low, p->adaptive_high);
 	if (p->syn_rto_ms >= p->backend_timeout_ms)
 		return fail(err, errlen, "'syn-rto-ms' must be below 'backend-timeout-ms'");
 	return 0;
@@ -310,7 +323,8 @@ int sg_config_restart_keys(const struct sg_config *a, const struct sg_config *b,
 	n += note(a->proxy.cookie_period != b->proxy.cookie_period, "cookie-period", out, len);
 	n += note(a->proxy.mark_pending != b->proxy.mark_pending ||
 			  a->proxy.mark_proxied != b->proxy.mark_proxied ||
-			  a->proxy.reflect_mark != b->proxy.reflect_mark,
+			  a->proxy.reflect_mark != b->proxy.reflect_mark ||
+			  a->proxy.complete_mark != b->proxy.complete_mark,
 		  "marks", out, len);
 	n += note(strcmp(a->control, b->control), "control", out, len);
 	n += note(strcmp(a->metrics_addr, b->metrics_addr) || a->metrics_port != b->metrics_port,

@@ -55,6 +55,7 @@ struct snapshot {
 	uint64_t cookies_slot[2];
 	uint32_t halfopen;
 	enum sg_mode mode;
+	struct sg_adaptive ad;
 	bool has_ev, has_kq;
 	int nbackend;
 };
@@ -72,18 +73,20 @@ struct daemon {
 	struct sg_raw *raw;
 	int epfd, tfd, sfd, cfd;
 	bool rules_installed;
-	uint64_t now_ms;
+	bool cookies_on;    /* last seen: SYNs answered with cookies */
+	uint64_t last_slot; /* cookie slot of the last rotation check */
+	uint64_t now_us; /* monotonic microseconds, read once per batch */
 	uint64_t peak_halfopen;
 };
 
 static void snapshot_take(struct daemon *d);
 
-static uint64_t mono_ms(void)
+static uint64_t mono_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 /* Fills @buf with @len bytes from the kernel's CSPRNG.  Returns 0 or -1. */
@@ -131,8 +134,13 @@ static void on_packet(void *ctx, struct sg_nfq *q, const struct sg_nfq_pkt *pkt)
 	struct daemon *d = ctx;
 	struct sg_action a;
 
-	sg_proxy_packet(d->px, pkt->data, pkt->data ? pkt->len : 0, d->now_ms, &a);
-	if (a.set_mark)
+	uint32_t cm = d->cfg.proxy.complete_mark;
+
+	sg_proxy_packet_ct(d->px, pkt->data, pkt->data ? pkt->len : 0, (pkt->mark & cm) != 0,
+			   d->now_us, &a);
+	if (pkt->mark & cm) /* the rules' mark has done its job: take it off */
+		sg_nfq_verdict_mark(q, pkt->id, a.verdict, NULL, 0, pkt->mark & ~cm);
+	else if (a.set_mark)
 		sg_nfq_verdict_mark(q, pkt->id, a.verdict, a.len ? a.out : NULL, a.len, a.mark);
 	else
 		sg_nfq_verdict(q, pkt->id, a.verdict, a.len ? a.out : NULL, a.len);
@@ -155,6 +163,25 @@ static uint32_t tick_budget(uint32_t table_max)
 	return b > TICK_BUDGET_MAX ? TICK_BUDGET_MAX : (uint32_t)b;
 }
 
+/* Logs when cookies engage or are released (adaptive mode), once per change. */
+static void log_transition(struct daemon *d)
+{
+	const struct sg_adaptive *ad = sg_proxy_adaptive(d->px);
+	bool on = sg_proxy_cookies_on(d->px);
+
+	if (on == d->cookies_on)
+		return;
+	d->cookies_on = on;
+	if (sg_proxy_mode(d->px) != SG_MODE_ADAPTIVE)
+		return;
+	if (on)
+		sg_log(SG_LOG_WARN, "cookies engaged: half-open estimate %u reached %u",
+		       sg_adaptive_estimate(ad), ad->high);
+	else
+		sg_log(SG_LOG_INFO, "cookies released: half-open estimate %u below %u",
+		       sg_adaptive_estimate(ad), ad->low);
+}
+
 static void on_tick(struct daemon *d)
 {
 	uint8_t rnd[RANDOM_LEN];
@@ -164,13 +191,16 @@ static void on_tick(struct daemon *d)
 
 	if (read(d->tfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 		sg_log_warn("timerfd read");
-	d->now_ms = mono_ms();
-	sg_proxy_tick(d->px, d->now_ms, tick_budget(d->cfg.proxy.table_max));
-	if (fill_random(rnd, sizeof(rnd)) == 0) {
-		r = sg_proxy_rotate(d->px, d->now_ms / 1000, rnd);
+	d->now_us = mono_us();
+	sg_proxy_tick(d->px, d->now_us, tick_budget(d->cfg.proxy.table_max));
+	if (d->now_us / 1000000 / d->cfg.proxy.cookie_period != d->last_slot &&
+	    fill_random(rnd, sizeof(rnd)) == 0) {
+		d->last_slot = d->now_us / 1000000 / d->cfg.proxy.cookie_period;
+		r = sg_proxy_rotate(d->px, d->now_us / 1000000, rnd);
 		if (r > 0)
 			sg_log(SG_LOG_DEBUG, "cookie secrets rotated (%d replaced)", r);
 	}
+	log_transition(d);
 	snapshot_take(d);
 	ho = sg_proxy_halfopen(d->px);
 	if (ho > d->peak_halfopen && ho >= d->cfg.proxy.table_max / 2) {
@@ -197,6 +227,7 @@ static void snapshot_take(struct daemon *d)
 	sg_proxy_cookies_in_flight(d->px, n.cookies_slot);
 	n.halfopen = sg_proxy_halfopen(d->px);
 	n.mode = sg_proxy_mode(d->px);
+	n.ad = *sg_proxy_adaptive(d->px);
 	for (i = 0; d->diag && i < d->cfg.rules.nports; i++)
 		if (sg_diag_listen(d->diag, d->cfg.rules.ports[i], &n.backend[n.nbackend]) == 0)
 			n.nbackend++;
@@ -214,6 +245,12 @@ static void snapshot_src(const struct daemon *d, const struct snapshot *s,
 	src->halfopen = s->halfopen;
 	src->table_max = d->cfg.proxy.table_max;
 	src->mode = s->mode;
+	src->engaged = s->mode == SG_MODE_ALWAYS || (s->mode == SG_MODE_ADAPTIVE && s->ad.engaged);
+	src->estimate = sg_adaptive_estimate(&s->ad);
+	src->adaptive_high = s->ad.high;
+	src->adaptive_low = s->ad.low;
+	src->engagements = s->ad.engagements;
+	src->releases = s->ad.releases;
 	src->queue = d->cfg.rules.queue;
 	src->nfq = &s->nfq;
 	src->ev = s->has_ev ? &s->ev : NULL;
@@ -290,7 +327,7 @@ static void reload(struct daemon *d)
 	d->cfg.log_level = n.log_level;
 	sg_log_set_level((enum sg_log_level)n.log_level);
 	sg_log(SG_LOG_INFO, "SIGHUP: reloaded %s (mode %s)", d->cfg.config_path,
-	       n.proxy.mode == SG_MODE_ALWAYS ? "always" : "never");
+	       sg_mode_name(n.proxy.mode));
 }
 
 /* Returns 1 to stop, 0 to go on. */
@@ -395,8 +432,8 @@ static int setup(struct daemon *d)
 		return sg_log_warn("raw sockets"), -1;
 	if (fill_random(rnd, sizeof(rnd)) != 0)
 		return sg_log_warn("getrandom"), -1;
-	d->now_ms = mono_ms();
-	if (!(d->px = sg_proxy_new(&d->cfg.proxy, &io, d->now_ms, rnd)))
+	d->now_us = mono_us();
+	if (!(d->px = sg_proxy_new(&d->cfg.proxy, &io, d->now_us, rnd)))
 		return sg_log_warn("proxy state (table-size %u)", d->cfg.proxy.table_max), -1;
 	if ((d->cfd = control_open(d->cfg.control)) < 0)
 		return sg_log_warn("control socket %s", d->cfg.control), -1;
@@ -446,7 +483,7 @@ static int loop(struct daemon *d)
 			int fd = evs[i].data.fd;
 
 			if (fd == sg_nfq_fd(d->q)) {
-				d->now_ms = mono_ms();
+				d->now_us = mono_us();
 				if (sg_nfq_poll(d->q, false, on_packet, d) < 0)
 					return sg_log_warn("NFQUEUE receive"), -1;
 			} else if (fd == d->tfd) {
@@ -472,6 +509,8 @@ int sg_daemon_run(const struct sg_config *cfg)
 	memset(&d, 0, sizeof(d));
 	d.cfg = *cfg;
 	d.cfg.rules.mark = cfg->proxy.mark_pending;
+	d.cfg.rules.proxied_mark = cfg->proxy.mark_proxied;
+	d.cfg.rules.complete_mark = cfg->proxy.complete_mark;
 	d.cfg.rules.reflect_mark = cfg->proxy.reflect_mark;
 	d.epfd = d.tfd = d.sfd = d.cfd = -1;
 	pthread_mutex_init(&d.lock, NULL);
@@ -479,8 +518,7 @@ int sg_daemon_run(const struct sg_config *cfg)
 	r = setup(&d);
 	if (r == 0) {
 		sg_log(SG_LOG_INFO, "running: queue %u, mode %s, table %u", cfg->rules.queue,
-		       cfg->proxy.mode == SG_MODE_ALWAYS ? "always" : "never",
-		       cfg->proxy.table_max);
+		       sg_mode_name(cfg->proxy.mode), cfg->proxy.table_max);
 		r = loop(&d);
 	}
 	teardown(&d);

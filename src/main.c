@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "syngate/config.h"
@@ -22,8 +23,9 @@ static void usage(FILE *out)
 		"  rules install            install syngate's iptables/ip6tables chains and sysctls\n"
 		"  rules remove             remove exactly what 'rules install' added\n"
 		"  rules status             show whether the chains are installed, with counters\n"
-		"  stats [--json] [--watch SECONDS]\n"
-		"                           print the daemon's counters (control socket)\n"
+		"  stats [--json|--prometheus] [--watch SECONDS] [--control PATH]\n"
+		"                           print the daemon's counters (control socket);\n"
+		"                           --watch: a live view of rates and queues\n"
 		"  check-config FILE        validate a configuration file and exit\n"
 		"\n"
 		"common flags:\n"
@@ -92,6 +94,8 @@ static int load(struct sg_config *c, int argc, char **argv, int first, bool *dry
 		return -1;
 	}
 	c->rules.mark = c->proxy.mark_pending;
+	c->rules.proxied_mark = c->proxy.mark_proxied;
+	c->rules.complete_mark = c->proxy.complete_mark;
 	c->rules.reflect_mark = c->proxy.reflect_mark;
 	c->rules.dry_run = *dry_run;
 	return 0;
@@ -118,11 +122,12 @@ static int cmd_rules(int argc, char **argv)
 	return 2;
 }
 
-/* Asks the daemon at @path for a snapshot and copies it to stdout. */
-static int stats_once(const char *path, bool json)
+/* Asks the daemon at @path for a snapshot ("text", "json" or "metrics") into
+ * @buf (NUL-terminated).  Returns its length, or -1 after printing why. */
+static ssize_t stats_fetch(const char *path, const char *req, char *buf, size_t cap)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	char buf[16384];
+	size_t len = 0;
 	ssize_t n;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -135,27 +140,149 @@ static int stats_once(const char *path, bool json)
 		close(fd);
 		return -1;
 	}
-	if (write(fd, json ? "json\n" : "text\n", 5) < 0) {
+	if (write(fd, req, strlen(req)) < 0) {
 		close(fd);
 		return -1;
 	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		fwrite(buf, 1, (size_t)n, stdout);
+	while (len + 1 < cap && (n = read(fd, buf + len, cap - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
 	close(fd);
-	fflush(stdout);
+	return (ssize_t)len;
+}
+
+/* One "name value" line of a text snapshot. */
+struct kv {
+	char name[48];
+	double v;
+};
+
+/* Parses a text snapshot into @kv (at most @max); the mode line is kept in @mode. */
+static int parse_text(char *text, struct kv *kv, int max, char *mode, size_t mlen)
+{
+	char *save = NULL, *line;
+	int n = 0;
+
+	for (line = strtok_r(text, "\n", &save); line && n < max; line = strtok_r(NULL, "\n", &save)) {
+		char name[48], val[48];
+
+		if (sscanf(line, "%47s %47s", name, val) != 2)
+			continue;
+		if (!strcmp(name, "mode")) {
+			snprintf(mode, mlen, "%s", val);
+			continue;
+		}
+		snprintf(kv[n].name, sizeof(kv[n].name), "%s", name);
+		kv[n++].v = atof(val);
+	}
+	return n;
+}
+
+static double get(const struct kv *kv, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(kv[i].name, name))
+			return kv[i].v;
 	return 0;
+}
+
+/* A 20-character bar of @v out of @max. */
+static const char *bar(double v, double max)
+{
+	static char b[23];
+	int i, fill = max > 0 ? (int)(20 * v / max + 0.5) : 0;
+
+	b[0] = '[';
+	for (i = 0; i < 20; i++)
+		b[i + 1] = i < fill ? '#' : '.';
+	b[21] = ']';
+	b[22] = '\0';
+	return b;
+}
+
+/* The live view: rates over the last interval and the queues, redrawn. */
+static void draw(const struct kv *c, int nc, const struct kv *p, int np, double dt,
+		 const char *mode)
+{
+#define RATE(k) ((get(c, nc, k) - get(p, np, k)) / dt)
+	char ts[32];
+	time_t now = time(NULL);
+	int i;
+
+	strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&now));
+	printf("\033[H\033[2Jsyngate  %s   mode %s, cookies %s\n\n", ts, mode,
+	       get(c, nc, "cookies_engaged") ? "ENGAGED" : "off (SYNs pass through)");
+	printf("  %10s %10s %10s %10s %10s %10s\n", "SYN/s", "cookie/s", "valid/s", "invalid/s",
+	       "proxied/s", "passed/s");
+	printf("  %10.0f %10.0f %10.0f %10.0f %10.0f %10.0f\n\n", RATE("syn_seen"),
+	       RATE("cookies_sent"), RATE("cookies_valid"), RATE("cookies_invalid"),
+	       RATE("proxied"), RATE("syn_passed"));
+	printf("  %-26s %10s %10s\n", "queue", "now", "limit");
+	printf("  %-26s %10.0f %10.0f %s\n", "syngate half-open", get(c, nc, "halfopen"),
+	       get(c, nc, "halfopen_max"), bar(get(c, nc, "halfopen"), get(c, nc, "halfopen_max")));
+	printf("  %-26s %10.0f\n", "syngate established", get(c, nc, "established"));
+	printf("  %-26s %10.0f %10.0f %s (release below %.0f)\n", "half-open estimate",
+	       get(c, nc, "halfopen_estimate"), get(c, nc, "adaptive_high"),
+	       bar(get(c, nc, "halfopen_estimate"), get(c, nc, "adaptive_high")),
+	       get(c, nc, "adaptive_low"));
+	printf("  %-26s %10.0f %10s   kernel drops/s %.0f\n", "NFQUEUE backlog",
+	       get(c, nc, "nfq_backlog"), "65536",
+	       RATE("nfq_kernel_queue_dropped") + RATE("nfq_kernel_user_dropped"));
+	for (i = 0; i < nc; i++) {
+		unsigned port;
+		int end = 0;
+
+		if (sscanf(c[i].name, "backend_%u_accept_queue%n", &port, &end) == 1 &&
+		    c[i].name[end] == '\0' && end > 0) {
+			char k[64];
+
+			snprintf(k, sizeof(k), "backend_%u_accept_limit", port);
+			printf("  backend :%-5u accept queue %10.0f %10.0f %s", port, c[i].v,
+			       get(c, nc, k), bar(c[i].v, get(c, nc, k)));
+			snprintf(k, sizeof(k), "backend_%u_syn_recv", port);
+			printf("  SYN_RECV %.0f\n", get(c, nc, k));
+		}
+	}
+	printf("\n  drops/s:");
+	for (i = 0; i < nc; i++)
+		if (!strncmp(c[i].name, "drop_", 5) && c[i].v > get(p, np, c[i].name))
+			printf("  %s %.0f", c[i].name + 5, (c[i].v - get(p, np, c[i].name)) / dt);
+	printf("\n");
+	fflush(stdout);
+#undef RATE
+}
+
+static int stats_watch(const char *path, double interval)
+{
+	static char buf[65536];
+	struct kv cur[256], prev[256];
+	char mode[48] = "?";
+	int nc, np = 0;
+
+	for (;;) {
+		if (stats_fetch(path, "text\n", buf, sizeof(buf)) < 0)
+			return 1;
+		nc = parse_text(buf, cur, 256, mode, sizeof(mode));
+		if (np)
+			draw(cur, nc, prev, np, interval, mode);
+		memcpy(prev, cur, sizeof(cur[0]) * (size_t)nc);
+		np = nc;
+		usleep((useconds_t)(interval * 1e6));
+	}
 }
 
 static int cmd_stats(int argc, char **argv)
 {
-	const char *path = "/run/syngate.sock";
-	bool json = false;
+	static char buf[65536];
+	const char *path = "/run/syngate.sock", *req = "text\n";
 	double watch = 0;
 	int i;
 
 	for (i = 2; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
-			json = true;
+			req = "json\n";
+		else if (!strcmp(argv[i], "--prometheus"))
+			req = "metrics\n";
 		else if (!strcmp(argv[i], "--watch") && i + 1 < argc)
 			watch = atof(argv[++i]);
 		else if (!strncmp(argv[i], "--control=", 10))
@@ -167,15 +294,12 @@ static int cmd_stats(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (watch <= 0)
-		return stats_once(path, json) == 0 ? 0 : 1;
-	for (;;) {
-		if (!json)
-			printf("\033[H\033[2J");
-		if (stats_once(path, json) != 0)
-			return 1;
-		usleep((useconds_t)(watch * 1e6));
-	}
+	if (watch > 0)
+		return stats_watch(path, watch);
+	if (stats_fetch(path, req, buf, sizeof(buf)) < 0)
+		return 1;
+	fputs(buf, stdout);
+	return 0;
 }
 
 static int cmd_check(int argc, char **argv)

@@ -56,6 +56,7 @@ static void counters(struct out *o, const struct sg_counters *c)
 	one(o, "syngate_connections_closed_total", "counter", "Spliced connections that ended.", c->closed);
 	one(o, "syngate_rsts_sent_total", "counter", "RSTs syngate sent.", c->rst_sent);
 	one(o, "syngate_backend_learned_total", "counter", "Backend SYN-ACKs syngate learned options from.", c->learned);
+	one(o, "syngate_passthrough_completed_total", "counter", "Passed-through handshakes seen completing.", c->passed_completed);
 	one(o, "syngate_wscale_mismatch_total", "counter", "Connections whose backend wscale differed from the advertised one.", c->wscale_mismatch);
 	head(o, "syngate_drops_total", "counter", "Packets dropped or refused, by reason.");
 	for (r = 1; r < SG_R__COUNT; r++)
@@ -92,9 +93,15 @@ static void queues(struct out *o, const struct sg_stats_src *s)
 	head(o, "syngate_cookies_in_flight", "gauge", "Cookies issued in each slot that is still valid.");
 	put(o, "syngate_cookies_in_flight{slot=\"current\"} %" PRIu64 "\n", s->cookies_slot[0]);
 	put(o, "syngate_cookies_in_flight{slot=\"previous\"} %" PRIu64 "\n", s->cookies_slot[1]);
-	head(o, "syngate_mode", "gauge", "Cookie mode (1 for the active one).");
-	put(o, "syngate_mode{mode=\"always\"} %d\n", s->mode == SG_MODE_ALWAYS);
-	put(o, "syngate_mode{mode=\"never\"} %d\n", s->mode == SG_MODE_NEVER);
+	head(o, "syngate_mode", "gauge", "Configured cookie mode (1 for the active one).");
+	for (i = 0; i <= SG_MODE_ADAPTIVE; i++)
+		put(o, "syngate_mode{mode=\"%s\"} %d\n", sg_mode_name((enum sg_mode)i),
+		    s->mode == (enum sg_mode)i);
+	one(o, "syngate_cookies_engaged", "gauge", "1 while SYNs are answered with cookies.", s->engaged);
+	one(o, "syngate_halfopen_estimate", "gauge", "Handshakes begun minus completed over the adaptive window.", s->estimate);
+	head(o, "syngate_mode_transitions_total", "counter", "Adaptive mode switches, by the state entered.");
+	put(o, "syngate_mode_transitions_total{to=\"cookies\"} %" PRIu64 "\n", s->engagements);
+	put(o, "syngate_mode_transitions_total{to=\"passthrough\"} %" PRIu64 "\n", s->releases);
 	if (s->kq) {
 		head(o, "syngate_nfqueue_backlog_packets", "gauge", "Packets waiting in the kernel queue.");
 		put(o, "syngate_nfqueue_backlog_packets{queue=\"%u\"} %u\n", s->queue, s->kq->backlog);

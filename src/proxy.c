@@ -9,7 +9,7 @@
 #include "syngate/proxy.h"
 
 #define LEARN_SLOTS 256
-#define LEARN_PROBE_MS 1000 /* one pass-through SYN per unknown backend per second */
+#define LEARN_PROBE_US 1000000 /* one pass-through SYN per unknown backend per second */
 #define RECENT_SLOTS 65536  /* spliced tuples remembered for port reuse (power of 2) */
 
 const uint32_t sg_hist_bounds_us[SG_HIST_BUCKETS] = {
@@ -25,7 +25,7 @@ struct backend {
 	bool sack_ok;
 	uint8_t wscale;
 	uint16_t mss;
-	uint64_t probe_ms; /* last SYN passed through to learn from */
+	uint64_t probe_us; /* last SYN passed through to learn from */
 };
 
 struct sg_proxy {
@@ -37,8 +37,9 @@ struct sg_proxy {
 	struct backend learned[LEARN_SLOTS];
 	uint64_t *recent; /* RECENT_SLOTS tuple hashes (| 1; 0 = empty) */
 	uint64_t seed;
-	uint64_t now_ms;	   /* for the tick callback */
+	uint64_t now_us;	   /* for the tick callback */
 	uint64_t slot_cookies[2]; /* cookies issued in the slot of each parity */
+	struct sg_adaptive ad;
 };
 
 void sg_proxy_defaults(struct sg_proxy_config *c)
@@ -49,6 +50,7 @@ void sg_proxy_defaults(struct sg_proxy_config *c)
 	c->mark_pending = 0x10000000;
 	c->mark_proxied = 0x08000000;
 	c->reflect_mark = 0x20000000;
+	c->complete_mark = 0x04000000;
 	c->backend_timeout_ms = 10000;
 	c->syn_rto_ms = 1000;
 	c->cookie_period = 30;
@@ -56,10 +58,13 @@ void sg_proxy_defaults(struct sg_proxy_config *c)
 	c->mss6 = 1440;
 	c->learn_first = true;
 	c->default_wscale = 7;
+	c->adaptive_high = 1000;
+	c->adaptive_low = 500;
+	c->adaptive_window_ms = 2000;
 }
 
 struct sg_proxy *sg_proxy_new(const struct sg_proxy_config *c, const struct sg_proxy_io *io,
-			      uint64_t now_ms, const uint8_t *random)
+			      uint64_t now_us, const uint8_t *random)
 {
 	struct sg_proxy *px = calloc(1, sizeof(*px));
 
@@ -76,7 +81,9 @@ struct sg_proxy *sg_proxy_new(const struct sg_proxy_config *c, const struct sg_p
 		free(px);
 		return NULL;
 	}
-	sg_cookie_init(&px->keys, c->cookie_period, now_ms / 1000, random);
+	sg_cookie_init(&px->keys, c->cookie_period, now_us / 1000000, random);
+	sg_adaptive_init(&px->ad, c->adaptive_high, c->adaptive_low, c->adaptive_window_ms,
+			 now_us / 1000);
 	return px;
 }
 
@@ -264,12 +271,16 @@ static void on_syn(struct sg_proxy *px, const struct sg_pkt *p, uint64_t now, st
 	struct sg_seg s;
 
 	px->c.syn_seen++;
+	/* every SYN counts towards the estimate, whatever the mode, so that the
+	 * operator sees it and adaptive mode can be switched to at any time */
+	if (!sg_adaptive_begin(&px->ad, now / 1000) && px->cfg.mode == SG_MODE_ADAPTIVE)
+		goto pass;
 	if (px->cfg.mode == SG_MODE_NEVER || recent_take(px, &p->tuple))
 		goto pass;
 	if (px->cfg.learn_first && !(b && b->known)) {
 		b = backend_claim(px, p->tuple.family, p->tuple.daddr, p->tuple.dport);
-		if (!b->probe_ms || now - b->probe_ms >= LEARN_PROBE_MS) {
-			b->probe_ms = now;
+		if (!b->probe_us || now - b->probe_us >= LEARN_PROBE_US) {
+			b->probe_us = now;
 			goto pass;
 		}
 	}
@@ -343,6 +354,7 @@ static void on_client_ack(struct sg_proxy *px, const struct sg_pkt *p, uint64_t 
 		return;
 	}
 	px->c.cookies_valid++;
+	sg_adaptive_done(&px->ad, now / 1000);
 	e = sg_table_insert(px->table, &p->tuple);
 	if (!e) {
 		drop(px, a, SG_R_TABLE_FULL);
@@ -353,8 +365,8 @@ static void on_client_ack(struct sg_proxy *px, const struct sg_pkt *p, uint64_t 
 	e->client_win = p->window;
 	e->opts = dec;
 	e->adv_wscale = dec.has_wscale ? adv_wscale(px, b) : 0;
-	e->created_ms = now;
-	e->last_syn_ms = now;
+	e->created_us = now;
+	e->last_syn_us = now;
 	if (ct_create(px, e) != 0) {
 		sg_table_remove(px->table, e);
 		drop(px, a, SG_R_CT_ERROR);
@@ -373,11 +385,11 @@ static void on_pending_client(struct sg_proxy *px, struct sg_halfopen *e, uint64
 {
 	struct sg_seg s;
 
-	if (now - e->last_syn_ms < ((uint64_t)px->cfg.syn_rto_ms << e->retries)) {
+	if (now - e->last_syn_us < ((uint64_t)px->cfg.syn_rto_ms * 1000 << e->retries)) {
 		drop(px, a, SG_R_PENDING);
 		return;
 	}
-	e->last_syn_ms = now;
+	e->last_syn_us = now;
 	e->retries++;
 	backend_syn(&s, e);
 	build(a, &s);
@@ -428,7 +440,7 @@ static void on_backend_synack(struct sg_proxy *px, struct sg_halfopen *e, const 
 	seg_init(&s, &p->tuple, p->seq + 1, p->ack, SG_TCP_ACK, (uint16_t)(p->window >> e->adv_wscale));
 	build(a, &s);
 	a->verdict = SG_V_ACCEPT;
-	observe_handshake(px, (now - e->created_ms) * 1000);
+	observe_handshake(px, now - e->created_us);
 	recent_add(px, &e->tuple);
 	px->c.proxied++;
 	sg_table_remove(px->table, e);
@@ -471,8 +483,22 @@ static void on_backend(struct sg_proxy *px, struct sg_halfopen *e, const struct 
 
 /* --- dispatch ------------------------------------------------------------ */
 
-void sg_proxy_packet(struct sg_proxy *px, const uint8_t *data, size_t len, uint64_t now_ms,
+/* The ACK completing a passed-through handshake: the estimate's other half. */
+static void on_completed(struct sg_proxy *px, uint64_t now, struct sg_action *a)
+{
+	sg_adaptive_done(&px->ad, now / 1000);
+	px->c.passed_completed++;
+	a->verdict = SG_V_ACCEPT;
+}
+
+void sg_proxy_packet(struct sg_proxy *px, const uint8_t *data, size_t len, uint64_t now_us,
 		     struct sg_action *a)
+{
+	sg_proxy_packet_ct(px, data, len, false, now_us, a);
+}
+
+void sg_proxy_packet_ct(struct sg_proxy *px, const uint8_t *data, size_t len, bool tracked,
+			uint64_t now_us, struct sg_action *a)
 {
 	struct sg_halfopen *e;
 	struct sg_tuple rev;
@@ -486,19 +512,23 @@ void sg_proxy_packet(struct sg_proxy *px, const uint8_t *data, size_t len, uint6
 		drop(px, a, r);
 		return;
 	}
+	if (tracked && (p.flags & (SG_TCP_ACK | SG_TCP_RST | SG_TCP_SYN)) == SG_TCP_ACK) {
+		on_completed(px, now_us, a);
+		return;
+	}
 	if ((p.flags & (SG_TCP_SYN | SG_TCP_ACK)) == SG_TCP_SYN) {
-		on_syn(px, &p, now_ms, a);
+		on_syn(px, &p, now_us, a);
 		return;
 	}
 	e = sg_table_find(px->table, &p.tuple);
 	if (e) {
-		on_pending_client(px, e, now_ms, a);
+		on_pending_client(px, e, now_us, a);
 		return;
 	}
 	rev = sg_tuple_reverse(&p.tuple);
 	e = sg_table_find(px->table, &rev);
 	if (e) {
-		on_backend(px, e, &p, now_ms, a);
+		on_backend(px, e, &p, now_us, a);
 		return;
 	}
 	if ((p.flags & (SG_TCP_SYN | SG_TCP_ACK)) == (SG_TCP_SYN | SG_TCP_ACK)) {
@@ -507,7 +537,7 @@ void sg_proxy_packet(struct sg_proxy *px, const uint8_t *data, size_t len, uint6
 		return;
 	}
 	if ((p.flags & (SG_TCP_ACK | SG_TCP_RST | SG_TCP_SYN)) == SG_TCP_ACK) {
-		on_client_ack(px, &p, now_ms, a);
+		on_client_ack(px, &p, now_us, a);
 		return;
 	}
 	drop(px, a, SG_R_UNEXPECTED);
@@ -522,7 +552,7 @@ static bool expire_one(void *ctx, struct sg_halfopen *e)
 	struct sg_seg s;
 	size_t n;
 
-	if (px->now_ms - e->created_ms >= px->cfg.backend_timeout_ms) {
+	if (px->now_us - e->created_us >= (uint64_t)px->cfg.backend_timeout_ms * 1000) {
 		px->io.ct_delete(px->io.ctx, &e->tuple);
 		client_rst(&s, e);
 		n = sg_pkt_build(pkt, sizeof(pkt), &s);
@@ -532,21 +562,22 @@ static bool expire_one(void *ctx, struct sg_halfopen *e)
 		sg_table_remove(px->table, e);
 		return true;
 	}
-	if (px->now_ms - e->last_syn_ms >= ((uint64_t)px->cfg.syn_rto_ms << e->retries)) {
+	if (px->now_us - e->last_syn_us >= ((uint64_t)px->cfg.syn_rto_ms * 1000 << e->retries)) {
 		backend_syn(&s, e);
 		n = sg_pkt_build(pkt, sizeof(pkt), &s);
 		if (px->io.send(px->io.ctx, pkt, n) != 0)
 			px->c.drops[SG_R_SEND_ERROR]++;
-		e->last_syn_ms = px->now_ms;
+		e->last_syn_us = px->now_us;
 		e->retries++;
 		px->c.backend_syns++;
 	}
 	return false;
 }
 
-void sg_proxy_tick(struct sg_proxy *px, uint64_t now_ms, uint32_t budget)
+void sg_proxy_tick(struct sg_proxy *px, uint64_t now_us, uint32_t budget)
 {
-	px->now_ms = now_ms;
+	px->now_us = now_us;
+	sg_adaptive_tick(&px->ad, now_us / 1000);
 	sg_table_scan(px->table, budget, expire_one, px);
 }
 
@@ -579,6 +610,10 @@ void sg_proxy_reconfigure(struct sg_proxy *px, const struct sg_proxy_config *c)
 	k->mss6 = c->mss6;
 	k->default_wscale = c->default_wscale;
 	k->learn_first = c->learn_first;
+	k->adaptive_high = c->adaptive_high;
+	k->adaptive_low = c->adaptive_low;
+	k->adaptive_window_ms = c->adaptive_window_ms;
+	sg_adaptive_set(&px->ad, c->adaptive_high, c->adaptive_low, c->adaptive_window_ms);
 }
 
 void sg_proxy_closed(struct sg_proxy *px)
@@ -604,4 +639,22 @@ void sg_proxy_set_mode(struct sg_proxy *px, enum sg_mode m)
 enum sg_mode sg_proxy_mode(const struct sg_proxy *px)
 {
 	return px->cfg.mode;
+}
+
+const struct sg_adaptive *sg_proxy_adaptive(const struct sg_proxy *px)
+{
+	return &px->ad;
+}
+
+bool sg_proxy_cookies_on(const struct sg_proxy *px)
+{
+	return px->cfg.mode == SG_MODE_ALWAYS ||
+	       (px->cfg.mode == SG_MODE_ADAPTIVE && px->ad.engaged);
+}
+
+const char *sg_mode_name(enum sg_mode m)
+{
+	static const char *const names[] = {"never", "always", "adaptive"};
+
+	return (unsigned)m < 3 ? names[m] : "unknown";
 }

@@ -322,8 +322,27 @@ void sg_rules_defaults(struct sg_rules_config *c)
 	c->nports = 1;
 	c->nqueues = 1;
 	c->mark = SG_RULES_DEFAULT_MARK;
+	c->proxied_mark = SG_RULES_DEFAULT_PROXIED_MARK;
+	c->complete_mark = SG_RULES_DEFAULT_COMPLETE_MARK;
 	c->reflect_mark = SG_RULES_DEFAULT_REFLECT_MARK;
+	c->shed_rate = SG_RULES_DEFAULT_SHED_RATE;
 	c->ipv4 = c->ipv6 = true;
+}
+
+uint32_t sg_rules_shed_effective(const struct sg_rules_config *c)
+{
+	uint64_t total = (uint64_t)c->shed_rate * (c->nqueues ? c->nqueues : 1);
+	uint64_t us;
+
+	if (total == 0)
+		return 0;
+	if (total > SG_RULES_SHED_RATE_MAX)
+		total = SG_RULES_SHED_RATE_MAX;
+	/* xt_hashlimit keeps the rate as whole microseconds per packet
+	 * (iptables: 1000000 / rate, truncated); round that up so the rule never
+	 * lets more through than asked, and print the rate it really uses */
+	us = (1000000u + total - 1) / total;
+	return (uint32_t)(1000000u / us);
 }
 
 /* True when @name can go into an iptables script as one word: 1..15 bytes,
@@ -367,6 +386,11 @@ int sg_rules_validate(const struct sg_rules_config *c)
 		return invalid("mark and reflect_mark must be non-zero and share no bit");
 	if (!c->ipv4 && !c->ipv6)
 		return invalid("neither ipv4 nor ipv6 enabled");
+	if (c->shed_rate != 0 &&
+	    (c->shed_rate < SG_RULES_SHED_RATE_MIN ||
+	     (uint64_t)c->shed_rate * c->nqueues > SG_RULES_SHED_RATE_MAX))
+		return invalid("shed-rate must be 0 (no limit) or 1000..1000000 SYN/s, and "
+		               "shed-rate * nqueues at most 1000000 (the xt_hashlimit maximum)");
 	return 0;
 }
 
@@ -395,6 +419,14 @@ static void parts_init(const struct sg_rules_config *c, struct rule_parts *p)
 		snprintf(p->queue + n, sizeof(p->queue) - (size_t)n, " --queue-bypass");
 }
 
+/* The shed rule's burst: 20 ms of @rate (at least 5 jiffies at HZ 250, as
+ * hashlimit refills once a jiffy and caps the credit at the burst, so a burst
+ * below rate/HZ would lower the rate). */
+static uint32_t shed_burst(uint32_t rate)
+{
+	return rate / 50 > 0 ? rate / 50 : 1;
+}
+
 /* Appends "-A @chain [-i IF] @rest", once per configured client interface,
  * or once without -i when none is configured. */
 static void put_client_rule(struct sbuf *b, const struct sg_rules_config *c, const char *chain,
@@ -407,21 +439,38 @@ static void put_client_rule(struct sbuf *b, const struct sg_rules_config *c, con
 }
 
 /* raw PREROUTING, before conntrack: a SYN-ACK syngate reflected (NF_REPEAT
- * with reflect_mark) is notracked and accepted; client SYNs go to syngate. */
+ * with reflect_mark) is notracked and accepted; client SYNs go to syngate,
+ * at most shed_rate a second per queue, and the excess is dropped here: the
+ * kernel builds a packet's netlink copy before it looks at the queue length,
+ * so SYNs beyond the daemon's capacity would otherwise starve it.
+ *
+ * One hashlimit bucket (no --hashlimit-mode) per queue set, shared by every
+ * interface's rule.  The kernel keeps a hashlimit table's rate from the rule
+ * that created it and shares the table by name, so the name carries the
+ * queue and the rate: a reinstall with another rate gets a new table. */
 static void put_raw_rules(struct sbuf *b, const struct sg_rules_config *c,
                           const struct rule_parts *p)
 {
-	char rest[384];
+	char rest[512], syn[256], limit[128] = "";
+	uint32_t rate = sg_rules_shed_effective(c);
 
 	sb_puts(b, ":SYNGATE-RAW - [0:0]\n-I PREROUTING 1 -j SYNGATE-RAW\n");
 	sb_printf(b, "-A SYNGATE-RAW -m mark --mark 0x%" PRIx32 "/0x%" PRIx32 " -j CT --notrack\n",
 	          c->reflect_mark, c->reflect_mark);
 	sb_printf(b, "-A SYNGATE-RAW -m mark --mark 0x%" PRIx32 "/0x%" PRIx32 " -j ACCEPT\n",
 	          c->reflect_mark, c->reflect_mark);
-	snprintf(rest, sizeof(rest),
-	         "-p tcp -m multiport --dports %s "
-	         "--tcp-flags FIN,SYN,RST,ACK SYN -j %s",
-	         p->ports, p->queue);
+	snprintf(syn, sizeof(syn), "-p tcp -m multiport --dports %s --tcp-flags FIN,SYN,RST,ACK SYN",
+	         p->ports);
+	if (rate)
+		snprintf(limit, sizeof(limit),
+		         " -m hashlimit --hashlimit-upto %" PRIu32 "/sec --hashlimit-burst %" PRIu32
+		         " --hashlimit-name sg%u-%" PRIu32,
+		         rate, shed_burst(rate), c->queue, rate);
+	snprintf(rest, sizeof(rest), "%s%s -j %s", syn, limit, p->queue);
+	put_client_rule(b, c, "SYNGATE-RAW", rest);
+	if (!rate)
+		return;
+	snprintf(rest, sizeof(rest), "%s -j DROP", syn);
 	put_client_rule(b, c, "SYNGATE-RAW", rest);
 }
 
@@ -443,6 +492,19 @@ static void put_mangle_rules(struct sbuf *b, const struct sg_rules_config *c,
 	         "INVALID --tcp-flags SYN,RST,ACK ACK -j %s",
 	         p->ports, p->queue);
 	put_client_rule(b, c, "SYNGATE-MANGLE", rest);
+	/* the ACK completing a passed-through handshake (the connection's second
+	 * packet from the client; not one of syngate's own connections), once per
+	 * connection: marked, then queued; adaptive mode counts completed
+	 * handshakes with it and the daemon takes the mark off */
+	snprintf(rest, sizeof(rest),
+	         "-p tcp -m multiport --dports %s --tcp-flags SYN,RST,ACK ACK -m conntrack "
+	         "--ctstate ESTABLISHED -m connmark --mark 0x0/0x%" PRIx32 " -m connbytes "
+	         "--connbytes 2:2 --connbytes-dir original --connbytes-mode packets "
+	         "-j MARK --set-xmark 0x%" PRIx32 "/0x%" PRIx32,
+	         p->ports, c->mark | c->proxied_mark, c->complete_mark, c->complete_mark);
+	put_client_rule(b, c, "SYNGATE-MANGLE", rest);
+	sb_printf(b, "-A SYNGATE-MANGLE -m mark --mark 0x%" PRIx32 "/0x%" PRIx32 " -j %s\n",
+	          c->complete_mark, c->complete_mark, p->queue);
 	/* every backend SYN-ACK: syngate learns the backend's window scale, MSS
 	 * and SACK from it (and completes pending handshakes) */
 	sb_printf(b,
@@ -672,6 +734,8 @@ static const struct ext_hint {
     {"mark", "mark match", "xt_mark", "CONFIG_NETFILTER_XT_MATCH_MARK"},
     {"CT", "CT target (--notrack)", "xt_CT", "CONFIG_NETFILTER_XT_TARGET_CT"},
     {"multiport", "multiport match", "xt_multiport", "CONFIG_NETFILTER_XT_MATCH_MULTIPORT"},
+    {"hashlimit", "hashlimit match (shed-rate; 0 turns it off)", "xt_hashlimit",
+     "CONFIG_NETFILTER_XT_MATCH_HASHLIMIT"},
     {"tcp", "tcp match", "xt_tcpudp", "CONFIG_NETFILTER_XTABLES"},
 };
 
@@ -1081,17 +1145,44 @@ int sg_rules_remove(const struct sg_rules_config *c, FILE *report)
 	return rc;
 }
 
-/* Prints one chain's rules with counters, indented.  0, or -1 on error. */
+/* From `iptables -L SYNGATE-RAW -v -n -x` output @list: the SYNs the shed
+ * rule dropped (the DROP rules' packet counters; "pkts bytes target ..."),
+ * and in @nrules how many such rules there are. */
+static uint64_t shed_dropped(const char *list, int *nrules)
+{
+	uint64_t sum = 0, pkts;
+	char target[32];
+
+	*nrules = 0;
+	for (const char *l = list; *l; l = strchrnul(l, '\n'), l += *l != '\0')
+		if (sscanf(l, "%" SCNu64 " %*s %31s", &pkts, target) == 2 &&
+		    strcmp(target, "DROP") == 0) {
+			sum += pkts;
+			(*nrules)++;
+		}
+	return sum;
+}
+
+/* Prints one chain's rules with counters, indented; for SYNGATE-RAW also a
+ * line with what the shed rule dropped.  0, or -1 on error. */
 static int status_list(const struct family *f, const char *table, const char *chain, FILE *out)
 {
 	const char *argv[] = {f->tool[T_LIST], "--wait", "-t", table, "-L",
 	                      chain,           "-v",     "-n", "-x",  NULL};
 	struct sbuf o = {0}, e = {0};
 	int rc = run_tool(f->path[T_LIST], argv, NULL, &o, &e);
+	int nshed;
+	uint64_t shed;
 
-	if (rc == 0)
+	if (rc == 0) {
 		put_indented(out, "    ", sb_str(&o));
-	else
+		shed = shed_dropped(sb_str(&o), &nshed);
+		if (strcmp(chain, "SYNGATE-RAW") == 0 && nshed)
+			fprintf(out, "  %s shed: %" PRIu64 " SYNs dropped above shed-rate "
+			        "(before the queue)\n", f->name, shed);
+		else if (strcmp(chain, "SYNGATE-RAW") == 0)
+			fprintf(out, "  %s shed: off (shed-rate 0)\n", f->name);
+	} else
 		fprintf(stderr, "syngate: %s: %s -t %s -L %s failed: %s", f->name, f->tool[T_LIST],
 		        table, chain, rc < 0 ? strerror(errno) : sb_str(&e));
 	sb_free(&o);

@@ -55,6 +55,7 @@ static void counters(struct out *o, const struct sg_counters *c)
 	field(o, "established", c->proxied > c->closed ? c->proxied - c->closed : 0);
 	field(o, "rst_sent", c->rst_sent);
 	field(o, "learned", c->learned);
+	field(o, "passed_completed", c->passed_completed);
 	field(o, "wscale_mismatch", c->wscale_mismatch);
 	for (r = 1; r < SG_R__COUNT; r++) {
 		snprintf(name, sizeof(name), "drop_%s", sg_reason_name((enum sg_reason)r));
@@ -70,9 +71,15 @@ size_t sg_stats_format(const struct sg_stats_src *s, bool json, char *out, size_
 		return 0;
 	out[0] = '\0';
 	if (json)
-		put(&o, "{\"mode\":\"%s\",", s->mode == SG_MODE_ALWAYS ? "always" : "never");
+		put(&o, "{\"mode\":\"%s\",", sg_mode_name(s->mode));
 	else
-		put(&o, "%-28s %s\n", "mode", s->mode == SG_MODE_ALWAYS ? "always" : "never");
+		put(&o, "%-28s %s\n", "mode", sg_mode_name(s->mode));
+	field(&o, "cookies_engaged", s->engaged);
+	field(&o, "halfopen_estimate", s->estimate);
+	field(&o, "adaptive_high", s->adaptive_high);
+	field(&o, "adaptive_low", s->adaptive_low);
+	field(&o, "adaptive_engagements", s->engagements);
+	field(&o, "adaptive_releases", s->releases);
 	field(&o, "queue", s->queue);
 	field(&o, "halfopen", s->halfopen);
 	field(&o, "halfopen_max", s->table_max);
@@ -82,6 +89,21 @@ size_t sg_stats_format(const struct sg_stats_src *s, bool json, char *out, size_
 		field(&o, "nfq_batches", s->nfq->batches);
 		field(&o, "nfq_enobufs", s->nfq->enobufs);
 		field(&o, "nfq_send_errors", s->nfq->send_errors);
+	}
+	if (s->kq) {
+		field(&o, "nfq_backlog", s->kq->backlog);
+		field(&o, "nfq_kernel_queue_dropped", s->kq->queue_dropped);
+		field(&o, "nfq_kernel_user_dropped", s->kq->user_dropped);
+	}
+	for (int i = 0; i < s->nbackend; i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "backend_%u_syn_recv", s->backend[i].port);
+		field(&o, name, s->backend[i].syn_recv);
+		snprintf(name, sizeof(name), "backend_%u_accept_queue", s->backend[i].port);
+		field(&o, name, s->backend[i].accept_queue);
+		snprintf(name, sizeof(name), "backend_%u_accept_limit", s->backend[i].port);
+		field(&o, name, s->backend[i].backlog);
 	}
 	if (s->ev) {
 		field(&o, "ct_events", s->ev->events);

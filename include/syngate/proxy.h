@@ -4,7 +4,7 @@
  * a cookie SYN-ACK, a client ACK with a valid cookie becomes the backend SYN,
  * the backend's SYN-ACK completes the splice.  The decision code does no I/O
  * of its own: conntrack and raw sends go through struct sg_proxy_io, and time
- * is passed in (milliseconds, monotonic), so tests drive it with mocks.
+ * is passed in (microseconds, monotonic), so tests drive it with mocks.
  *
  *   client            syngate                         backend
  *   SYN      ──►  cookie SYN-ACK (win 0)  ◄── reflected in place
@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "syngate/adaptive.h"
 #include "syngate/cookie.h"
 #include "syngate/ct.h"
 #include "syngate/nfq.h"
@@ -30,8 +31,10 @@
 #include "syngate/reason.h"
 #include "syngate/table.h"
 
-/* never: pass every SYN to the backend; always: answer every SYN with a cookie. */
-enum sg_mode { SG_MODE_NEVER, SG_MODE_ALWAYS };
+/* never: pass every SYN to the backend; always: answer every SYN with a
+ * cookie; adaptive: pass SYNs until the half-open estimate reaches the high
+ * watermark, cookie them until it falls below the low one (adaptive.h). */
+enum sg_mode { SG_MODE_NEVER, SG_MODE_ALWAYS, SG_MODE_ADAPTIVE };
 
 struct sg_proxy_config {
 	enum sg_mode mode;
@@ -39,6 +42,7 @@ struct sg_proxy_config {
 	uint32_t mark_pending;	   /* connmark while the backend handshake runs */
 	uint32_t mark_proxied;	   /* connmark once spliced */
 	uint32_t reflect_mark;	   /* packet mark of reflected SYN-ACKs (rules notrack them) */
+	uint32_t complete_mark;	   /* packet mark the rules put on a pass-through handshake's ACK */
 	uint32_t backend_timeout_ms; /* give up on a silent backend, RST the client */
 	uint32_t syn_rto_ms;	   /* first backend SYN retransmission */
 	uint32_t cookie_period;	   /* seconds per secret slot */
@@ -46,6 +50,9 @@ struct sg_proxy_config {
 	uint16_t mss4, mss6;	   /* upper bound of the MSS advertised to clients */
 	bool learn_first;	   /* pass the first SYN to an unknown backend through */
 	uint8_t default_wscale;	   /* advertised while the backend's is unknown */
+	uint32_t adaptive_high;	   /* engage cookies at this half-open estimate */
+	uint32_t adaptive_low;	   /* release them below this one */
+	uint32_t adaptive_window_ms; /* the estimate's sliding window */
 };
 
 /* What the proxy asks of the outside world.  Each returns 0 or -1 + errno. */
@@ -74,6 +81,7 @@ struct sg_counters {
 	uint64_t proxied;	  /* connections spliced */
 	uint64_t closed;	  /* spliced connections that ended */
 	uint64_t learned;	  /* backend SYN-ACKs learned from */
+	uint64_t passed_completed; /* passed-through handshakes seen completing */
 	uint64_t wscale_mismatch; /* backend wscale differed from the one advertised */
 	uint64_t drops[SG_R__COUNT];
 	uint64_t hist[SG_HIST_BUCKETS + 1]; /* last bucket: +Inf */
@@ -95,18 +103,25 @@ struct sg_proxy;
 /* Creates a proxy.  @random supplies 2 * SG_COOKIE_SECRET_LEN + 8 bytes (cookie
  * secrets and table seed).  Returns NULL with errno set. */
 struct sg_proxy *sg_proxy_new(const struct sg_proxy_config *c, const struct sg_proxy_io *io,
-			      uint64_t now_ms, const uint8_t *random);
+			      uint64_t now_us, const uint8_t *random);
 void sg_proxy_free(struct sg_proxy *px);
 
-/* Decides the fate of the IP packet @data/@len at @now_ms, performing the
+/* Decides the fate of the IP packet @data/@len at @now_us, performing the
  * conntrack operations and raw sends it needs through the io table, in the
  * order the kernel requires.  Fills @a; never fails. */
-void sg_proxy_packet(struct sg_proxy *px, const uint8_t *data, size_t len, uint64_t now_ms,
+void sg_proxy_packet(struct sg_proxy *px, const uint8_t *data, size_t len, uint64_t now_us,
 		     struct sg_action *a);
+/* The same, where @tracked says the rules marked the packet (complete_mark)
+ * as the client ACK that completes a passed-through handshake, which
+ * conntrack tracks as established (queued once per connection).  It is
+ * counted for adaptive mode and accepted. */
+void sg_proxy_packet_ct(struct sg_proxy *px, const uint8_t *data, size_t len, bool tracked,
+			uint64_t now_us, struct sg_action *a);
 
-/* Timers: retransmits backend SYNs, gives up on silent backends.  Visits at
- * most @budget table slots.  Call it every 100 ms or so. */
-void sg_proxy_tick(struct sg_proxy *px, uint64_t now_ms, uint32_t budget);
+/* Timers: retransmits backend SYNs, gives up on silent backends, ages the
+ * adaptive estimate.  Visits at most @budget table slots.  Call it every
+ * 100 ms or so. */
+void sg_proxy_tick(struct sg_proxy *px, uint64_t now_us, uint32_t budget);
 
 /* Rotates cookie secrets when the slot changes; @random as for sg_cookie_rotate. */
 int sg_proxy_rotate(struct sg_proxy *px, uint64_t now_s, const uint8_t *random);
@@ -125,6 +140,12 @@ void sg_proxy_reconfigure(struct sg_proxy *px, const struct sg_proxy_config *c);
 uint32_t sg_proxy_halfopen(const struct sg_proxy *px);
 void sg_proxy_set_mode(struct sg_proxy *px, enum sg_mode m);
 enum sg_mode sg_proxy_mode(const struct sg_proxy *px);
+/* Adaptive state: engaged now, the half-open estimate, the transition counts. */
+const struct sg_adaptive *sg_proxy_adaptive(const struct sg_proxy *px);
+/* Whether SYNs are answered with cookies now (always, or adaptive engaged). */
+bool sg_proxy_cookies_on(const struct sg_proxy *px);
 void sg_proxy_defaults(struct sg_proxy_config *c);
+/* "never", "always" or "adaptive". */
+const char *sg_mode_name(enum sg_mode m);
 
 #endif

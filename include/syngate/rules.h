@@ -27,7 +27,19 @@
 #define SG_RULES_MAX_IFACES 8
 
 #define SG_RULES_DEFAULT_MARK 0x10000000u         /* connmark: pending backend handshake */
+#define SG_RULES_DEFAULT_PROXIED_MARK 0x08000000u /* connmark: spliced connection */
+#define SG_RULES_DEFAULT_COMPLETE_MARK 0x04000000u /* packet mark: completing ACK */
 #define SG_RULES_DEFAULT_REFLECT_MARK 0x20000000u /* packet mark: reflected SYN-ACK */
+
+/* Shedding: SYNs per second let into each queue (xt_hashlimit, one bucket per
+ * queue set); the excess is dropped in raw before the NFQUEUE rule, where it
+ * costs one iptables match instead of a netlink copy.  0 = no limit.  The
+ * kernel measures the rate in whole microseconds per packet, so a rate is
+ * rounded down to 1000000/k (150000 -> 142857); the rate of all queues
+ * together (shed_rate * nqueues) is at most 1000000 (hashlimit's maximum). */
+#define SG_RULES_DEFAULT_SHED_RATE 150000u
+#define SG_RULES_SHED_RATE_MIN 1000u
+#define SG_RULES_SHED_RATE_MAX 1000000u
 
 struct sg_rules_config {
 	uint16_t ports[SG_RULES_MAX_PORTS]; /* protected TCP ports */
@@ -37,22 +49,31 @@ struct sg_rules_config {
 	uint16_t queue;        /* first NFQUEUE number */
 	uint16_t nqueues;      /* queues to balance over (>= 1) */
 	uint32_t mark;         /* connmark bit for connections pending backend handshake */
+	uint32_t proxied_mark; /* connmark bit of spliced connections */
+	uint32_t complete_mark; /* packet mark of a pass-through handshake's completing ACK */
 	uint32_t reflect_mark; /* packet mark bit syngate sets on a reflected SYN-ACK
 	                        * (verdict NF_REPEAT): raw notracks and accepts it */
 	bool fail_open;        /* --queue-bypass: accept when no daemon listens */
+	uint32_t shed_rate;    /* SYNs/s per queue allowed into the queue; 0 = no limit */
 	bool ipv4, ipv6;
 	bool dry_run; /* print the scripts (and sysctl changes) instead of applying */
 };
 
 /* Fills @c with defaults (port 80, queue 0, one queue, fail-closed, both
- * families, mark 0x10000000, reflect_mark 0x20000000, all interfaces). */
+ * families, mark 0x10000000, reflect_mark 0x20000000, all interfaces,
+ * shed_rate 150000). */
 void sg_rules_defaults(struct sg_rules_config *c);
 
 /* Checks @c: 1..15 non-zero ports, 0..8 interface names that are safe in an
  * iptables script (1..15 bytes, no blank, quote, '#', '/' or control byte),
  * nqueues >= 1 and the last queue <= 65535, non-zero marks that do not
- * overlap, at least one family.  Returns 0, or -1 with a message. */
+ * overlap, at least one family, shed_rate 0 or 1000..1000000 with
+ * shed_rate * nqueues <= 1000000.  Returns 0, or -1 with a message. */
 int sg_rules_validate(const struct sg_rules_config *c);
+
+/* The rate the shed rule really lets through, in SYNs per second for all
+ * queues together (what iptables-save shows): 0 when shed_rate is 0. */
+uint32_t sg_rules_shed_effective(const struct sg_rules_config *c);
 
 /* Writes to @out the rule set install adds (the same text for iptables and
  * ip6tables), without the removal lines that precede it.  Pure: touches no

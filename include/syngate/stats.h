@@ -17,6 +17,10 @@ struct sg_stats_src {
 	uint32_t halfopen;
 	uint32_t table_max;
 	enum sg_mode mode;
+	bool engaged;		/* SYNs answered with cookies now */
+	uint32_t estimate;	/* adaptive half-open estimate */
+	uint32_t adaptive_high, adaptive_low; /* its watermarks */
+	uint64_t engagements, releases; /* adaptive transitions */
 	uint16_t queue;
 	const struct sg_nfq_stats *nfq;		  /* may be NULL */
 	const struct sg_ct_events_stats *ev;	  /* may be NULL */

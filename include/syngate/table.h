@@ -24,8 +24,8 @@ struct sg_halfopen {
 	uint8_t retries;	/* backend SYNs re-sent */
 	bool used;
 	struct sg_cookie_opts opts; /* options the backend SYN carries */
-	uint64_t created_ms;
-	uint64_t last_syn_ms;
+	uint64_t created_us;	/* monotonic microseconds */
+	uint64_t last_syn_us;
 };
 
 struct sg_table;

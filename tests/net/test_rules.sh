@@ -79,9 +79,9 @@ ip netns add "$NSC" || exit 1
 E ip link set lo up
 E ip link add sg0 type veth peer name sgc netns "$NSC"
 E ip link add sg2 type veth peer name sg3
-E ip addr add 192.0.2.1/24 dev sg0
+E ip addr add 198.51.100.1/24 dev sg0
 E ip link set sg0 up
-ip netns exec "$NSC" ip addr add 192.0.2.2/24 dev sgc
+ip netns exec "$NSC" ip addr add 198.51.100.2/24 dev sgc
 ip netns exec "$NSC" ip link set sgc up
 ip netns exec "$NSC" ip link set lo up
 
@@ -96,8 +96,11 @@ CLI install -d -p 80 >"$TMP/dry.out"
 check "dry run exits 0" [ $? = 0 ]
 check "dry run prints both scripts" \
 	grep -q '^# ipv6: ip6tables-restore --noflush' "$TMP/dry.out"
-check "dry run prints the queue rule" grep -qxF -- \
-	'-A SYNGATE-RAW -p tcp -m multiport --dports 80 --tcp-flags FIN,SYN,RST,ACK SYN -j NFQUEUE --queue-num 0' \
+check "dry run prints the queue rule (with the default shed limit)" grep -qxF -- \
+	'-A SYNGATE-RAW -p tcp -m multiport --dports 80 --tcp-flags FIN,SYN,RST,ACK SYN -m hashlimit --hashlimit-upto 142857/sec --hashlimit-burst 2857 --hashlimit-name sg0-142857 -j NFQUEUE --queue-num 0' \
+	"$TMP/dry.out"
+check "dry run prints the shed rule" grep -qxF -- \
+	'-A SYNGATE-RAW -p tcp -m multiport --dports 80 --tcp-flags FIN,SYN,RST,ACK SYN -j DROP' \
 	"$TMP/dry.out"
 check "dry run reports sysctls it would change" \
 	grep -qxF 'sysctl net.ipv4.ip_forward: 0 -> 1 (dry run: not applied)' "$TMP/dry.out"
@@ -115,7 +118,8 @@ sysctl_put net/ipv6/conf/all/forwarding 0
 CLI install -p 80 -p 443 -i sg0 -i sg2 >"$TMP/inst1.out"
 check "install exits 0" [ $? = 0 ]
 
-RAW_SYN='-A SYNGATE-RAW -i sg0 -p tcp -m multiport --dports 80,443 -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j NFQUEUE --queue-num 0'
+RAW_SYN='-A SYNGATE-RAW -i sg0 -p tcp -m multiport --dports 80,443 -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -m hashlimit --hashlimit-upto 142857/sec --hashlimit-burst 2857 --hashlimit-name sg0-142857 -j NFQUEUE --queue-num 0'
+RAW_SHED='-A SYNGATE-RAW -i sg0 -p tcp -m multiport --dports 80,443 -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j DROP'
 RULES=(
 	':SYNGATE-RAW - [0:0]'
 	'-A PREROUTING -j SYNGATE-RAW'
@@ -123,11 +127,16 @@ RULES=(
 	'-A SYNGATE-RAW -m mark --mark 0x20000000/0x20000000 -j ACCEPT'
 	"$RAW_SYN"
 	"${RAW_SYN/-i sg0/-i sg2}"
+	"$RAW_SHED"
+	"${RAW_SHED/-i sg0/-i sg2}"
 	':SYNGATE-MANGLE - [0:0]'
 	'-A PREROUTING -j SYNGATE-MANGLE'
 	'-A SYNGATE-MANGLE -m mark --mark 0x20000000/0x20000000 -j RETURN'
 	'-A SYNGATE-MANGLE -i sg0 -p tcp -m multiport --dports 80,443 -m conntrack --ctstate INVALID -m tcp --tcp-flags SYN,RST,ACK ACK -j NFQUEUE --queue-num 0'
 	'-A SYNGATE-MANGLE -i sg2 -p tcp -m multiport --dports 80,443 -m conntrack --ctstate INVALID -m tcp --tcp-flags SYN,RST,ACK ACK -j NFQUEUE --queue-num 0'
+	'-A SYNGATE-MANGLE -i sg0 -p tcp -m multiport --dports 80,443 -m tcp --tcp-flags SYN,RST,ACK ACK -m conntrack --ctstate ESTABLISHED -m connmark --mark 0x0/0x18000000 -m connbytes --connbytes 2:2 --connbytes-mode packets --connbytes-dir original -j MARK --set-xmark 0x4000000/0x4000000'
+	'-A SYNGATE-MANGLE -i sg2 -p tcp -m multiport --dports 80,443 -m tcp --tcp-flags SYN,RST,ACK ACK -m conntrack --ctstate ESTABLISHED -m connmark --mark 0x0/0x18000000 -m connbytes --connbytes 2:2 --connbytes-mode packets --connbytes-dir original -j MARK --set-xmark 0x4000000/0x4000000'
+	'-A SYNGATE-MANGLE -m mark --mark 0x4000000/0x4000000 -j NFQUEUE --queue-num 0'
 	'-A SYNGATE-MANGLE -p tcp -m multiport --sports 80,443 -m tcp --tcp-flags FIN,SYN,RST,ACK SYN,ACK -j NFQUEUE --queue-num 0'
 	'-A SYNGATE-MANGLE -p tcp -m multiport --sports 80,443 -m connmark --mark 0x10000000/0x10000000 -j NFQUEUE --queue-num 0'
 	'-A SYNGATE-MANGLE -i sg0 -p tcp -m multiport --dports 80,443 -m conntrack --ctstate INVALID -j DROP'
@@ -138,8 +147,8 @@ check "jumps are first in PREROUTING" \
 	[ "$(E iptables-save -t raw | grep '^-A PREROUTING' | head -1)" = '-A PREROUTING -j SYNGATE-RAW' ]
 check "install keeps rules that are not syngate's" \
 	[ "$(nlines 4 '-A PREROUTING -p udp -m udp --dport 9 -j ACCEPT')" = 1 ]
-check "rule count is exact (ipv4: 15 SYNGATE lines)" \
-	[ "$(E iptables-save | grep -c SYNGATE)" = 15 ]
+check "rule count is exact (ipv4: one SYNGATE line per expected line, ${#RULES[@]})" \
+	[ "$(E iptables-save | grep -c SYNGATE)" = ${#RULES[@]} ]
 
 check "sysctl ip_forward set" sysctl_is net/ipv4/ip_forward 1
 check "sysctl ipv6 forwarding set" sysctl_is net/ipv6/conf/all/forwarding 1
@@ -163,8 +172,8 @@ E ip6tables -t mangle -I PREROUTING -i sg0 -j SYNGATE-MANGLE
 CLI install -p 80 -p 443 -i sg0 -i sg2 >"$TMP/inst2.out"
 check "second install exits 0" [ $? = 0 ]
 check "second install: one jump per chain, one copy of each rule" once "${RULES[@]}"
-check "second install: 15 SYNGATE lines (ipv4)" [ "$(E iptables-save | grep -c SYNGATE)" = 15 ]
-check "second install: 15 SYNGATE lines (ipv6)" [ "$(E ip6tables-save | grep -c SYNGATE)" = 15 ]
+check "second install: ${#RULES[@]} SYNGATE lines (ipv4)" [ "$(E iptables-save | grep -c SYNGATE)" = ${#RULES[@]} ]
+check "second install: ${#RULES[@]} SYNGATE lines (ipv6)" [ "$(E ip6tables-save | grep -c SYNGATE)" = ${#RULES[@]} ]
 check "second install leaves correct sysctls alone (no report)" \
 	[ "$(grep -c '^sysctl ' "$TMP/inst2.out")" = 0 ]
 
@@ -175,19 +184,52 @@ check "status shows 4 installed chains" [ "$(grep -c ': SYNGATE-.* installed, 1 
 # A SYN from the client namespace passes the raw queue rule.  Fail open
 # (--queue-bypass) so the SYN is accepted with no daemon listening.
 CLI install -o -p 80 -i sg0 >/dev/null
-ip netns exec "$NSC" timeout 2 bash -c 'exec 3<>/dev/tcp/192.0.2.1/80' 2>/dev/null
+ip netns exec "$NSC" timeout 2 bash -c 'exec 3<>/dev/tcp/198.51.100.1/80' 2>/dev/null
 CLI status -4 >"$TMP/status2.out"
 check "status shows the queue rule's packet counter" \
 	awk '/NFQUEUE/ && /flags:0x17\/0x02/ && $1 >= 1 { ok = 1 } END { exit !ok }' "$TMP/status2.out"
+check "status shows the shed rule and its summary line" \
+	awk '/DROP/ && /flags:0x17\/0x02/ { r = 1 } /^  ipv4 shed: [0-9]+ SYNs dropped/ { l = 1 } END { exit !(r && l) }' \
+	"$TMP/status2.out"
+
+# ---------------------------------------------------------------- shedding
+# rules_cli always uses the default shed-rate; other rates go through the
+# syngate binary (its --shed-rate option), when it has been built.
+SG_BIN=${SYNGATE:-$ROOT/build/syngate}
+if [ -x "$SG_BIN" ]; then
+	SG() { E "$SG_BIN" rules "$@" --ipv6 no --ports 80 --interfaces sg0; }
+	SG install --dry-run --shed-rate 0 >"$TMP/shed0.out"
+	check "shed-rate 0: no hashlimit and no shed rule" \
+		sh -c "! grep -q -e hashlimit -e 'SYN -j DROP' '$TMP/shed0.out' && grep -q 'SYN -j NFQUEUE --queue-num 0\$' '$TMP/shed0.out'"
+	SG install --dry-run --shed-rate 500 >/dev/null 2>"$TMP/err5"
+	check "shed-rate below 1000 rejected" grep -q "shed-rate must be 0" "$TMP/err5"
+	# 1000 SYN/s with a burst of 20: 200 SYNs 0.1 ms apart (10000/s, from the
+	# client namespace; fail open so no daemon is needed) mostly overflow it
+	SG install --shed-rate 1000 --fail-open >/dev/null
+	check "shed-rate 1000: rule installed with rate and burst" \
+		[ "$(nlines 4 '-A SYNGATE-RAW -i sg0 -p tcp -m multiport --dports 80 -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -m hashlimit --hashlimit-upto 1000/sec --hashlimit-burst 20 --hashlimit-name sg0-1000 -j NFQUEUE --queue-num 0 --queue-bypass')" = 1 ]
+	if command -v hping3 >/dev/null; then
+		ip netns exec "$NSC" timeout 5 hping3 -q -S -p 80 -i u100 -c 200 198.51.100.1 >/dev/null 2>&1
+		SG status >"$TMP/status3.out"
+		check "status counts shed SYNs" \
+			awk '/^  ipv4 shed: [0-9]+ SYNs/ && $3 >= 50 { ok = 1 } END { exit !ok }' "$TMP/status3.out"
+	else
+		echo "SKIP: status counts shed SYNs (no hping3)"
+	fi
+	SG remove >/dev/null
+else
+	echo "SKIP: shed-rate checks ($SG_BIN not built)"
+fi
+CLI install -o -p 80 -i sg0 >/dev/null # back to the state the next checks expect
 
 # ---------------------------------------------------- fail open / balance
-check "fail_open adds --queue-bypass to all 3 queue rules" \
-	[ "$(E iptables-save | grep -c -- '-j NFQUEUE --queue-num 0 --queue-bypass$')" = 4 ]
+check "fail_open adds --queue-bypass to all 5 queue rules" \
+	[ "$(E iptables-save | grep -c -- '-j NFQUEUE --queue-num 0 --queue-bypass$')" = 5 ]
 CLI install -o -n 4 -q 10 -p 80 >/dev/null
 check "nqueues 4 gives --queue-balance 10:13 (ipv4)" \
-	[ "$(E iptables-save | grep -c -- '-j NFQUEUE --queue-balance 10:13 --queue-bypass$')" = 4 ]
+	[ "$(E iptables-save | grep -c -- '-j NFQUEUE --queue-balance 10:13 --queue-bypass$')" = 5 ]
 check "nqueues 4 gives --queue-balance 10:13 (ipv6)" \
-	[ "$(E ip6tables-save | grep -c -- '-j NFQUEUE --queue-balance 10:13 --queue-bypass$')" = 4 ]
+	[ "$(E ip6tables-save | grep -c -- '-j NFQUEUE --queue-balance 10:13 --queue-bypass$')" = 5 ]
 CLI install -p 80 >/dev/null
 no_bypass() { ! E iptables-save | grep -q -- --queue-bypass; }
 check "fail closed has no --queue-bypass" no_bypass

@@ -13,6 +13,7 @@
 #include "syngate/proxy.h"
 
 #define CLIENT_ISN 0x11111111u
+#define MS(x) ((uint64_t)(x) * 1000) /* the proxy's clock is in microseconds */
 #define BACKEND_ISN 0x77777777u
 
 /* What the proxy asked of the outside world, in order. */
@@ -126,7 +127,7 @@ static struct sg_proxy *new_proxy(bool learn_first)
 	c.learn_first = learn_first;
 	c.table_max = 4;
 	memset(&R, 0, sizeof(R));
-	return sg_proxy_new(&c, &io, 1000000, rnd);
+	return sg_proxy_new(&c, &io, MS(1000000), rnd);
 }
 
 static const struct sg_tcpopts client_opts = {
@@ -141,7 +142,7 @@ static uint32_t syn(struct sg_proxy *px, const struct sg_tuple *t, uint64_t now)
 	struct sg_pkt p;
 	size_t n = make(pkt, t, CLIENT_ISN, 0, SG_TCP_SYN, 64240, &client_opts);
 
-	sg_proxy_packet(px, pkt, n, now, &a);
+	sg_proxy_packet(px, pkt, n, MS(now), &a);
 	assert_int_equal(a.verdict, SG_V_REPEAT);
 	assert_true(a.set_mark);
 	assert_int_equal(a.mark, 0x20000000);
@@ -172,7 +173,7 @@ static void handshake(int v6)
 
 	/* client ACK: conntrack entry, then the ACK becomes the backend SYN */
 	n = make(pkt, &t, CLIENT_ISN + 1, cookie + 1, SG_TCP_ACK, 1000, NULL);
-	sg_proxy_packet(px, pkt, n, 1000010, &a);
+	sg_proxy_packet(px, pkt, n, MS(1000010), &a);
 	assert_int_equal(a.verdict, SG_V_ACCEPT);
 	assert_string_equal(R.log, "C");
 	assert_int_equal(R.created.mark, 0x10000000);
@@ -190,7 +191,7 @@ static void handshake(int v6)
 
 	/* backend SYN-ACK: ACK to backend, offset, window update to the client */
 	n = make(pkt, &r, BACKEND_ISN, CLIENT_ISN + 1, SG_TCP_SYN | SG_TCP_ACK, 65160, &bo);
-	sg_proxy_packet(px, pkt, n, 1000013, &a);
+	sg_proxy_packet(px, pkt, n, MS(1000013), &a);
 	assert_string_equal(R.log, "CSE");
 	assert_int_equal(R.off, (int32_t)(cookie - BACKEND_ISN));
 	assert_int_equal(R.est_mark, 0x08000000);
@@ -234,7 +235,7 @@ static void bad_cookie_dropped(void **state)
 	size_t n = make(pkt, &t, CLIENT_ISN + 1, cookie + 1 + 256, SG_TCP_ACK, 502, NULL);
 
 	(void)state;
-	sg_proxy_packet(px, pkt, n, 1000001, &a);
+	sg_proxy_packet(px, pkt, n, MS(1000001), &a);
 	assert_int_equal(a.verdict, SG_V_DROP);
 	assert_int_equal(a.reason, SG_R_COOKIE_MAC);
 	assert_int_equal(R.n, 0); /* no conntrack entry, nothing sent */
@@ -250,7 +251,7 @@ static void malformed_counted(void **state)
 	struct sg_action a;
 
 	(void)state;
-	sg_proxy_packet(px, junk, sizeof(junk), 1, &a);
+	sg_proxy_packet(px, junk, sizeof(junk), MS(1), &a);
 	assert_int_equal(a.verdict, SG_V_DROP);
 	assert_int_equal(sg_proxy_counters(px)->drops[SG_R_TRUNC_IP], 1);
 	sg_proxy_free(px);
@@ -269,11 +270,11 @@ static void pending_retransmit(void **state)
 	size_t n = make(pkt, &t, CLIENT_ISN + 1, cookie + 1, SG_TCP_ACK, 502, NULL);
 
 	(void)state;
-	sg_proxy_packet(px, pkt, n, 1000000, &a);
-	sg_proxy_packet(px, pkt, n, 1000500, &a);
+	sg_proxy_packet(px, pkt, n, MS(1000000), &a);
+	sg_proxy_packet(px, pkt, n, MS(1000500), &a);
 	assert_int_equal(a.verdict, SG_V_DROP);
 	assert_int_equal(a.reason, SG_R_PENDING);
-	sg_proxy_packet(px, pkt, n, 1001000, &a);
+	sg_proxy_packet(px, pkt, n, MS(1001000), &a);
 	assert_int_equal(a.verdict, SG_V_ACCEPT);
 	assert_int_equal(sg_pkt_parse(&p, a.out, a.len), SG_R_OK);
 	assert_int_equal(p.flags, SG_TCP_SYN);
@@ -293,9 +294,9 @@ static void backend_rst(void **state)
 	size_t n = make(pkt, &t, CLIENT_ISN + 1, cookie + 1, SG_TCP_ACK, 502, NULL);
 
 	(void)state;
-	sg_proxy_packet(px, pkt, n, 1000000, &a);
+	sg_proxy_packet(px, pkt, n, MS(1000000), &a);
 	n = make(pkt, &r, 0, CLIENT_ISN + 1, SG_TCP_RST | SG_TCP_ACK, 0, NULL);
-	sg_proxy_packet(px, pkt, n, 1000001, &a);
+	sg_proxy_packet(px, pkt, n, MS(1000001), &a);
 	assert_int_equal(a.verdict, SG_V_ACCEPT);
 	assert_int_equal(sg_pkt_parse(&p, a.out, a.len), SG_R_OK);
 	assert_int_equal(p.flags, SG_TCP_RST | SG_TCP_ACK);
@@ -317,13 +318,13 @@ static void backend_stray_rst_ignored(void **state)
 	size_t n = make(pkt, &t, CLIENT_ISN + 1, cookie + 1, SG_TCP_ACK, 502, NULL);
 
 	(void)state;
-	sg_proxy_packet(px, pkt, n, 1000000, &a);
+	sg_proxy_packet(px, pkt, n, MS(1000000), &a);
 	n = make(pkt, &r, cookie + 1, 0, SG_TCP_RST, 0, NULL);
-	sg_proxy_packet(px, pkt, n, 1000100, &a);
+	sg_proxy_packet(px, pkt, n, MS(1000100), &a);
 	assert_int_equal(a.verdict, SG_V_DROP);
 	assert_int_equal(a.reason, SG_R_UNEXPECTED);
 	n = make(pkt, &r, 0, CLIENT_ISN + 7, SG_TCP_RST | SG_TCP_ACK, 0, NULL);
-	sg_proxy_packet(px, pkt, n, 1000200, &a);
+	sg_proxy_packet(px, pkt, n, MS(1000200), &a);
 	assert_int_equal(a.verdict, SG_V_DROP);
 	assert_int_equal(sg_proxy_halfopen(px), 1);
 	assert_int_equal(sg_proxy_counters(px)->drops[SG_R_BACKEND_RST], 0);
@@ -343,9 +344,9 @@ static void backend_timeout(void **state)
 	uint64_t ms;
 
 	(void)state;
-	sg_proxy_packet(px, pkt, n, 1000000, &a);
+	sg_proxy_packet(px, pkt, n, MS(1000000), &a);
 	for (ms = 1000000; ms <= 1010000; ms += 100)
-		sg_proxy_tick(px, ms, 64);
+		sg_proxy_tick(px, MS(ms), 64);
 	assert_string_equal(R.log, "CSSSDS");
 	assert_int_equal(sg_pkt_parse(&p, R.sent[0], R.sent_len[0]), SG_R_OK);
 	assert_int_equal(p.flags, SG_TCP_SYN);
@@ -369,7 +370,7 @@ static void ct_exists_recreated(void **state)
 
 	(void)state;
 	R.create_errno = EEXIST;
-	sg_proxy_packet(px, pkt, n, 1000000, &a);
+	sg_proxy_packet(px, pkt, n, MS(1000000), &a);
 	assert_int_equal(a.verdict, SG_V_ACCEPT);
 	assert_string_equal(R.log, "CDC");
 	sg_proxy_free(px);
@@ -386,7 +387,7 @@ static void ct_error_drops(void **state)
 
 	(void)state;
 	R.create_errno = EPERM;
-	sg_proxy_packet(px, pkt, n, 1000000, &a);
+	sg_proxy_packet(px, pkt, n, MS(1000000), &a);
 	assert_int_equal(a.verdict, SG_V_DROP);
 	assert_int_equal(a.reason, SG_R_CT_ERROR);
 	assert_int_equal(sg_proxy_halfopen(px), 0);
@@ -410,7 +411,7 @@ static void table_full(void **state)
 		t.sport = (uint16_t)(1000 + i);
 		cookie = syn(px, &t, 1000000);
 		n = make(pkt, &t, CLIENT_ISN + 1, cookie + 1, SG_TCP_ACK, 502, NULL);
-		sg_proxy_packet(px, pkt, n, 1000000, &a);
+		sg_proxy_packet(px, pkt, n, MS(1000000), &a);
 		assert_int_equal(a.verdict, i < 4 ? SG_V_ACCEPT : SG_V_DROP);
 	}
 	assert_int_equal(sg_proxy_counters(px)->drops[SG_R_TABLE_FULL], 1);
@@ -431,17 +432,17 @@ static void learns_backend_options(void **state)
 	size_t n = make(pkt, &t, CLIENT_ISN, 0, SG_TCP_SYN, 64240, &client_opts);
 
 	(void)state;
-	sg_proxy_packet(px, pkt, n, 1000000, &a);
+	sg_proxy_packet(px, pkt, n, MS(1000000), &a);
 	assert_int_equal(a.verdict, SG_V_ACCEPT);
 	assert_int_equal(a.len, 0); /* untouched */
 	n = make(pkt, &r, BACKEND_ISN, CLIENT_ISN + 1, SG_TCP_SYN | SG_TCP_ACK, 65535, &bo);
-	sg_proxy_packet(px, pkt, n, 1000001, &a);
+	sg_proxy_packet(px, pkt, n, MS(1000001), &a);
 	assert_int_equal(a.verdict, SG_V_ACCEPT);
 	assert_int_equal(a.len, 0);
 	assert_int_equal(sg_proxy_counters(px)->learned, 1);
 	t.sport++;
 	n = make(pkt, &t, CLIENT_ISN, 0, SG_TCP_SYN, 64240, &client_opts);
-	sg_proxy_packet(px, pkt, n, 1000002, &a);
+	sg_proxy_packet(px, pkt, n, MS(1000002), &a);
 	assert_int_equal(a.verdict, SG_V_REPEAT);
 	assert_int_equal(sg_pkt_parse(&p, a.out, a.len), SG_R_OK);
 	assert_int_equal(p.opts.wscale, 2);
@@ -466,16 +467,16 @@ static void learn_keeps_options(void **state)
 	size_t n = make(pkt, &t, CLIENT_ISN, 0, SG_TCP_SYN, 64240, &client_opts);
 
 	(void)state;
-	sg_proxy_packet(px, pkt, n, 1000000, &a); /* passes: backend unknown */
+	sg_proxy_packet(px, pkt, n, MS(1000000), &a); /* passes: backend unknown */
 	n = make(pkt, &r, BACKEND_ISN, CLIENT_ISN + 1, SG_TCP_SYN | SG_TCP_ACK, 65535, &bo);
-	sg_proxy_packet(px, pkt, n, 1000001, &a);
+	sg_proxy_packet(px, pkt, n, MS(1000001), &a);
 	r.dport++; /* another (forged) client's SYN-ACK, without options */
 	n = make(pkt, &r, BACKEND_ISN, CLIENT_ISN + 1, SG_TCP_SYN | SG_TCP_ACK, 65535, &bare);
-	sg_proxy_packet(px, pkt, n, 1000002, &a);
+	sg_proxy_packet(px, pkt, n, MS(1000002), &a);
 	assert_int_equal(sg_proxy_counters(px)->learned, 2);
 	t.sport += 2;
 	n = make(pkt, &t, CLIENT_ISN, 0, SG_TCP_SYN, 64240, &client_opts);
-	sg_proxy_packet(px, pkt, n, 1000003, &a);
+	sg_proxy_packet(px, pkt, n, MS(1000003), &a);
 	assert_int_equal(a.verdict, SG_V_REPEAT);
 	assert_int_equal(sg_pkt_parse(&p, a.out, a.len), SG_R_OK);
 	assert_true(p.opts.has_wscale);
@@ -500,12 +501,12 @@ static void port_reuse_passes_once(void **state)
 
 	(void)state;
 	n = make(pkt, &t, CLIENT_ISN + 1, cookie + 1, SG_TCP_ACK, 1000, NULL);
-	sg_proxy_packet(px, pkt, n, 1000010, &a);
+	sg_proxy_packet(px, pkt, n, MS(1000010), &a);
 	n = make(pkt, &r, BACKEND_ISN, CLIENT_ISN + 1, SG_TCP_SYN | SG_TCP_ACK, 65160, &bo);
-	sg_proxy_packet(px, pkt, n, 1000013, &a);
+	sg_proxy_packet(px, pkt, n, MS(1000013), &a);
 	assert_int_equal(sg_proxy_counters(px)->proxied, 1);
 	n = make(pkt, &t, CLIENT_ISN + 5, 0, SG_TCP_SYN, 64240, &client_opts);
-	sg_proxy_packet(px, pkt, n, 1100000, &a);
+	sg_proxy_packet(px, pkt, n, MS(1100000), &a);
 	assert_int_equal(a.verdict, SG_V_ACCEPT);
 	assert_int_equal(a.len, 0); /* untouched */
 	assert_int_equal(sg_proxy_counters(px)->syn_passed, 1);
@@ -527,10 +528,67 @@ static void mode_never(void **state)
 
 	(void)state;
 	sg_proxy_set_mode(px, SG_MODE_NEVER);
-	sg_proxy_packet(px, pkt, n, 1000000, &a);
+	sg_proxy_packet(px, pkt, n, MS(1000000), &a);
 	assert_int_equal(a.verdict, SG_V_ACCEPT);
 	assert_int_equal(a.len, 0);
 	assert_int_equal(sg_proxy_counters(px)->syn_passed, 1);
+	sg_proxy_free(px);
+}
+
+/* Adaptive mode: SYNs pass until the half-open estimate reaches the high
+ * watermark, then get cookies; completed pass-through handshakes (tracked
+ * ACKs) keep the estimate down; a quiet window releases the cookies. */
+static void adaptive_mode(void **state)
+{
+	struct sg_proxy_config c;
+	static uint8_t rnd[2 * SG_COOKIE_SECRET_LEN + 8];
+	struct sg_tuple t = client_tuple(0);
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_proxy *px;
+	struct sg_action a;
+	size_t n;
+	int i;
+
+	(void)state;
+	sg_proxy_defaults(&c);
+	c.mode = SG_MODE_ADAPTIVE;
+	c.learn_first = false;
+	c.adaptive_high = 10;
+	c.adaptive_low = 5;
+	c.adaptive_window_ms = 800;
+	memset(&R, 0, sizeof(R));
+	px = sg_proxy_new(&c, &io, MS(1000000), rnd);
+	/* legitimate traffic: each SYN's handshake completes; never engages */
+	for (i = 0; i < 50; i++) {
+		t.sport = (uint16_t)(1000 + i);
+		n = make(pkt, &t, CLIENT_ISN, 0, SG_TCP_SYN, 64240, &client_opts);
+		sg_proxy_packet(px, pkt, n, MS(1000000 + i), &a);
+		assert_int_equal(a.verdict, SG_V_ACCEPT);
+		assert_int_equal(a.len, 0);
+		n = make(pkt, &t, CLIENT_ISN + 1, 77, SG_TCP_ACK, 502, NULL);
+		sg_proxy_packet_ct(px, pkt, n, true, MS(1000000 + i), &a);
+		assert_int_equal(a.verdict, SG_V_ACCEPT);
+	}
+	assert_false(sg_proxy_cookies_on(px));
+	assert_int_equal(sg_proxy_counters(px)->passed_completed, 50);
+	/* a flood: 9 SYNs pass, the 10th unfinished one engages cookies */
+	for (i = 0; i < 20; i++) {
+		t.sport = (uint16_t)(5000 + i);
+		n = make(pkt, &t, CLIENT_ISN, 0, SG_TCP_SYN, 64240, &client_opts);
+		sg_proxy_packet(px, pkt, n, MS(1000100), &a);
+		assert_int_equal(a.verdict, i < 9 ? SG_V_ACCEPT : SG_V_REPEAT);
+	}
+	assert_true(sg_proxy_cookies_on(px));
+	assert_int_equal(sg_proxy_adaptive(px)->engagements, 1);
+	/* flood over: once its SYNs leave the window, pass-through resumes */
+	sg_proxy_tick(px, MS(1000500), 64);
+	assert_true(sg_proxy_cookies_on(px));
+	sg_proxy_tick(px, MS(1001000), 64);
+	assert_false(sg_proxy_cookies_on(px));
+	assert_int_equal(sg_proxy_adaptive(px)->releases, 1);
+	n = make(pkt, &t, CLIENT_ISN, 0, SG_TCP_SYN, 64240, &client_opts);
+	sg_proxy_packet(px, pkt, n, MS(1001001), &a);
+	assert_int_equal(a.verdict, SG_V_ACCEPT);
 	sg_proxy_free(px);
 }
 
@@ -552,6 +610,7 @@ int main(void)
 		cmocka_unit_test(learn_keeps_options),
 		cmocka_unit_test(port_reuse_passes_once),
 		cmocka_unit_test(mode_never),
+		cmocka_unit_test(adaptive_mode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

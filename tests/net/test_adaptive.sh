@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# syngate adaptive mode, in throwaway network namespaces: SYNs pass through
+# untouched while the half-open estimate is low; a flood starts and cookies
+# engage within 1 s; a legitimate client keeps connecting throughout; the
+# flood stops and pass-through resumes.  Transitions are counted and logged.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+SYNGATE=${SYNGATE:-$ROOT/build/syngate}
+. "$ROOT/tests/net/lib.sh"
+sg_require_root
+sg_require_cmds ip iptables hping3 curl python3
+sg_cleanup_on_exit
+sg_topo_up
+sg_tmpdir
+T=$SG_TMP
+SOCK=$T/syngate.sock
+
+sg_http_server 80
+sg_syn_counter_install 80
+sg_bg "$SG_NS_R" "$T/syngate.log" "$SYNGATE" run --ports 80 --install-rules --control "$SOCK" \
+	--mode adaptive --adaptive-high 1000 --adaptive-low 500 --adaptive-window-ms 2000 \
+	--metrics-port 0
+SGPID=$SG_BG_PID
+for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
+counter() { "$SYNGATE" stats --control "$SOCK" | awk -v k="$1" '$1 == k { print $2 }'; }
+
+# --- quiet: pass-through ----------------------------------------------------------
+for _ in $(seq 20); do sg_curl_ok "http://$SG_SRV4/" || sg_fail "curl before the flood"; done
+sg_assert_eq "quiet: cookies not engaged" "$(counter cookies_engaged)" 0
+sg_assert_ge "quiet: SYNs passed through" "$(counter syn_passed)" 20
+sg_assert_eq "quiet: no cookies sent" "$(counter cookies_sent)" 0
+sg_assert_ge "quiet: completed handshakes counted" "$(counter passed_completed)" 20
+sg_assert_le "quiet: half-open estimate stays low" "$(counter halfopen_estimate)" 50
+
+# --- a legitimate client throughout -----------------------------------------------
+CLOG=$T/client.log
+(
+	end=$((SECONDS + 14))
+	while [ $SECONDS -lt $end ]; do
+		SG_CURL_TIMEOUT=8 sg_curl "$SG_NS_C" "http://$SG_SRV4/" >>"$CLOG"
+		echo >>"$CLOG"
+		sleep 0.1
+	done
+) &
+CLIENT=$!
+sg_on_exit "kill $CLIENT 2>/dev/null || true"
+sleep 1
+
+# --- flood: cookies engage within 1 s ----------------------------------------------
+syn_before=$(sg_syn_count 80)
+t0=$(date +%s.%N)
+sg_flood 6 80
+engaged_after=''
+for _ in $(seq 40); do
+	if [ "$(counter cookies_engaged)" = 1 ]; then
+		engaged_after=$(echo "$(date +%s.%N) - $t0" | bc)
+		break
+	fi
+	sleep 0.05
+done
+sg_assert "cookies engaged during the flood" test -n "$engaged_after"
+sg_log "cookies engaged ${engaged_after:-never} s after the flood started"
+sg_assert "cookies engaged within 1 s" sh -c "echo '${engaged_after:-9} < 1.0' | bc | grep -q 1"
+sleep 2
+sg_assert_eq "mid-flood: still engaged" "$(counter cookies_engaged)" 1
+sg_flood_wait 20 >/dev/null
+sg_log "flood: $SG_FLOOD_SENT SYNs sent; cookies sent $(counter cookies_sent)"
+sg_assert_ge "most flood SYNs were answered with cookies" "$(counter cookies_sent)" $((SG_FLOOD_SENT / 2))
+passed_to_server=$(($(sg_syn_count 80) - syn_before))
+sg_log "SYNs that reached the server during the flood phase: $passed_to_server"
+sg_assert_le "flood SYNs mostly kept from the server (< high watermark + legit)" \
+	"$passed_to_server" 1300
+
+# --- after the flood: pass-through resumes -----------------------------------------
+released=''
+for _ in $(seq 80); do
+	[ "$(counter cookies_engaged)" = 0 ] && released=1 && break
+	sleep 0.1
+done
+sg_assert "cookies released after the flood" test -n "$released"
+passed0=$(counter syn_passed) proxied0=$(counter proxied)
+sg_assert "curl after the flood" sg_curl_ok "http://$SG_SRV4/"
+sg_assert_ge "after the flood: SYNs pass through again" "$(counter syn_passed)" $((passed0 + 1))
+sg_assert_eq "after the flood: no new proxied connection" "$(counter proxied)" "$proxied0"
+
+wait "$CLIENT" 2>/dev/null
+ok=$(grep -c '^200$' "$CLOG" || true)
+all=$(grep -c . "$CLOG" || true)
+sg_log "legitimate client: $ok of $all requests answered"
+sg_assert_ge "legitimate client made requests during the test" "$all" 30
+sg_assert_eq "every legitimate request succeeded" "$ok" "$all"
+sg_assert_eq "one engagement counted" "$(counter adaptive_engagements)" 1
+sg_assert_eq "one release counted" "$(counter adaptive_releases)" 1
+sg_assert "engagement logged" grep -q "cookies engaged: half-open estimate" "$T/syngate.log"
+sg_assert "release logged" grep -q "cookies released: half-open estimate" "$T/syngate.log"
+
+printf '[syngate]\nmode = adaptive\nadaptive-high = 100\nadaptive-low = 100\n' >"$T/bad.conf"
+sg_assert "check-config rejects low >= high" sh -c \
+	"! '$SYNGATE' check-config '$T/bad.conf' 2>&1 | grep -q ok && '$SYNGATE' check-config '$T/bad.conf' 2>&1 | grep -q 'must be below'"
+kill -INT "$SGPID"
+sg_finish
