@@ -5,7 +5,9 @@
  * control socket.  Sockets are opened in an order that matters: the
  * conntrack event listener before any entry is created (with
  * nf_conntrack_events=2 an entry created with no listener never reports its
- * end), the queue last, so that no packet is taken before syngate can act on it.
+ * end), the queue after everything it needs, so that no packet is taken before
+ * syngate can act on it, and the control socket last, so that its existence
+ * means syngate is handling packets.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -435,8 +437,6 @@ static int setup(struct daemon *d)
 	d->now_us = mono_us();
 	if (!(d->px = sg_proxy_new(&d->cfg.proxy, &io, d->now_us, rnd)))
 		return sg_log_warn("proxy state (table-size %u)", d->cfg.proxy.table_max), -1;
-	if ((d->cfd = control_open(d->cfg.control)) < 0)
-		return sg_log_warn("control socket %s", d->cfg.control), -1;
 	if (open_timer_and_signals(d) < 0)
 		return sg_log_warn("timerfd/signalfd"), -1;
 	if (d->cfg.backend_queues) {
@@ -453,6 +453,9 @@ static int setup(struct daemon *d)
 	if (!(d->q = sg_nfq_open(&qc)))
 		return sg_log_warn("NFQUEUE %u", qc.queue), -1;
 	snapshot_take(d);
+	/* last: once the control socket exists, syngate is handling packets */
+	if ((d->cfd = control_open(d->cfg.control)) < 0)
+		return sg_log_warn("control socket %s", d->cfg.control), -1;
 	if (d->cfg.metrics_port) {
 		d->http = sg_http_start(d->cfg.metrics_addr, d->cfg.metrics_port, render_metrics, d);
 		if (!d->http)

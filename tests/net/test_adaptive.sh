@@ -61,7 +61,13 @@ done
 sg_assert "cookies engaged during the flood" test -n "$engaged_after"
 sg_log "cookies engaged ${engaged_after:-never} s after the flood started"
 sg_assert "cookies engaged within 1 s" sh -c "echo '${engaged_after:-9} < 1.0' | bc | grep -q 1"
-sleep 2
+timeout 2.5 "$SYNGATE" stats --watch 1 --control "$SOCK" >"$T/watch.out" 2>&1
+sed 's/\x1b\[[0-9;]*[HJ]//g' "$T/watch.out" >"$T/watch.txt"
+sg_assert "watch view: redrawn with the mode and engagement" grep -q "mode adaptive, cookies ENGAGED" "$T/watch.txt"
+rate=$(awk '/SYN\/s/ { getline; print $2; exit }' "$T/watch.txt")
+sg_assert_ge "watch view: cookies/s during the flood" "${rate:-0}" 1000
+sg_assert "watch view: shows the half-open estimate and the queues" sh -c \
+	"grep -q 'half-open estimate' '$T/watch.txt' && grep -q 'syngate half-open' '$T/watch.txt' && grep -q 'NFQUEUE backlog' '$T/watch.txt'"
 sg_assert_eq "mid-flood: still engaged" "$(counter cookies_engaged)" 1
 sg_flood_wait 20 >/dev/null
 sg_log "flood: $SG_FLOOD_SENT SYNs sent; cookies sent $(counter cookies_sent)"
