@@ -3,31 +3,16 @@
  * Names follow Prometheus conventions: the syngate_ prefix, _total on
  * counters, base units (seconds, packets, connections). */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 
 #include "syngate/stats.h"
+#include "syngate/strbuf.h"
 
 struct out {
-	char *buf;
-	size_t cap, len;
+	struct sg_strbuf b;
 };
 
-static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void put(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (o->len + 1 >= o->cap)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		o->len += (size_t)n < o->cap - o->len ? (size_t)n : o->cap - o->len - 1;
-}
+#define put(o, ...) sg_strbuf_printf(&(o)->b, __VA_ARGS__)
 
 static void head(struct out *o, const char *name, const char *type, const char *help)
 {
@@ -128,13 +113,13 @@ static void queues(struct out *o, const struct sg_stats_src *s)
 
 size_t sg_metrics_format(const struct sg_stats_src *s, char *out, size_t cap)
 {
-	struct out o = {out, cap, 0};
+	struct out o;
 
 	if (!cap)
 		return 0;
-	out[0] = '\0';
+	sg_strbuf_init(&o.b, out, cap);
 	counters(&o, s->c);
 	histogram(&o, s->c);
 	queues(&o, s);
-	return o.len;
+	return o.b.len;
 }

@@ -1,33 +1,18 @@
 /* syngate statistics formatting: see include/syngate/stats.h. */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "syngate/stats.h"
+#include "syngate/strbuf.h"
 
 struct out {
-	char *buf;
-	size_t cap, len;
+	struct sg_strbuf b;
 	bool json;
 	bool first;
 };
 
-static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void put(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (o->len >= o->cap)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		o->len += (size_t)n < o->cap - o->len ? (size_t)n : o->cap - o->len - 1;
-}
+#define put(o, ...) sg_strbuf_printf(&(o)->b, __VA_ARGS__)
 
 static void field(struct out *o, const char *name, uint64_t v)
 {
@@ -65,11 +50,11 @@ static void counters(struct out *o, const struct sg_counters *c)
 
 size_t sg_stats_format(const struct sg_stats_src *s, bool json, char *out, size_t cap)
 {
-	struct out o = {out, cap, 0, json, true};
+	struct out o = {.json = json, .first = true};
 
 	if (!cap)
 		return 0;
-	out[0] = '\0';
+	sg_strbuf_init(&o.b, out, cap);
 	if (json)
 		put(&o, "{\"mode\":\"%s\",", sg_mode_name(s->mode));
 	else
@@ -111,5 +96,5 @@ size_t sg_stats_format(const struct sg_stats_src *s, bool json, char *out, size_
 	}
 	if (json)
 		put(&o, "}\n");
-	return o.len;
+	return o.b.len;
 }

@@ -12,7 +12,9 @@
  * prints "ready" once subscribed.  Exit status 0 on success; on error the
  * message names the errno (e.g. EEXIST) and the status is 1.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* strerrorname_np */
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>

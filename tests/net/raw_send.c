@@ -6,7 +6,9 @@
  * With -n the program first enters /run/netns/NETNS.  Exit status 0 if the
  * kernel accepted the packet.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
