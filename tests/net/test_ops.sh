@@ -59,6 +59,15 @@ assert d['mode']=='always' and d['proxied']>=5 and d['cookies_sent']>=1000, d"
 out=$("$SYNGATE" stats --control "$T/none.sock" 2>&1); rc=$?
 sg_assert "stats without a daemon: exit 1 and a message" test "$rc" = 1 -a -n "$(echo "$out" | grep 'cannot reach the daemon')"
 
+# --- the full queue: syngate learns when spliced connections end ------------------
+est=$(counter established) closed0=$(counter closed)
+sg_assert_ge "established connections counted" "$est" 5
+ndel=$(sg_in "$SG_NS_R" conntrack -D -p tcp --mark 0x08000000/0x08000000 2>&1 | grep -c '^tcp')
+sg_log "deleted $ndel spliced conntrack entries"
+for _ in $(seq 30); do [ "$(counter closed)" -ge $((closed0 + ndel)) ] && break; sleep 0.1; done
+sg_assert_eq "destroy events counted as closed" "$(counter closed)" $((closed0 + ndel))
+sg_assert_eq "established falls accordingly" "$(counter established)" $((est - ndel))
+
 # --- Prometheus endpoint --------------------------------------------------------
 sg_in "$SG_NS_R" curl -sf http://127.0.0.1:9469/metrics >"$T/metrics.txt"
 sg_assert "metrics endpoint answers on 127.0.0.1:9469" test -s "$T/metrics.txt"
