@@ -425,6 +425,12 @@ static int setup(struct daemon *d)
 				   (size_t)d->cfg.rcvbuf_mb << 20, d->cfg.rules.fail_open};
 	uint8_t rnd[RANDOM_LEN];
 
+	if (!sg_has_capability(12) || !sg_has_capability(13)) {
+		sg_log(SG_LOG_ERR, "syngate run needs CAP_NET_ADMIN (NFQUEUE, conntrack, rules) and "
+				   "CAP_NET_RAW (raw sends): run it as root, or grant both "
+				   "(systemd: AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW)");
+		return -1;
+	}
 	d->ev = sg_ct_events_open(d->cfg.proxy.mark_proxied, d->cfg.proxy.mark_proxied);
 	if (!d->ev)
 		sg_log_warn("conntrack events unavailable: connection ends will not be counted");

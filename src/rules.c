@@ -285,9 +285,7 @@ static int family_find_tools(struct family *f)
 	return 0;
 }
 
-/* True when this process holds CAP_NET_ADMIN in its effective set (which
- * root normally does), read from /proc/self/status. */
-static bool has_net_admin(void)
+bool sg_has_capability(int bit)
 {
 	char line[256];
 	uint64_t caps = 0;
@@ -299,12 +297,12 @@ static bool has_net_admin(void)
 		if (sscanf(line, "CapEff: %" SCNx64, &caps) == 1)
 			break;
 	fclose(f);
-	return caps & (UINT64_C(1) << CAP_NET_ADMIN_BIT);
+	return caps & (UINT64_C(1) << bit);
 }
 
 static int need_net_admin(const char *what)
 {
-	if (has_net_admin())
+	if (sg_has_capability(CAP_NET_ADMIN_BIT))
 		return 0;
 	fprintf(stderr,
 	        "syngate: %s needs CAP_NET_ADMIN, which this process does not have: run it as "
@@ -1068,7 +1066,7 @@ static int install_dry(const struct sg_rules_config *c, FILE *report)
 
 	for (int i = 0; i < n; i++) {
 		struct sbuf b = {0};
-		bool known = has_net_admin() && family_find_tools(&f[i]) == 0 &&
+		bool known = sg_has_capability(CAP_NET_ADMIN_BIT) && family_find_tools(&f[i]) == 0 &&
 		             family_plan_install(c, &f[i], &b) == 0;
 		if (!known) {
 			sb_free(&b);

@@ -59,6 +59,10 @@ struct sg_rules_config {
 	bool dry_run; /* print the scripts (and sysctl changes) instead of applying */
 };
 
+/* True when this process holds capability @bit (12 CAP_NET_ADMIN, 13
+ * CAP_NET_RAW) in its effective set, as root normally does. */
+bool sg_has_capability(int bit);
+
 /* Fills @c with defaults (port 80, queue 0, one queue, fail-closed, both
  * families, mark 0x10000000, reflect_mark 0x20000000, all interfaces,
  * shed_rate 150000). */

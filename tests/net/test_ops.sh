@@ -114,6 +114,12 @@ sg_assert "check-config: names file, line and key" \
 	grep -qF "bad.conf:4: bad value 'sometimes' for 'mode'" "$T/check.out"
 sg_assert "check-config: good file passes" "$SYNGATE" check-config "$CONF"
 
+# --- no privilege: a clear error, no crash --------------------------------------------
+setpriv --reuid=65534 --regid=65534 --clear-groups "$SYNGATE" run --control "$T/np.sock" \
+	>"$T/np.out" 2>&1; rc=$?
+sg_assert "run without privilege exits 1" test "$rc" = 1
+sg_assert "run without privilege names the capabilities" grep -q "needs CAP_NET_ADMIN" "$T/np.out"
+
 # --- SIGHUP reload ---------------------------------------------------------------
 rm -f "$T/go"
 sg_bg "$SG_NS_C" "$T/hold.log" python3 "$ROOT/tests/net/echo.py" hold --host "$SG_SRV4" --port 7000 --go "$T/go"
