@@ -32,6 +32,12 @@ BN_DAEMON_PID=''
 BN_DAEMON_LOG=''
 BN_RULES_INSTALLED=0
 BN_WSCALE=${BN_WSCALE:-7}           # set by run.sh from bn_backend_wscale
+# How the daemons (syngate, nfq_null) are scheduled on the router core: a command prefix,
+# e.g. "chrt -f 10" (SCHED_FIFO: the NET_RX softirq, deferred to ksoftirqd under overload,
+# can no longer take the daemon's CPU) or "" (SCHED_OTHER, the default).
+BN_DAEMON_SCHED=${BN_DAEMON_SCHED:-}
+# syngate's shed-rate (SYNs/s let into the queue; 0 = no limit); empty = syngate's default
+BN_SHED_RATE=${BN_SHED_RATE:-}
 
 bn_mac() { ip -n "$1" -o link show "$2" | grep -o 'link/ether [0-9a-f:]*' | awk '{ print $2 }'; }
 
@@ -106,8 +112,8 @@ bn_qdrop() {
 }
 
 # ---------------------------------------------------------------- systems under test
-# bn_sys_up NAME / bn_sys_down NAME, NAME in: plain plain-ct synproxy syngate null-accept
-# null-reflect. plain-ct is plain forwarding with conntrack on (one "ct state invalid drop"
+# bn_sys_up NAME / bn_sys_down NAME, NAME in: plain plain-ct synproxy synproxy-nots
+# synproxy-stall syngate null-accept null-reflect. plain-ct is plain forwarding with conntrack on (one "ct state invalid drop"
 # rule), the data-path cost both proxies need.
 bn_sys_up() {
     local name=$1
@@ -119,20 +125,27 @@ bn_sys_up() {
             sg_in "$SG_NS_R" nft -f -
         ;;
     synproxy) "$BN_DIR/ref_synproxy.sh" up "$SG_NS_R" "$BN_PORTS" 1460 "$BN_WSCALE" ;;
+    # without the timestamp option (cookie carries the MSS only: no wscale/SACK to the backend)
+    synproxy-nots) SPX_TIMESTAMP=0 "$BN_DIR/ref_synproxy.sh" up "$SG_NS_R" "$BN_PORTS" 1460 "$BN_WSCALE" ;;
+    # the rule set as before the fix (timestamp, no output notrack): 1 s stall per connection
+    synproxy-stall) SPX_OUT_NOTRACK=0 "$BN_DIR/ref_synproxy.sh" up "$SG_NS_R" "$BN_PORTS" 1460 "$BN_WSCALE" ;;
     syngate)
         BN_CTL=$SG_TMP/syngate.sock
         BN_DAEMON_LOG=$SG_TMP/syngate.log
-        sg_bg "$SG_NS_R" "$BN_DAEMON_LOG" taskset -c "$BN_RTR_CPU" "$BN_SYNGATE" run \
+        # shellcheck disable=SC2086 # BN_DAEMON_SCHED is a command prefix
+        sg_bg "$SG_NS_R" "$BN_DAEMON_LOG" taskset -c "$BN_RTR_CPU" $BN_DAEMON_SCHED "$BN_SYNGATE" run \
             --ports "$BN_PORTS" --install-rules --learn no --default-wscale "$BN_WSCALE" \
-            --control "$BN_CTL" --log-level warn
+            ${BN_SHED_RATE:+--shed-rate "$BN_SHED_RATE"} --control "$BN_CTL" --log-level warn
         BN_DAEMON_PID=$SG_BG_PID
         _bn_wait_file "$BN_CTL" || { cat "$BN_DAEMON_LOG" >&2; return 1; }
         ;;
     null-accept | null-reflect)
-        sg_in "$SG_NS_R" "$BN_SYNGATE" rules install --ports "$BN_PORTS" >/dev/null
+        sg_in "$SG_NS_R" "$BN_SYNGATE" rules install --ports "$BN_PORTS" \
+            ${BN_SHED_RATE:+--shed-rate "$BN_SHED_RATE"} >/dev/null
         BN_RULES_INSTALLED=1
         BN_DAEMON_LOG=$SG_TMP/$name.log
-        sg_bg "$SG_NS_R" "$BN_DAEMON_LOG" taskset -c "$BN_RTR_CPU" "$BN_BIN/nfq_null" "${name#null-}"
+        # shellcheck disable=SC2086
+        sg_bg "$SG_NS_R" "$BN_DAEMON_LOG" taskset -c "$BN_RTR_CPU" $BN_DAEMON_SCHED "$BN_BIN/nfq_null" "${name#null-}"
         BN_DAEMON_PID=$SG_BG_PID
         _bn_wait_grep "$BN_DAEMON_LOG" '^ready' || { cat "$BN_DAEMON_LOG" >&2; return 1; }
         ;;
@@ -144,7 +157,7 @@ bn_sys_down() {
     local name=$1
     case $name in
     plain-ct) sg_in "$SG_NS_R" nft delete table inet bn_ct 2>/dev/null || true ;;
-    synproxy) "$BN_DIR/ref_synproxy.sh" down "$SG_NS_R" ;;
+    synproxy | synproxy-nots | synproxy-stall) "$BN_DIR/ref_synproxy.sh" down "$SG_NS_R" ;;
     syngate | null-accept | null-reflect) bn_daemon_stop ;;
     esac
     if [ "$BN_RULES_INSTALLED" = 1 ]; then

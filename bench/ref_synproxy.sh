@@ -16,13 +16,44 @@
 #   forward, priority filter:  ct state invalid,untracked to PORTS -> synproxy (answers the
 #                              SYN with a cookie SYN-ACK, validates the ACK, opens backend)
 #                              ct state invalid -> drop
+#   output, priority raw:      pure ACK to PORTS -> notrack (SYNPROXY's own ACK to the
+#                              backend; see "Timestamps" below)
+#                              SYN-ACK from PORTS -> notrack (SYNPROXY's cookie SYN-ACKs; see
+#                              "Reused ports" below). Both match only packets the router
+#                              itself sends, i.e. SYNPROXY's; forwarded packets never pass output.
 # and net.netfilter.nf_conntrack_tcp_loose=0 so a bare ACK never creates an entry.
+#
+# Environment: SPX_TIMESTAMP=0 leaves out the `timestamp` option (then the cookie carries
+# only the MSS: no window scaling and no SACK towards the backend); SPX_OUT_NOTRACK=0 leaves
+# out the output rules (reproduces the 1 s stall and the port-reuse hang below).
+#
+# Timestamps (kernel 6.18, checked with tcpdump): when SYNPROXY protects a *forwarded*
+# backend with the `timestamp` option, the ACK it sends the backend on the backend's
+# SYN-ACK carries TSecr = backend TSval + tsoff instead of the backend's TSval: nf_synproxy
+# sets tsoff (backend TSval - cookie TSval) before it sends that ACK, and the ACK, which
+# conntrack attaches to the connection at LOCAL_OUT in the original direction, then passes
+# SYNPROXY's POST_ROUTING hook, whose synproxy_tstamp_adjust() adds tsoff to TSecr a second
+# time. The backend ignores the ACK, re-sends its SYN-ACK 1 s later, the client's next ACK
+# completes the handshake: ~1.02 s per connection. A local backend (INPUT rules, the
+# kernel's documented setup) is not hit: its ACK goes out through loopback, which the hook
+# skips. Notracking that ACK at output makes the hook skip it too (no conntrack entry);
+# the rest of the connection (seq + TS translation) is unchanged.
+#
+# Reused ports (same kernel, tcpdump): when a client reuses a source port while the
+# router's conntrack entry of the previous connection on that tuple still exists (CLOSE,
+# 10 s), SYNPROXY's cookie SYN-ACK for the new SYN (notracked) is looked up at LOCAL_OUT,
+# attached to the OLD entry, and its sequence number and TSval are "translated" with the old
+# connection's offsets at POST_ROUTING: the client ACKs a cookie SYNPROXY never issued
+# (cookie_invalid), and, believing itself connected, waits forever. With 64 connections in
+# flight from one client this stalled every slot after ~7,500 connections (1.5k conn/s over
+# 5 s, 64 timeouts). Notracking the cookie SYN-ACK at output removes it (82k connections in
+# 5 s, 0 failed, cookie_invalid 0).
 # `down` removes the table and restores tcp_loose=1 (the kernel default). Both idempotent.
 set -euo pipefail
 
 TABLE=sg_ref_synproxy
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 die() { echo "ref_synproxy: $*" >&2; exit 1; }
 
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
@@ -41,6 +72,14 @@ cmd_up() {
     [ -n "$mss6" ] || mss6=$((mss - 20))
     [ "$wscale" -le 14 ] || die "WSCALE must be 0..14"
     local set="{ ${ports//,/, } }"
+    local ts=' timestamp' out_raw=''
+    [ "${SPX_TIMESTAMP:-1}" = 0 ] && ts=''
+    [ "${SPX_OUT_NOTRACK:-1}" = 0 ] || out_raw="
+    chain out_raw {
+        type filter hook output priority raw; policy accept;
+        tcp dport $set tcp flags & (fin | syn | rst | ack) == ack counter notrack
+        tcp sport $set tcp flags & (fin | syn | rst | ack) == syn | ack counter notrack
+    }"
 
     in_ns "$ns" nft list table inet "$TABLE" >/dev/null 2>&1 &&
         in_ns "$ns" nft delete table inet "$TABLE"
@@ -52,10 +91,10 @@ table inet $TABLE {
     }
     chain fwd_filter {
         type filter hook forward priority filter; policy accept;
-        meta nfproto ipv4 tcp dport $set ct state invalid,untracked counter synproxy mss $mss wscale $wscale timestamp sack-perm
-        meta nfproto ipv6 tcp dport $set ct state invalid,untracked counter synproxy mss $mss6 wscale $wscale timestamp sack-perm
+        meta nfproto ipv4 tcp dport $set ct state invalid,untracked counter synproxy mss $mss wscale $wscale$ts sack-perm
+        meta nfproto ipv6 tcp dport $set ct state invalid,untracked counter synproxy mss $mss6 wscale $wscale$ts sack-perm
         ct state invalid counter drop
-    }
+    }$out_raw
 }
 EOF
     # the sysctl exists once conntrack is initialised in the namespace (the ct rules do that)

@@ -10,7 +10,9 @@
 #
 # Environment: BN_FLOOD_SECS (4) seconds per flood, BN_RATES ("50000 100000 150000 200000 300000 max"),
 # BN_REPEAT (1) floods per point, BN_CONN_SECS (5), BN_BULK_SECS (10), BN_SYSTEMS (the flood
-# systems, default "synproxy syngate null-reflect null-accept"), BN_SKIP ("" or any of
+# systems, default "synproxy syngate null-reflect null-accept"), BN_CONN_SYSTEMS (connection-rate
+# systems, default "plain plain-ct synproxy synproxy-nots syngate"; also synproxy-stall),
+# BN_DAEMON_SCHED, BN_SHED_RATE (see lib_bench.sh), BN_SKIP ("" or any of
 # flood hping connrate bulk), BN_OUT (bench/results/latest.md).
 set -euo pipefail
 
@@ -27,6 +29,7 @@ BN_REPEAT=${BN_REPEAT:-1}
 BN_CONN_SECS=${BN_CONN_SECS:-5}
 BN_BULK_SECS=${BN_BULK_SECS:-10}
 BN_SYSTEMS=${BN_SYSTEMS:-"synproxy syngate null-reflect null-accept"}
+BN_CONN_SYSTEMS=${BN_CONN_SYSTEMS:-"plain plain-ct synproxy synproxy-nots syngate"}
 BN_SKIP=${BN_SKIP:-}
 BN_OUT=${BN_OUT:-$BENCH_DIR/results/latest.md}
 
@@ -94,7 +97,7 @@ for sys in $BN_SYSTEMS; do with_sys "$sys" floods "$sys"; done
 
 conns() { local row; row=$(bn_connrate "$1" "$BN_CONN_SECS"); sg_log "connrate: $row"; CONN_ROWS+=("$row"); }
 if ! skip connrate; then
-    for sys in plain plain-ct synproxy syngate; do with_sys "$sys" conns "$sys"; done
+    for sys in $BN_CONN_SYSTEMS; do with_sys "$sys" conns "$sys"; done
 fi
 
 bulk() { local row; row=$(bn_bulk "$1" "$BN_BULK_SECS"); sg_log "bulk: $row"; BULK_ROWS+=("$row"); }

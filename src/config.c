@@ -35,7 +35,7 @@ static const struct opt opts[] = {
 	{"adaptive-high", T_U32, O(proxy.adaptive_high), 1, 1u << 30, "adaptive: engage cookies at this half-open estimate (default 1000)", 0},
 	{"adaptive-low", T_U32, O(proxy.adaptive_low), 0, 1u << 30, "adaptive: release them below this estimate; must be below adaptive-high (default 500)", 0},
 	{"adaptive-window-ms", T_U32, O(proxy.adaptive_window_ms), 80, 600000, "adaptive: window of the half-open estimate (default 2000)", 0},
-	{"shed-rate", T_U32, O(rules.shed_rate), 0, 1000000, "SYNs per second let into each queue; the excess is dropped before the queue (xt_hashlimit), 0 = no limit (default 150000; see rules/README.md)", 0},
+	{"shed-rate", T_U32, O(rules.shed_rate), 0, 1000000, "SYNs per second let into each queue; the excess is dropped before the queue (xt_hashlimit), 0 = no limit (default 100000; see rules/README.md)", 0},
 	{"fail-open", T_BOOL, O(rules.fail_open), 0, 0, "accept packets when no daemon listens or the queue is full (default no)", 0},
 	{"rst-invalid", T_BOOL, O(proxy.rst_invalid), 0, 0, "answer an ACK with a bad cookie with RST (default no: drop)", 0},
 	{"table-size", T_U32, O(proxy.table_max), 1, 1u << 24, "half-open table entries (default 65536)", 0},

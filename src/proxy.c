@@ -10,7 +10,7 @@
 
 #define LEARN_SLOTS 256
 #define LEARN_PROBE_US 1000000 /* one pass-through SYN per unknown backend per second */
-#define RECENT_SLOTS 65536  /* spliced tuples remembered for port reuse (power of 2) */
+#define RECENT_SLOTS (1u << 20) /* tuples remembered for port reuse (power of 2; 8 MiB) */
 
 const uint32_t sg_hist_bounds_us[SG_HIST_BUCKETS] = {
 	100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000};
@@ -160,13 +160,16 @@ static void learn(struct sg_proxy *px, const struct sg_pkt *p)
 
 /* --- recently spliced tuples --------------------------------------------- */
 
-/* A spliced connection's conntrack entry outlives it (TIME_WAIT: 120 s) and is
- * liberal, so when the client reuses the port the cookie ACK of the new
- * connection is taken as a packet of the old entry: it is forwarded with the
- * old offsets instead of reaching syngate, and the client hangs.  A SYN that
- * reaches conntrack reopens such an entry, so a SYN whose tuple was spliced
- * recently passes through once.  Direct-mapped: an overwritten slot only
- * forgets a tuple; forged SYNs cannot name spliced tuples they do not know. */
+/* A connection's conntrack entry outlives it (TIME_WAIT: 120 s, CLOSE after a
+ * reset: 10 s), so when the client reuses the port the cookie ACK of the new
+ * connection is taken as a packet of the old entry: it is forwarded (with the
+ * old offsets, for a spliced one) instead of reaching syngate, and the
+ * backend answers with a RST or the client hangs.  A SYN that reaches
+ * conntrack reopens such an entry, so a SYN whose tuple completed a
+ * handshake recently (spliced, or passed through and seen completing) passes
+ * through once.  Direct-mapped, 2^20 slots: about 10k connections a second
+ * over a 120 s TIME_WAIT fit; an overwritten slot only forgets a tuple, and
+ * forged SYNs cannot name tuples they do not know. */
 static uint64_t tuple_hash(const struct sg_proxy *px, const struct sg_tuple *t)
 {
 	uint8_t in[36];
@@ -483,10 +486,13 @@ static void on_backend(struct sg_proxy *px, struct sg_halfopen *e, const struct 
 
 /* --- dispatch ------------------------------------------------------------ */
 
-/* The ACK completing a passed-through handshake: the estimate's other half. */
-static void on_completed(struct sg_proxy *px, uint64_t now, struct sg_action *a)
+/* The ACK completing a passed-through handshake: the estimate's other half,
+ * and a tuple whose reuse must reach conntrack. */
+static void on_completed(struct sg_proxy *px, const struct sg_pkt *p, uint64_t now,
+			 struct sg_action *a)
 {
 	sg_adaptive_done(&px->ad, now / 1000);
+	recent_add(px, &p->tuple);
 	px->c.passed_completed++;
 	a->verdict = SG_V_ACCEPT;
 }
@@ -513,7 +519,7 @@ void sg_proxy_packet_ct(struct sg_proxy *px, const uint8_t *data, size_t len, bo
 		return;
 	}
 	if (tracked && (p.flags & (SG_TCP_ACK | SG_TCP_RST | SG_TCP_SYN)) == SG_TCP_ACK) {
-		on_completed(px, now_us, a);
+		on_completed(px, &p, now_us, a);
 		return;
 	}
 	if ((p.flags & (SG_TCP_SYN | SG_TCP_ACK)) == SG_TCP_SYN) {

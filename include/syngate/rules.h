@@ -37,7 +37,7 @@
  * kernel measures the rate in whole microseconds per packet, so a rate is
  * rounded down to 1000000/k (150000 -> 142857); the rate of all queues
  * together (shed_rate * nqueues) is at most 1000000 (hashlimit's maximum). */
-#define SG_RULES_DEFAULT_SHED_RATE 150000u
+#define SG_RULES_DEFAULT_SHED_RATE 100000u
 #define SG_RULES_SHED_RATE_MIN 1000u
 #define SG_RULES_SHED_RATE_MAX 1000000u
 
@@ -65,7 +65,7 @@ bool sg_has_capability(int bit);
 
 /* Fills @c with defaults (port 80, queue 0, one queue, fail-closed, both
  * families, mark 0x10000000, reflect_mark 0x20000000, all interfaces,
- * shed_rate 150000). */
+ * shed_rate 100000). */
 void sg_rules_defaults(struct sg_rules_config *c);
 
 /* Checks @c: 1..15 non-zero ports, 0..8 interface names that are safe in an
@@ -101,7 +101,9 @@ int sg_rules_remove(const struct sg_rules_config *c, FILE *report);
 
 /* Prints to @out, per family and table, whether SYNGATE-RAW/SYNGATE-MANGLE
  * exist, how many jumps lead to them, and their rules with packet/byte
- * counters (`iptables -t TABLE -L CHAIN -v -n -x`).  Returns 0 when every
+ * counters (`iptables -t TABLE -L CHAIN -v -n -x`), and after SYNGATE-RAW a
+ * line "  FAMILY shed: N SYNs dropped above shed-rate (before the queue)"
+ * (or "shed: off").  Returns 0 when every
  * chain of every enabled family is installed with exactly one jump, 1 when
  * some are missing (not an error), -1 on error. */
 int sg_rules_status(const struct sg_rules_config *c, FILE *out);

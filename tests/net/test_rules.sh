@@ -97,7 +97,7 @@ check "dry run exits 0" [ $? = 0 ]
 check "dry run prints both scripts" \
 	grep -q '^# ipv6: ip6tables-restore --noflush' "$TMP/dry.out"
 check "dry run prints the queue rule (with the default shed limit)" grep -qxF -- \
-	'-A SYNGATE-RAW -p tcp -m multiport --dports 80 --tcp-flags FIN,SYN,RST,ACK SYN -m hashlimit --hashlimit-upto 142857/sec --hashlimit-burst 2857 --hashlimit-name sg0-142857 -j NFQUEUE --queue-num 0' \
+	'-A SYNGATE-RAW -p tcp -m multiport --dports 80 --tcp-flags FIN,SYN,RST,ACK SYN -m hashlimit --hashlimit-upto 100000/sec --hashlimit-burst 2000 --hashlimit-name sg0-100000 -j NFQUEUE --queue-num 0' \
 	"$TMP/dry.out"
 check "dry run prints the shed rule" grep -qxF -- \
 	'-A SYNGATE-RAW -p tcp -m multiport --dports 80 --tcp-flags FIN,SYN,RST,ACK SYN -j DROP' \
@@ -118,7 +118,7 @@ sysctl_put net/ipv6/conf/all/forwarding 0
 CLI install -p 80 -p 443 -i sg0 -i sg2 >"$TMP/inst1.out"
 check "install exits 0" [ $? = 0 ]
 
-RAW_SYN='-A SYNGATE-RAW -i sg0 -p tcp -m multiport --dports 80,443 -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -m hashlimit --hashlimit-upto 142857/sec --hashlimit-burst 2857 --hashlimit-name sg0-142857 -j NFQUEUE --queue-num 0'
+RAW_SYN='-A SYNGATE-RAW -i sg0 -p tcp -m multiport --dports 80,443 -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -m hashlimit --hashlimit-upto 100000/sec --hashlimit-burst 2000 --hashlimit-name sg0-100000 -j NFQUEUE --queue-num 0'
 RAW_SHED='-A SYNGATE-RAW -i sg0 -p tcp -m multiport --dports 80,443 -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j DROP'
 RULES=(
 	':SYNGATE-RAW - [0:0]'
