@@ -317,6 +317,9 @@ int sg_config_restart_keys(const struct sg_config *a, const struct sg_config *b,
 	n += note(ra->nifaces != rb->nifaces || memcmp(ra->ifaces, rb->ifaces, sizeof(ra->ifaces)),
 		  "interfaces", out, len);
 	n += note(ra->queue != rb->queue, "queue", out, len);
+	n += note(ra->shed_rate != rb->shed_rate, "shed-rate", out, len);
+	n += note(a->install_rules != b->install_rules, "install-rules", out, len);
+	n += note(strcmp(a->backend_netns, b->backend_netns) != 0, "backend-netns", out, len);
 	n += note(ra->fail_open != rb->fail_open, "fail-open", out, len);
 	n += note(ra->ipv4 != rb->ipv4 || ra->ipv6 != rb->ipv6, "ipv4/ipv6", out, len);
 	n += note(a->proxy.table_max != b->proxy.table_max, "table-size", out, len);

@@ -76,6 +76,9 @@ struct daemon {
 	int epfd, tfd, sfd, cfd;
 	bool rules_installed;
 	bool cookies_on;    /* last seen: SYNs answered with cookies */
+	struct sg_listen_queue backend[SG_RULES_MAX_PORTS]; /* last sock_diag read */
+	int nbackend;
+	uint64_t backend_us; /* when it was read */
 	uint64_t last_slot; /* cookie slot of the last rotation check */
 	uint64_t now_us; /* monotonic microseconds, read once per batch */
 	uint64_t peak_halfopen;
@@ -138,9 +141,9 @@ static void on_packet(void *ctx, struct sg_nfq *q, const struct sg_nfq_pkt *pkt)
 
 	uint32_t cm = d->cfg.proxy.complete_mark;
 
-	sg_proxy_packet_ct(d->px, pkt->data, pkt->data ? pkt->len : 0, (pkt->mark & cm) != 0,
+	sg_proxy_packet_ct(d->px, pkt->data, pkt->data ? pkt->len : 0, (pkt->mark & cm) == cm,
 			   d->now_us, &a);
-	if (pkt->mark & cm) /* the rules' mark has done its job: take it off */
+	if ((pkt->mark & cm) == cm) /* the rules' mark has done its job: take it off */
 		sg_nfq_verdict_mark(q, pkt->id, a.verdict, NULL, 0, pkt->mark & ~cm);
 	else if (a.set_mark)
 		sg_nfq_verdict_mark(q, pkt->id, a.verdict, a.len ? a.out : NULL, a.len, a.mark);
@@ -230,9 +233,18 @@ static void snapshot_take(struct daemon *d)
 	n.halfopen = sg_proxy_halfopen(d->px);
 	n.mode = sg_proxy_mode(d->px);
 	n.ad = *sg_proxy_adaptive(d->px);
-	for (i = 0; d->diag && i < d->cfg.rules.nports; i++)
-		if (sg_diag_listen(d->diag, d->cfg.rules.ports[i], &n.backend[n.nbackend]) == 0)
-			n.nbackend++;
+	/* sock_diag dumps every listener of the namespace: once a second is
+	 * plenty for a queue gauge and keeps them off the packet path */
+	if (d->diag && (!d->backend_us || d->now_us - d->backend_us >= 1000000)) {
+		d->backend_us = d->now_us;
+		d->nbackend = 0;
+		for (i = 0; i < d->cfg.rules.nports; i++)
+			if (sg_diag_listen(d->diag, d->cfg.rules.ports[i],
+					   &d->backend[d->nbackend]) == 0)
+				d->nbackend++;
+	}
+	memcpy(n.backend, d->backend, sizeof(n.backend));
+	n.nbackend = d->nbackend;
 	pthread_mutex_lock(&d->lock);
 	d->snap = n;
 	pthread_mutex_unlock(&d->lock);

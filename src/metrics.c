@@ -40,6 +40,7 @@ static void counters(struct out *o, const struct sg_counters *c)
 	one(o, "syngate_connections_proxied_total", "counter", "Connections spliced to a backend.", c->proxied);
 	one(o, "syngate_connections_closed_total", "counter", "Spliced connections that ended.", c->closed);
 	one(o, "syngate_rsts_sent_total", "counter", "RSTs syngate sent.", c->rst_sent);
+	one(o, "syngate_synacks_resent_total", "counter", "SYN-ACKs re-sent to clients whose first ACK was lost.", c->synacks_resent);
 	one(o, "syngate_backend_learned_total", "counter", "Backend SYN-ACKs syngate learned options from.", c->learned);
 	one(o, "syngate_passthrough_completed_total", "counter", "Passed-through handshakes seen completing.", c->passed_completed);
 	one(o, "syngate_wscale_mismatch_total", "counter", "Connections whose backend wscale differed from the advertised one.", c->wscale_mismatch);

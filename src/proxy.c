@@ -8,8 +8,10 @@
 
 #include "syngate/proxy.h"
 
-#define LEARN_SLOTS 256
-#define LEARN_PROBE_US 1000000 /* one pass-through SYN per unknown backend per second */
+#define LEARN_SLOTS 1024 /* learned backends: 256 sets of LEARN_WAYS */
+#define LEARN_WAYS 4
+#define LEARN_PROBE_US 1000000 /* a learning pass-through SYN a second, in all */
+#define LEARN_PROBE_BURST 4	/* ... with this many at once (start-up, several backends) */
 #define RECENT_SLOTS (1u << 20) /* tuples remembered for port reuse (power of 2; 8 MiB) */
 
 const uint32_t sg_hist_bounds_us[SG_HIST_BUCKETS] = {
@@ -25,7 +27,6 @@ struct backend {
 	bool sack_ok;
 	uint8_t wscale;
 	uint16_t mss;
-	uint64_t probe_us; /* last SYN passed through to learn from */
 };
 
 struct sg_proxy {
@@ -39,6 +40,8 @@ struct sg_proxy {
 	uint64_t seed;
 	uint64_t now_us;	   /* for the tick callback */
 	uint64_t slot_cookies[2]; /* cookies issued in the slot of each parity */
+	uint64_t probe_at;	  /* learning token bucket: last refill */
+	uint32_t probe_tokens;
 	struct sg_adaptive ad;
 };
 
@@ -82,6 +85,8 @@ struct sg_proxy *sg_proxy_new(const struct sg_proxy_config *c, const struct sg_p
 		return NULL;
 	}
 	sg_cookie_init(&px->keys, c->cookie_period, now_us / 1000000, random);
+	px->probe_at = now_us;
+	px->probe_tokens = LEARN_PROBE_BURST;
 	sg_adaptive_init(&px->ad, c->adaptive_high, c->adaptive_low, c->adaptive_window_ms,
 			 now_us / 1000);
 	return px;
@@ -98,36 +103,59 @@ void sg_proxy_free(struct sg_proxy *px)
 
 /* --- learned backend options -------------------------------------------- */
 
-static struct backend *backend_slot(struct sg_proxy *px, uint8_t family, const uint8_t *addr,
-				    uint16_t port)
+/* The first of the LEARN_WAYS records where a backend may be kept. */
+static struct backend *backend_set(struct sg_proxy *px, uint8_t family, const uint8_t *addr,
+				   uint16_t port)
 {
 	uint8_t in[18];
 	size_t n = sg_addr_len(family);
+	uint64_t h;
 
 	memcpy(in, addr, n);
 	memcpy(in + n, &port, 2);
-	return &px->learned[XXH3_64bits_withSeed(in, n + 2, px->seed) % LEARN_SLOTS];
+	h = XXH3_64bits_withSeed(in, n + 2, px->seed);
+	return &px->learned[(h % (LEARN_SLOTS / LEARN_WAYS)) * LEARN_WAYS];
 }
 
-/* The learned record of a backend, or NULL if its slot holds another one. */
+static bool backend_is(const struct backend *b, uint8_t family, const uint8_t *addr,
+		       uint16_t port)
+{
+	return b->family == family && b->port == port &&
+	       !memcmp(b->addr, addr, sg_addr_len(family));
+}
+
+/* The learned record of a backend, or NULL. */
 static struct backend *backend_find(struct sg_proxy *px, uint8_t family, const uint8_t *addr,
 				    uint16_t port)
 {
-	struct backend *b = backend_slot(px, family, addr, port);
+	struct backend *set = backend_set(px, family, addr, port);
+	int i;
 
-	if (b->family != family || b->port != port || memcmp(b->addr, addr, sg_addr_len(family)))
-		return NULL;
-	return b;
+	for (i = 0; i < LEARN_WAYS; i++)
+		if (backend_is(&set[i], family, addr, port))
+			return &set[i];
+	return NULL;
 }
 
+/* The record of a backend, made if needed in a free way of its set or in
+ * place of one that never learned anything.  A known backend is never
+ * evicted: SYNs to random destinations (the rules match ports, not
+ * addresses) must not make syngate forget its real backends.  Returns NULL
+ * when the set is full of known backends (defaults are used then). */
 static struct backend *backend_claim(struct sg_proxy *px, uint8_t family, const uint8_t *addr,
 				     uint16_t port)
 {
-	struct backend *b = backend_find(px, family, addr, port);
+	struct backend *set = backend_set(px, family, addr, port), *b = NULL;
+	int i;
 
-	if (b)
-		return b;
-	b = backend_slot(px, family, addr, port);
+	for (i = 0; i < LEARN_WAYS; i++) {
+		if (backend_is(&set[i], family, addr, port))
+			return &set[i];
+		if (!b && !set[i].known)
+			b = &set[i];
+	}
+	if (!b)
+		return NULL;
 	memset(b, 0, sizeof(*b));
 	b->family = family;
 	memcpy(b->addr, addr, sg_addr_len(family));
@@ -147,6 +175,8 @@ static void learn(struct sg_proxy *px, const struct sg_pkt *p)
 	struct backend *b = backend_claim(px, p->tuple.family, p->tuple.saddr, p->tuple.sport);
 	uint16_t floor = p->tuple.family == AF_INET6 ? 1220 : 536;
 
+	if (!b)
+		return;
 	if (p->opts.has_wscale || !b->known) {
 		b->has_wscale = p->opts.has_wscale;
 		b->wscale = p->opts.wscale;
@@ -259,6 +289,23 @@ static void reflect(struct sg_proxy *px, struct sg_action *a)
 
 /* --- client SYN ---------------------------------------------------------- */
 
+/* Takes a learning token if there is one (LEARN_PROBE_BURST, one more a second). */
+static bool probe_take(struct sg_proxy *px, uint64_t now)
+{
+	uint64_t add = (now - px->probe_at) / LEARN_PROBE_US;
+
+	if (add) {
+		px->probe_tokens = add >= LEARN_PROBE_BURST - px->probe_tokens
+					   ? LEARN_PROBE_BURST
+					   : px->probe_tokens + (uint32_t)add;
+		px->probe_at += add * LEARN_PROBE_US;
+	}
+	if (!px->probe_tokens)
+		return false;
+	px->probe_tokens--;
+	return true;
+}
+
 static uint8_t adv_wscale(const struct sg_proxy *px, const struct backend *b)
 {
 	if (b && b->known)
@@ -280,19 +327,20 @@ static void on_syn(struct sg_proxy *px, const struct sg_pkt *p, uint64_t now, st
 		goto pass;
 	if (px->cfg.mode == SG_MODE_NEVER || recent_take(px, &p->tuple))
 		goto pass;
-	if (px->cfg.learn_first && !(b && b->known)) {
-		b = backend_claim(px, p->tuple.family, p->tuple.daddr, p->tuple.dport);
-		if (!b->probe_us || now - b->probe_us >= LEARN_PROBE_US) {
-			b->probe_us = now;
-			goto pass;
-		}
-	}
+	/* a SYN to an unknown backend passes through to teach its options, within
+	 * a token bucket for all backends: a flood to random destinations gets no
+	 * more than one a second */
+	if (px->cfg.learn_first && !(b && b->known) && probe_take(px, now) &&
+	    backend_claim(px, p->tuple.family, p->tuple.daddr, p->tuple.dport))
+		goto pass;
 	seg_init(&s, &r, sg_cookie_make(&px->keys, &p->tuple, p->seq, &p->opts, NULL), p->seq + 1,
 		 SG_TCP_SYN | SG_TCP_ACK, 0);
 	s.opts.has_mss = true;
 	s.opts.mss = b && b->known && b->mss < cap ? b->mss : cap;
 	s.opts.sack_ok = p->opts.sack_ok && (!(b && b->known) || b->sack_ok);
-	s.opts.has_wscale = p->opts.has_wscale;
+	/* window scaling is on only if both ends do it: a backend known to
+	 * refuse it must not have the client scale its windows */
+	s.opts.has_wscale = p->opts.has_wscale && !(b && b->known && !b->has_wscale);
 	s.opts.wscale = adv_wscale(px, b);
 	build(a, &s);
 	reflect(px, a);
@@ -319,6 +367,29 @@ static void refuse(struct sg_proxy *px, const struct sg_pkt *p, enum sg_reason r
 	build(a, &s);
 	reflect(px, a);
 	px->c.rst_sent++;
+}
+
+/* A zero-window probe (seq = ISN) carrying a valid cookie: the client's
+ * first ACK was lost (dropped while the table was full, a queue overflow, the
+ * network), and behind a zero window it never sends one again.  Accepting the
+ * probe would double the odds of a forged ACK (two ISNs to try); instead the
+ * SYN-ACK goes out again, and the client answers it with a challenge ACK
+ * (RFC 5961, seq = ISN + 1) that takes the normal path. */
+static void resend_synack(struct sg_proxy *px, const struct sg_pkt *p,
+			  const struct sg_cookie_opts *dec, struct sg_action *a)
+{
+	struct sg_tuple r = sg_tuple_reverse(&p->tuple);
+	struct sg_seg s;
+
+	seg_init(&s, &r, p->ack - 1, p->seq + 1, SG_TCP_SYN | SG_TCP_ACK, 0);
+	s.opts.has_mss = true;
+	s.opts.mss = dec->mss;
+	s.opts.sack_ok = dec->sack_ok;
+	s.opts.has_wscale = dec->has_wscale;
+	s.opts.wscale = dec->wscale;
+	build(a, &s);
+	reflect(px, a);
+	px->c.synacks_resent++;
 }
 
 /* Creates the conntrack entry of @e, replacing a stale one a packet made. */
@@ -351,6 +422,11 @@ static void on_client_ack(struct sg_proxy *px, const struct sg_pkt *p, uint64_t 
 	enum sg_reason r;
 
 	r = sg_cookie_check(&px->keys, &p->tuple, p->seq - 1, p->ack - 1, &dec);
+	if (r != SG_R_OK && p->payload_len == 0 &&
+	    sg_cookie_check(&px->keys, &p->tuple, p->seq, p->ack - 1, &dec) == SG_R_OK) {
+		resend_synack(px, p, &dec, a);
+		return;
+	}
 	if (r != SG_R_OK) {
 		px->c.cookies_invalid++;
 		refuse(px, p, r, a);
@@ -435,9 +511,18 @@ static void on_backend_synack(struct sg_proxy *px, struct sg_halfopen *e, const 
 		px->c.drops[SG_R_SEND_ERROR]++; /* the backend re-sends its SYN-ACK */
 	if (px->io.ct_establish(px->io.ctx, &e->tuple, (int32_t)(e->cookie - p->seq),
 				px->cfg.mark_proxied) != 0) {
+		/* the backend holds an established socket now: reset both ends
+		 * rather than leave them hanging */
+		seg_init(&s, &e->tuple, e->client_isn + 1, 0, SG_TCP_RST, 0);
+		n = sg_pkt_build(pkt, sizeof(pkt), &s);
+		px->io.send(px->io.ctx, pkt, n);
 		px->io.ct_delete(px->io.ctx, &e->tuple);
+		px->c.drops[SG_R_CT_ERROR]++;
+		px->c.rst_sent += 2;
+		client_rst(&s, e);
+		build(a, &s);
+		a->verdict = SG_V_ACCEPT;
 		sg_table_remove(px->table, e);
-		drop(px, a, SG_R_CT_ERROR);
 		return;
 	}
 	seg_init(&s, &p->tuple, p->seq + 1, p->ack, SG_TCP_ACK, (uint16_t)(p->window >> e->adv_wscale));
@@ -512,6 +597,7 @@ void sg_proxy_packet_ct(struct sg_proxy *px, const uint8_t *data, size_t len, bo
 	enum sg_reason r;
 
 	memset(a, 0, offsetof(struct sg_action, out));
+	a->reason = SG_R_OK;
 	px->c.packets++;
 	r = sg_pkt_parse(&p, data, len);
 	if (r != SG_R_OK) {

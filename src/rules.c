@@ -503,11 +503,14 @@ static void put_mangle_rules(struct sbuf *b, const struct sg_rules_config *c,
 	put_client_rule(b, c, "SYNGATE-MANGLE", rest);
 	sb_printf(b, "-A SYNGATE-MANGLE -m mark --mark 0x%" PRIx32 "/0x%" PRIx32 " -j %s\n",
 	          c->complete_mark, c->complete_mark, p->queue);
-	/* every backend SYN-ACK: syngate learns the backend's window scale, MSS
-	 * and SACK from it (and completes pending handshakes) */
+	/* every backend SYN-ACK that answers a tracked SYN: syngate learns the
+	 * backend's window scale, MSS and SACK from it (and completes pending
+	 * handshakes).  A spoofed SYN-ACK has no conntrack entry (INVALID) and
+	 * cannot poison what syngate learns. */
 	sb_printf(b,
 	          "-A SYNGATE-MANGLE -p tcp -m multiport --sports %s "
-	          "--tcp-flags FIN,SYN,RST,ACK SYN,ACK -j %s\n",
+	          "--tcp-flags FIN,SYN,RST,ACK SYN,ACK -m conntrack --ctstate ESTABLISHED "
+	          "--ctdir REPLY -j %s\n",
 	          p->ports, p->queue);
 	sb_printf(b,
 	          "-A SYNGATE-MANGLE -p tcp -m multiport --sports %s -m connmark --mark "

@@ -39,6 +39,7 @@ static void counters(struct out *o, const struct sg_counters *c)
 	field(o, "closed", c->closed);
 	field(o, "established", c->proxied > c->closed ? c->proxied - c->closed : 0);
 	field(o, "rst_sent", c->rst_sent);
+	field(o, "synacks_resent", c->synacks_resent);
 	field(o, "learned", c->learned);
 	field(o, "passed_completed", c->passed_completed);
 	field(o, "wscale_mismatch", c->wscale_mismatch);

@@ -77,6 +77,7 @@ struct sg_counters {
 	uint64_t cookies_valid;
 	uint64_t cookies_invalid;
 	uint64_t rst_sent;
+	uint64_t synacks_resent;  /* SYN-ACKs re-sent to a probing client whose ACK was lost */
 	uint64_t backend_syns;	  /* SYNs sent to backends, retransmissions included */
 	uint64_t proxied;	  /* connections spliced */
 	uint64_t closed;	  /* spliced connections that ended */

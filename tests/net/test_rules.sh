@@ -137,7 +137,7 @@ RULES=(
 	'-A SYNGATE-MANGLE -i sg0 -p tcp -m multiport --dports 80,443 -m tcp --tcp-flags SYN,RST,ACK ACK -m conntrack --ctstate ESTABLISHED -m connmark --mark 0x0/0x18000000 -m connbytes --connbytes 2:2 --connbytes-mode packets --connbytes-dir original -j MARK --set-xmark 0x4000000/0x4000000'
 	'-A SYNGATE-MANGLE -i sg2 -p tcp -m multiport --dports 80,443 -m tcp --tcp-flags SYN,RST,ACK ACK -m conntrack --ctstate ESTABLISHED -m connmark --mark 0x0/0x18000000 -m connbytes --connbytes 2:2 --connbytes-mode packets --connbytes-dir original -j MARK --set-xmark 0x4000000/0x4000000'
 	'-A SYNGATE-MANGLE -m mark --mark 0x4000000/0x4000000 -j NFQUEUE --queue-num 0'
-	'-A SYNGATE-MANGLE -p tcp -m multiport --sports 80,443 -m tcp --tcp-flags FIN,SYN,RST,ACK SYN,ACK -j NFQUEUE --queue-num 0'
+	'-A SYNGATE-MANGLE -p tcp -m multiport --sports 80,443 -m tcp --tcp-flags FIN,SYN,RST,ACK SYN,ACK -m conntrack --ctstate ESTABLISHED --ctdir REPLY -j NFQUEUE --queue-num 0'
 	'-A SYNGATE-MANGLE -p tcp -m multiport --sports 80,443 -m connmark --mark 0x10000000/0x10000000 -j NFQUEUE --queue-num 0'
 	'-A SYNGATE-MANGLE -i sg0 -p tcp -m multiport --dports 80,443 -m conntrack --ctstate INVALID -j DROP'
 	'-A SYNGATE-MANGLE -i sg2 -p tcp -m multiport --dports 80,443 -m conntrack --ctstate INVALID -j DROP'

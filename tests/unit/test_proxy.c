@@ -592,6 +592,111 @@ static void adaptive_mode(void **state)
 	sg_proxy_free(px);
 }
 
+/* SYNs to random destinations (the rules match ports, not addresses) pass
+ * through at most once a second, and never make syngate forget a backend it
+ * has learned. */
+static void random_destinations_do_not_bypass(void **state)
+{
+	struct sg_proxy *px = new_proxy(true);
+	struct sg_tuple t = client_tuple(0), r = sg_tuple_reverse(&t);
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_tcpopts bo = {.has_mss = true, .mss = 1400, .has_wscale = true, .wscale = 3};
+	struct sg_action a;
+	struct sg_pkt p;
+	size_t n;
+	uint32_t i;
+
+	(void)state;
+	n = make(pkt, &r, BACKEND_ISN, CLIENT_ISN + 1, SG_TCP_SYN | SG_TCP_ACK, 65535, &bo);
+	sg_proxy_packet(px, pkt, n, MS(1000000), &a); /* the real backend, learned */
+	for (i = 0; i < 100000; i++) {
+		struct sg_tuple f = t;
+
+		memcpy(f.daddr, &i, 4);
+		f.daddr[0] = 203;
+		f.sport = (uint16_t)i;
+		n = make(pkt, &f, CLIENT_ISN, 0, SG_TCP_SYN, 64240, &client_opts);
+		sg_proxy_packet(px, pkt, n, MS(1000001 + i / 100), &a); /* 1000 s at 100/s */
+	}
+	assert_true(sg_proxy_counters(px)->syn_passed <= 1000 + 4);
+	assert_true(sg_proxy_counters(px)->cookies_sent >= 99000);
+	n = make(pkt, &t, CLIENT_ISN, 0, SG_TCP_SYN, 64240, &client_opts);
+	sg_proxy_packet(px, pkt, n, MS(2000000), &a);
+	assert_int_equal(a.verdict, SG_V_REPEAT);
+	assert_int_equal(sg_pkt_parse(&p, a.out, a.len), SG_R_OK);
+	assert_int_equal(p.opts.wscale, 3); /* still what the real backend taught */
+	assert_int_equal(p.opts.mss, 1400);
+	sg_proxy_free(px);
+}
+
+/* The client's first ACK was lost; behind the zero window it sends probes
+ * (seq = ISN).  syngate answers with the SYN-ACK again, creating nothing; the
+ * client's challenge ACK (seq = ISN + 1) then completes as usual. */
+static void lost_first_ack_recovers(void **state)
+{
+	struct sg_proxy *px = new_proxy(false);
+	struct sg_tuple t = client_tuple(0);
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_action a;
+	struct sg_pkt p;
+	uint32_t cookie = syn(px, &t, 1000000);
+	size_t n;
+
+	(void)state;
+	n = make(pkt, &t, CLIENT_ISN, cookie + 1, SG_TCP_ACK, 502, NULL); /* the probe */
+	sg_proxy_packet(px, pkt, n, MS(1000300), &a);
+	assert_int_equal(a.verdict, SG_V_REPEAT);
+	assert_int_equal(sg_pkt_parse(&p, a.out, a.len), SG_R_OK);
+	assert_int_equal(p.flags, SG_TCP_SYN | SG_TCP_ACK);
+	assert_int_equal(p.seq, cookie);
+	assert_int_equal(p.ack, CLIENT_ISN + 1);
+	assert_int_equal(R.n, 0); /* no conntrack entry for a probe */
+	assert_int_equal(sg_proxy_halfopen(px), 0);
+	assert_int_equal(sg_proxy_counters(px)->synacks_resent, 1);
+	assert_int_equal(sg_proxy_counters(px)->cookies_invalid, 0);
+	n = make(pkt, &t, CLIENT_ISN + 1, cookie + 1, SG_TCP_ACK, 502, NULL); /* challenge ACK */
+	sg_proxy_packet(px, pkt, n, MS(1000301), &a);
+	assert_int_equal(a.verdict, SG_V_ACCEPT);
+	assert_string_equal(R.log, "C");
+	/* an ACK matching neither ISN is refused, and nothing is re-sent */
+	t.sport++;
+	n = make(pkt, &t, CLIENT_ISN, cookie + 1, SG_TCP_ACK, 502, NULL);
+	sg_proxy_packet(px, pkt, n, MS(1000302), &a);
+	assert_int_equal(a.verdict, SG_V_DROP);
+	assert_int_equal(a.reason, SG_R_COOKIE_MAC);
+	assert_int_equal(sg_proxy_counters(px)->synacks_resent, 1);
+	sg_proxy_free(px);
+}
+
+/* ctnetlink refuses the offset after the backend was ACKed: both ends get a RST. */
+static void establish_error_resets_both(void **state)
+{
+	struct sg_proxy *px = new_proxy(false);
+	struct sg_tuple t = client_tuple(0), r = sg_tuple_reverse(&t);
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_action a;
+	struct sg_pkt p;
+	uint32_t cookie = syn(px, &t, 1000000);
+	size_t n = make(pkt, &t, CLIENT_ISN + 1, cookie + 1, SG_TCP_ACK, 502, NULL);
+
+	(void)state;
+	sg_proxy_packet(px, pkt, n, MS(1000001), &a);
+	R.establish_fail = 1;
+	n = make(pkt, &r, BACKEND_ISN, CLIENT_ISN + 1, SG_TCP_SYN | SG_TCP_ACK, 65535, NULL);
+	sg_proxy_packet(px, pkt, n, MS(1000002), &a);
+	assert_string_equal(R.log, "CSESD");
+	assert_int_equal(sg_pkt_parse(&p, R.sent[1], R.sent_len[1]), SG_R_OK);
+	assert_int_equal(p.flags, SG_TCP_RST); /* to the backend */
+	assert_int_equal(p.seq, CLIENT_ISN + 1);
+	assert_int_equal(a.verdict, SG_V_ACCEPT);
+	assert_int_equal(sg_pkt_parse(&p, a.out, a.len), SG_R_OK);
+	assert_int_equal(p.flags, SG_TCP_RST | SG_TCP_ACK); /* to the client */
+	assert_int_equal(p.seq, cookie + 1);
+	assert_int_equal(sg_proxy_halfopen(px), 0);
+	assert_int_equal(sg_proxy_counters(px)->drops[SG_R_CT_ERROR], 1);
+	sg_proxy_free(px);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -611,6 +716,9 @@ int main(void)
 		cmocka_unit_test(port_reuse_passes_once),
 		cmocka_unit_test(mode_never),
 		cmocka_unit_test(adaptive_mode),
+		cmocka_unit_test(establish_error_resets_both),
+		cmocka_unit_test(lost_first_ack_recovers),
+		cmocka_unit_test(random_destinations_do_not_bypass),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
