@@ -38,6 +38,7 @@ static const struct opt opts[] = {
 	{"shed-rate", T_U32, O(rules.shed_rate), 0, 1000000, "SYNs per second let into each queue; the excess is dropped before the queue (xt_hashlimit), 0 = no limit (default 100000; see rules/README.md)", 0},
 	{"fail-open", T_BOOL, O(rules.fail_open), 0, 0, "accept packets when no daemon listens or the queue is full (default no)", 0},
 	{"rst-invalid", T_BOOL, O(proxy.rst_invalid), 0, 0, "answer an ACK with a bad cookie with RST (default no: drop)", 0},
+	{"halfopen-per-source", T_U32, O(proxy.per_source_max), 0, 65535, "half-open entries one client address may hold, 0 = no cap (default 1024)", 0},
 	{"table-size", T_U32, O(proxy.table_max), 1, 1u << 24, "half-open table entries (default 65536)", 0},
 	{"backend-timeout-ms", T_U32, O(proxy.backend_timeout_ms), 100, 600000, "give up on a silent backend after this (default 10000)", 0},
 	{"syn-rto-ms", T_U32, O(proxy.syn_rto_ms), 10, 60000, "first backend SYN retransmission (default 1000)", 0},

@@ -8,6 +8,7 @@
 
 #include "syngate/proxy.h"
 
+#define SRC_SLOTS 65536 /* per-source half-open counters (hashed; power of 2) */
 #define LEARN_SLOTS 1024 /* learned backends: 256 sets of LEARN_WAYS */
 #define LEARN_WAYS 4
 #define LEARN_PROBE_US 1000000 /* a learning pass-through SYN a second, in all */
@@ -37,6 +38,7 @@ struct sg_proxy {
 	struct sg_counters c;
 	struct backend learned[LEARN_SLOTS];
 	uint64_t *recent; /* RECENT_SLOTS tuple hashes (| 1; 0 = empty) */
+	uint16_t *src_count; /* SRC_SLOTS: half-open entries per (hashed) client address */
 	uint64_t seed;
 	uint64_t now_us;	   /* for the tick callback */
 	uint64_t slot_cookies[2]; /* cookies issued in the slot of each parity */
@@ -50,6 +52,7 @@ void sg_proxy_defaults(struct sg_proxy_config *c)
 	memset(c, 0, sizeof(*c));
 	c->mode = SG_MODE_ALWAYS;
 	c->table_max = 65536;
+	c->per_source_max = 1024;
 	c->mark_pending = 0x10000000;
 	c->mark_proxied = 0x08000000;
 	c->reflect_mark = 0x20000000;
@@ -78,9 +81,11 @@ struct sg_proxy *sg_proxy_new(const struct sg_proxy_config *c, const struct sg_p
 	memcpy(&px->seed, random + 2 * SG_COOKIE_SECRET_LEN, sizeof(px->seed));
 	px->table = sg_table_new(c->table_max, px->seed);
 	px->recent = calloc(RECENT_SLOTS, sizeof(*px->recent));
-	if (!px->table || !px->recent) {
+	px->src_count = calloc(SRC_SLOTS, sizeof(*px->src_count));
+	if (!px->table || !px->recent || !px->src_count) {
 		sg_table_free(px->table);
 		free(px->recent);
+		free(px->src_count);
 		free(px);
 		return NULL;
 	}
@@ -98,6 +103,7 @@ void sg_proxy_free(struct sg_proxy *px)
 		return;
 	sg_table_free(px->table);
 	free(px->recent);
+	free(px->src_count);
 	free(px);
 }
 
@@ -229,6 +235,48 @@ static bool recent_take(struct sg_proxy *px, const struct sg_tuple *t)
 		return false;
 	*slot = 0;
 	return true;
+}
+
+/* --- per-source share of the half-open table ----------------------------- */
+
+/* One client address completing cookies towards silent destinations could
+ * otherwise fill the whole table for backend-timeout-ms and lock everyone
+ * else out.  Counters are hashed (keyed): colliding addresses share one. */
+static uint16_t *src_counter(struct sg_proxy *px, const struct sg_tuple *t)
+{
+	return &px->src_count[XXH3_64bits_withSeed(t->saddr, sg_addr_len(t->family),
+						   px->seed ^ 0x736f75726365ull) &
+			      (SRC_SLOTS - 1)];
+}
+
+/* Inserts the half-open entry of @t, or returns NULL and the reason. */
+static struct sg_halfopen *halfopen_add(struct sg_proxy *px, const struct sg_tuple *t,
+					enum sg_reason *why)
+{
+	uint16_t *n = src_counter(px, t);
+	struct sg_halfopen *e;
+
+	if (px->cfg.per_source_max && *n >= px->cfg.per_source_max) {
+		*why = SG_R_SOURCE_LIMIT;
+		return NULL;
+	}
+	e = sg_table_insert(px->table, t);
+	if (!e) {
+		*why = SG_R_TABLE_FULL;
+		return NULL;
+	}
+	if (*n < UINT16_MAX)
+		(*n)++;
+	return e;
+}
+
+static void halfopen_remove(struct sg_proxy *px, struct sg_halfopen *e)
+{
+	uint16_t *n = src_counter(px, &e->tuple);
+
+	if (*n)
+		(*n)--;
+	sg_table_remove(px->table, e);
 }
 
 /* --- segment builders ---------------------------------------------------- */
@@ -434,9 +482,9 @@ static void on_client_ack(struct sg_proxy *px, const struct sg_pkt *p, uint64_t 
 	}
 	px->c.cookies_valid++;
 	sg_adaptive_done(&px->ad, now / 1000);
-	e = sg_table_insert(px->table, &p->tuple);
+	e = halfopen_add(px, &p->tuple, &r);
 	if (!e) {
-		drop(px, a, SG_R_TABLE_FULL);
+		drop(px, a, r);
 		return;
 	}
 	e->client_isn = p->seq - 1;
@@ -447,7 +495,7 @@ static void on_client_ack(struct sg_proxy *px, const struct sg_pkt *p, uint64_t 
 	e->created_us = now;
 	e->last_syn_us = now;
 	if (ct_create(px, e) != 0) {
-		sg_table_remove(px->table, e);
+		halfopen_remove(px, e);
 		drop(px, a, SG_R_CT_ERROR);
 		return;
 	}
@@ -522,7 +570,7 @@ static void on_backend_synack(struct sg_proxy *px, struct sg_halfopen *e, const 
 		client_rst(&s, e);
 		build(a, &s);
 		a->verdict = SG_V_ACCEPT;
-		sg_table_remove(px->table, e);
+		halfopen_remove(px, e);
 		return;
 	}
 	seg_init(&s, &p->tuple, p->seq + 1, p->ack, SG_TCP_ACK, (uint16_t)(p->window >> e->adv_wscale));
@@ -531,7 +579,7 @@ static void on_backend_synack(struct sg_proxy *px, struct sg_halfopen *e, const 
 	observe_handshake(px, now - e->created_us);
 	recent_add(px, &e->tuple);
 	px->c.proxied++;
-	sg_table_remove(px->table, e);
+	halfopen_remove(px, e);
 }
 
 static void on_backend_rst(struct sg_proxy *px, struct sg_halfopen *e, struct sg_action *a)
@@ -540,7 +588,7 @@ static void on_backend_rst(struct sg_proxy *px, struct sg_halfopen *e, struct sg
 
 	client_rst(&s, e);
 	px->io.ct_delete(px->io.ctx, &e->tuple);
-	sg_table_remove(px->table, e);
+	halfopen_remove(px, e);
 	px->c.drops[SG_R_BACKEND_RST]++;
 	px->c.rst_sent++;
 	build(a, &s);
@@ -651,7 +699,7 @@ static bool expire_one(void *ctx, struct sg_halfopen *e)
 		if (px->io.send(px->io.ctx, pkt, n) == 0)
 			px->c.rst_sent++;
 		px->c.drops[SG_R_BACKEND_TIMEOUT]++;
-		sg_table_remove(px->table, e);
+		halfopen_remove(px, e);
 		return true;
 	}
 	if (px->now_us - e->last_syn_us >= ((uint64_t)px->cfg.syn_rto_ms * 1000 << e->retries)) {
@@ -702,6 +750,7 @@ void sg_proxy_reconfigure(struct sg_proxy *px, const struct sg_proxy_config *c)
 	k->mss6 = c->mss6;
 	k->default_wscale = c->default_wscale;
 	k->learn_first = c->learn_first;
+	k->per_source_max = c->per_source_max;
 	k->adaptive_high = c->adaptive_high;
 	k->adaptive_low = c->adaptive_low;
 	k->adaptive_window_ms = c->adaptive_window_ms;

@@ -22,6 +22,7 @@ static const char *const names[SG_R__COUNT] = {
 	[SG_R_BACKEND_TIMEOUT] = "backend_timeout",
 	[SG_R_CT_ERROR] = "ct_error",
 	[SG_R_SEND_ERROR] = "send_error",
+	[SG_R_SOURCE_LIMIT] = "source_limit",
 };
 
 const char *sg_reason_name(enum sg_reason r)

@@ -39,6 +39,7 @@ enum sg_mode { SG_MODE_NEVER, SG_MODE_ALWAYS, SG_MODE_ADAPTIVE };
 struct sg_proxy_config {
 	enum sg_mode mode;
 	uint32_t table_max;	   /* half-open entries */
+	uint32_t per_source_max;   /* half-open entries one client address may hold (0: no cap) */
 	uint32_t mark_pending;	   /* connmark while the backend handshake runs */
 	uint32_t mark_proxied;	   /* connmark once spliced */
 	uint32_t reflect_mark;	   /* packet mark of reflected SYN-ACKs (rules notrack them) */

@@ -32,6 +32,7 @@ enum sg_reason {
 	SG_R_BACKEND_TIMEOUT, /* backend never answered */
 	SG_R_CT_ERROR,	    /* ctnetlink refused an operation */
 	SG_R_SEND_ERROR,    /* raw socket send failed */
+	SG_R_SOURCE_LIMIT,  /* this client address holds its share of the half-open table */
 	SG_R__COUNT
 };
 

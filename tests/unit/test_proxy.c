@@ -697,6 +697,59 @@ static void establish_error_resets_both(void **state)
 	sg_proxy_free(px);
 }
 
+/* One client address may hold only its share of the half-open table. */
+static void per_source_cap(void **state)
+{
+	struct sg_proxy_config c;
+	static uint8_t rnd[2 * SG_COOKIE_SECRET_LEN + 8];
+	struct sg_tuple t = client_tuple(0);
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_proxy *px;
+	struct sg_action a;
+	int i;
+
+	(void)state;
+	sg_proxy_defaults(&c);
+	c.learn_first = false;
+	c.table_max = 100;
+	c.per_source_max = 3;
+	memset(&R, 0, sizeof(R));
+	px = sg_proxy_new(&c, &io, MS(1000000), rnd);
+	for (i = 0; i < 5; i++) {
+		uint32_t cookie;
+		size_t n;
+
+		t.sport = (uint16_t)(2000 + i);
+		cookie = syn(px, &t, 1000000);
+		n = make(pkt, &t, CLIENT_ISN + 1, cookie + 1, SG_TCP_ACK, 502, NULL);
+		sg_proxy_packet(px, pkt, n, MS(1000001), &a);
+		assert_int_equal(a.verdict, i < 3 ? SG_V_ACCEPT : SG_V_DROP);
+	}
+	assert_int_equal(sg_proxy_counters(px)->drops[SG_R_SOURCE_LIMIT], 2);
+	/* another address still gets in, and a freed share is usable again */
+	t.saddr[3] = 77;
+	{
+		uint32_t cookie = syn(px, &t, 1000000);
+		size_t n = make(pkt, &t, CLIENT_ISN + 1, cookie + 1, SG_TCP_ACK, 502, NULL);
+
+		sg_proxy_packet(px, pkt, n, MS(1000002), &a);
+		assert_int_equal(a.verdict, SG_V_ACCEPT);
+	}
+	for (i = 0; i <= 120; i++) /* every entry times out (10 s) */
+		sg_proxy_tick(px, MS(1000000 + i * 100), 1024);
+	assert_int_equal(sg_proxy_halfopen(px), 0);
+	t.saddr[3] = 2;
+	t.sport = 3000;
+	{
+		uint32_t cookie = syn(px, &t, 1013000);
+		size_t n = make(pkt, &t, CLIENT_ISN + 1, cookie + 1, SG_TCP_ACK, 502, NULL);
+
+		sg_proxy_packet(px, pkt, n, MS(1013001), &a);
+		assert_int_equal(a.verdict, SG_V_ACCEPT);
+	}
+	sg_proxy_free(px);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -716,6 +769,7 @@ int main(void)
 		cmocka_unit_test(port_reuse_passes_once),
 		cmocka_unit_test(mode_never),
 		cmocka_unit_test(adaptive_mode),
+		cmocka_unit_test(per_source_cap),
 		cmocka_unit_test(establish_error_resets_both),
 		cmocka_unit_test(lost_first_ack_recovers),
 		cmocka_unit_test(random_destinations_do_not_bypass),
