@@ -459,6 +459,9 @@ static int setup(struct daemon *d)
 		return sg_log_warn("timerfd/signalfd"), -1;
 	if (d->cfg.backend_queues) {
 		d->diag = sg_diag_open(d->cfg.backend_netns[0] ? d->cfg.backend_netns : NULL);
+		if (!d->diag && errno == ENOTRECOVERABLE)
+			return sg_log_warn("left the backends' namespace %s", d->cfg.backend_netns),
+			       -1;
 		if (!d->diag)
 			sg_log_warn("sock_diag in %s: backend queues not shown",
 				    d->cfg.backend_netns[0] ? d->cfg.backend_netns : "this namespace");

@@ -70,11 +70,13 @@ static struct mnl_socket *open_in(const char *netns)
 	}
 	nl = mnl_socket_open(NETLINK_SOCK_DIAG);
 	saved = errno;
-	if (setns(self, CLONE_NEWNET) < 0) { /* cannot happen with the rights we had */
-		saved = errno;
+	if (setns(self, CLONE_NEWNET) < 0) {
+		/* cannot happen with the rights we had; if it does, this thread
+		 * is stuck in the backends' namespace: the caller must stop */
 		if (nl)
 			mnl_socket_close(nl);
 		nl = NULL;
+		saved = ENOTRECOVERABLE;
 	}
 out:
 	if (self >= 0)

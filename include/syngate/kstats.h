@@ -30,7 +30,9 @@ struct sg_listen_queue {
 struct sg_diag;
 
 /* Opens a sock_diag socket in the network namespace at @netns (a path such as
- * /run/netns/NAME or /proc/PID/ns/net; NULL: the current one). */
+ * /run/netns/NAME or /proc/PID/ns/net; NULL: the current one).  errno
+ * ENOTRECOVERABLE means the thread could not return to its own namespace:
+ * the caller must not go on. */
 struct sg_diag *sg_diag_open(const char *netns);
 void sg_diag_close(struct sg_diag *d);
 
