@@ -28,7 +28,8 @@ struct opt {
 static const struct opt opts[] = {
 	{"ports", T_PORTS, 0, 0, 0, "protected TCP ports, comma-separated (default 80)", 0},
 	{"interfaces", T_IFACES, 0, 0, 0, "client-facing interfaces, comma-separated (default all)", 0},
-	{"queue", T_U16, O(rules.queue), 0, 65535, "NFQUEUE number (default 0)", 0},
+	{"queue", T_U16, O(rules.queue), 0, 65535, "first NFQUEUE number (default 0)", 0},
+	{"queues", T_U16, O(rules.nqueues), 1, 64, "queues and worker threads, spread with --queue-balance (default 1)", 0},
 	{"queue-maxlen", T_U32, O(queue_maxlen), 16, 1u << 20, "kernel queue length, packets (default 65536)", 0},
 	{"rcvbuf-mb", T_U32, O(rcvbuf_mb), 1, 1024, "netlink receive buffer, MiB (default 64)", 0},
 	{"mode", T_MODE, O(proxy.mode), 0, 0, "always | never | adaptive (default always)", 0},
@@ -317,7 +318,7 @@ int sg_config_restart_keys(const struct sg_config *a, const struct sg_config *b,
 		  "ports", out, len);
 	n += note(ra->nifaces != rb->nifaces || memcmp(ra->ifaces, rb->ifaces, sizeof(ra->ifaces)),
 		  "interfaces", out, len);
-	n += note(ra->queue != rb->queue, "queue", out, len);
+	n += note(ra->queue != rb->queue || ra->nqueues != rb->nqueues, "queue/queues", out, len);
 	n += note(ra->shed_rate != rb->shed_rate, "shed-rate", out, len);
 	n += note(a->install_rules != b->install_rules, "install-rules", out, len);
 	n += note(strcmp(a->backend_netns, b->backend_netns) != 0, "backend-netns", out, len);

@@ -1,13 +1,14 @@
-/* syngate daemon: the edges around the proxy state machine.
+/* syngate daemon: the coordinator around the per-queue workers.
  *
- * One thread, one epoll loop: the NFQUEUE socket, conntrack destroy events,
- * a 100 ms timer (proxy timers, secret rotation), signals (signalfd) and the
- * control socket.  Sockets are opened in an order that matters: the
+ * One worker thread per NFQUEUE queue (worker.c) runs the packet path.  This
+ * thread runs one epoll loop for everything else: conntrack destroy events,
+ * signals (signalfd), the control socket, and a 100 ms timer that gathers
+ * the workers' figures for the metrics endpoint (its own thread,
+ * libmicrohttpd).  Sockets are opened in an order that matters: the
  * conntrack event listener before any entry is created (with
  * nf_conntrack_events=2 an entry created with no listener never reports its
- * end), the queue after everything it needs, so that no packet is taken before
- * syngate can act on it, and the control socket last, so that its existence
- * means syngate is handling packets.
+ * end), the queues after everything they need, and the control socket last,
+ * so that its existence means syngate is handling packets.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -16,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -31,23 +31,14 @@
 #include "syngate/http.h"
 #include "syngate/kstats.h"
 #include "syngate/log.h"
-#include "syngate/nfq.h"
-#include "syngate/proxy.h"
-#include "syngate/raw.h"
 #include "syngate/rules.h"
 #include "syngate/stats.h"
+#include "syngate/worker.h"
 
 #define TICK_MS 100
-/* The timer pass visits the whole half-open table (fewer than 4 * table-size
- * slots) within SCAN_MS, so backend SYN retransmissions and timeouts fire at
- * most that late (a fixed 8192 slots per tick took 1.6 s with the default
- * table); huge tables are capped at TICK_BUDGET_MAX slots per tick. */
-#define SCAN_MS 500
-#define TICK_BUDGET_MIN 8192
-#define TICK_BUDGET_MAX (1u << 18)
-#define RANDOM_LEN (2 * SG_COOKIE_SECRET_LEN + 8)
+#define MAX_QUEUES 64
 
-/* What the metrics thread reads: copied from the loop's state under the lock. */
+/* The figures of all workers together, plus the daemon's own. */
 struct snapshot {
 	struct sg_counters c;
 	struct sg_nfq_stats nfq;
@@ -57,34 +48,29 @@ struct snapshot {
 	uint64_t cookies_slot[2];
 	uint32_t halfopen;
 	enum sg_mode mode;
-	struct sg_adaptive ad;
+	bool cookies_on;
+	uint32_t estimate;
+	uint64_t engagements, releases;
 	bool has_ev, has_kq;
 	int nbackend;
 };
 
 struct daemon {
 	struct sg_config cfg;
+	struct sg_worker *w[MAX_QUEUES];
+	int nw;
 	struct sg_http *http;
 	struct sg_diag *diag;
-	pthread_mutex_t lock; /* guards snap */
-	struct snapshot snap;
-	struct sg_proxy *px;
-	struct sg_nfq *q;
-	struct sg_ct *ct;
 	struct sg_ct_events *ev;
-	struct sg_raw *raw;
+	pthread_mutex_t lock; /* guards snap (the metrics thread reads it) */
+	struct snapshot snap;
 	int epfd, tfd, sfd, cfd;
 	bool rules_installed;
-	bool cookies_on;    /* last seen: SYNs answered with cookies */
+	uint64_t closed; /* spliced connections that ended (destroy events) */
 	struct sg_listen_queue backend[SG_RULES_MAX_PORTS]; /* last sock_diag read */
 	int nbackend;
 	uint64_t backend_us; /* when it was read */
-	uint64_t last_slot; /* cookie slot of the last rotation check */
-	uint64_t now_us; /* monotonic microseconds, read once per batch */
-	uint64_t peak_halfopen;
 };
-
-static void snapshot_take(struct daemon *d);
 
 static uint64_t mono_us(void)
 {
@@ -94,155 +80,75 @@ static uint64_t mono_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-/* Fills @buf with @len bytes from the kernel's CSPRNG.  Returns 0 or -1. */
-static int fill_random(uint8_t *buf, size_t len)
+/* Adds the @bytes / 8 counters at @src to those at @dst (structs of uint64_t only). */
+static void add_u64(void *dst, const void *src, size_t bytes)
 {
-	size_t got = 0;
+	uint64_t *d = dst;
+	const uint64_t *s = src;
+	size_t i;
 
-	while (got < len) {
-		ssize_t n = getrandom(buf + got, len - got, 0);
-
-		if (n < 0 && errno != EINTR)
-			return -1;
-		if (n > 0)
-			got += (size_t)n;
-	}
-	return 0;
+	for (i = 0; i < bytes / sizeof(uint64_t); i++)
+		d[i] += s[i];
 }
 
-/* --- io table for the proxy --------------------------------------------- */
+_Static_assert(sizeof(struct sg_counters) % sizeof(uint64_t) == 0, "counters are u64s");
+_Static_assert(sizeof(struct sg_nfq_stats) % sizeof(uint64_t) == 0, "nfq stats are u64s");
 
-static int io_create(void *ctx, const struct sg_ct_new *n)
+/* Reads the backends' listen queues, at most once a second: sock_diag dumps
+ * every listener of the namespace. */
+static void read_backends(struct daemon *d)
 {
-	return sg_ct_create(((struct daemon *)ctx)->ct, n);
-}
+	uint64_t now = mono_us();
+	int i;
 
-static int io_establish(void *ctx, const struct sg_tuple *t, int32_t off, uint32_t mark)
-{
-	return sg_ct_establish(((struct daemon *)ctx)->ct, t, off, mark);
-}
-
-static int io_delete(void *ctx, const struct sg_tuple *t)
-{
-	return sg_ct_delete(((struct daemon *)ctx)->ct, t);
-}
-
-static int io_send(void *ctx, const uint8_t *pkt, size_t len)
-{
-	return sg_raw_send(((struct daemon *)ctx)->raw, pkt, len);
-}
-
-/* --- event handlers ------------------------------------------------------ */
-
-static void on_packet(void *ctx, struct sg_nfq *q, const struct sg_nfq_pkt *pkt)
-{
-	struct daemon *d = ctx;
-	struct sg_action a;
-
-	uint32_t cm = d->cfg.proxy.complete_mark;
-
-	sg_proxy_packet_ct(d->px, pkt->data, pkt->data ? pkt->len : 0, (pkt->mark & cm) == cm,
-			   d->now_us, &a);
-	if ((pkt->mark & cm) == cm) /* the rules' mark has done its job: take it off */
-		sg_nfq_verdict_mark(q, pkt->id, a.verdict, NULL, 0, pkt->mark & ~cm);
-	else if (a.set_mark)
-		sg_nfq_verdict_mark(q, pkt->id, a.verdict, a.len ? a.out : NULL, a.len, a.mark);
-	else
-		sg_nfq_verdict(q, pkt->id, a.verdict, a.len ? a.out : NULL, a.len);
-}
-
-static void on_destroy(void *ctx, const struct sg_tuple *orig, uint32_t mark)
-{
-	(void)orig;
-	(void)mark;
-	sg_proxy_closed(((struct daemon *)ctx)->px);
-}
-
-/* Table slots one tick visits (see SCAN_MS). */
-static uint32_t tick_budget(uint32_t table_max)
-{
-	uint64_t b = (uint64_t)table_max * 4 * TICK_MS / SCAN_MS;
-
-	if (b < TICK_BUDGET_MIN)
-		return TICK_BUDGET_MIN;
-	return b > TICK_BUDGET_MAX ? TICK_BUDGET_MAX : (uint32_t)b;
-}
-
-/* Logs when cookies engage or are released (adaptive mode), once per change. */
-static void log_transition(struct daemon *d)
-{
-	const struct sg_adaptive *ad = sg_proxy_adaptive(d->px);
-	bool on = sg_proxy_cookies_on(d->px);
-
-	if (on == d->cookies_on)
+	if (!d->diag || (d->backend_us && now - d->backend_us < 1000000))
 		return;
-	d->cookies_on = on;
-	if (sg_proxy_mode(d->px) != SG_MODE_ADAPTIVE)
-		return;
-	if (on)
-		sg_log(SG_LOG_WARN, "cookies engaged: half-open estimate %u reached %u",
-		       sg_adaptive_estimate(ad), ad->high);
-	else
-		sg_log(SG_LOG_INFO, "cookies released: half-open estimate %u below %u",
-		       sg_adaptive_estimate(ad), ad->low);
+	d->backend_us = now;
+	d->nbackend = 0;
+	for (i = 0; i < d->cfg.rules.nports; i++)
+		if (sg_diag_listen(d->diag, d->cfg.rules.ports[i], &d->backend[d->nbackend]) == 0)
+			d->nbackend++;
 }
 
-static void on_tick(struct daemon *d)
-{
-	uint8_t rnd[RANDOM_LEN];
-	uint64_t expirations;
-	uint32_t ho;
-	int r;
-
-	if (read(d->tfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
-		sg_log_warn("timerfd read");
-	d->now_us = mono_us();
-	sg_proxy_tick(d->px, d->now_us, tick_budget(d->cfg.proxy.table_max));
-	if (d->now_us / 1000000 / d->cfg.proxy.cookie_period != d->last_slot &&
-	    fill_random(rnd, sizeof(rnd)) == 0) {
-		d->last_slot = d->now_us / 1000000 / d->cfg.proxy.cookie_period;
-		r = sg_proxy_rotate(d->px, d->now_us / 1000000, rnd);
-		if (r > 0)
-			sg_log(SG_LOG_DEBUG, "cookie secrets rotated (%d replaced)", r);
-	}
-	log_transition(d);
-	snapshot_take(d);
-	ho = sg_proxy_halfopen(d->px);
-	if (ho > d->peak_halfopen && ho >= d->cfg.proxy.table_max / 2) {
-		sg_log(SG_LOG_WARN, "half-open table at %u of %u entries", ho,
-		       d->cfg.proxy.table_max);
-		d->peak_halfopen = ho;
-	}
-}
-
-/* Refreshes d->snap from the loop's state (loop thread only). */
-static void snapshot_take(struct daemon *d)
+/* Gathers the workers' figures (fresh ones, asked for, when @fresh) and the
+ * daemon's own into d->snap. */
+static void snapshot_take(struct daemon *d, bool fresh)
 {
 	struct snapshot n;
+	struct sg_kqueue kq;
 	int i;
 
 	memset(&n, 0, sizeof(n));
-	n.c = *sg_proxy_counters(d->px);
-	n.nfq = *sg_nfq_stats(d->q);
+	n.mode = d->cfg.proxy.mode;
+	n.has_kq = true;
+	for (i = 0; i < d->nw; i++) {
+		struct sg_worker_snap ws;
+
+		sg_worker_snapshot(d->w[i], fresh, &ws);
+		add_u64(&n.c, &ws.c, sizeof(n.c));
+		add_u64(&n.nfq, &ws.nfq, sizeof(n.nfq));
+		n.cookies_slot[0] += ws.cookies_slot[0];
+		n.cookies_slot[1] += ws.cookies_slot[1];
+		n.halfopen += ws.halfopen;
+		n.mode = ws.mode;
+		n.cookies_on |= ws.cookies_on;
+		n.estimate += sg_adaptive_estimate(&ws.ad);
+		n.engagements += ws.ad.engagements;
+		n.releases += ws.ad.releases;
+		if (sg_kqueue_read(NULL, (uint16_t)(d->cfg.rules.queue + i), &kq) == 0) {
+			n.kq.backlog += kq.backlog;
+			n.kq.queue_dropped += kq.queue_dropped;
+			n.kq.user_dropped += kq.user_dropped;
+		} else {
+			n.has_kq = false;
+		}
+	}
+	n.c.closed = d->closed;
 	if (d->ev) {
 		n.ev = *sg_ct_events_stats(d->ev);
 		n.has_ev = true;
 	}
-	n.has_kq = sg_kqueue_read(NULL, d->cfg.rules.queue, &n.kq) == 0;
-	sg_proxy_cookies_in_flight(d->px, n.cookies_slot);
-	n.halfopen = sg_proxy_halfopen(d->px);
-	n.mode = sg_proxy_mode(d->px);
-	n.ad = *sg_proxy_adaptive(d->px);
-	/* sock_diag dumps every listener of the namespace: once a second is
-	 * plenty for a queue gauge and keeps them off the packet path */
-	if (d->diag && (!d->backend_us || d->now_us - d->backend_us >= 1000000)) {
-		d->backend_us = d->now_us;
-		d->nbackend = 0;
-		for (i = 0; i < d->cfg.rules.nports; i++)
-			if (sg_diag_listen(d->diag, d->cfg.rules.ports[i],
-					   &d->backend[d->nbackend]) == 0)
-				d->nbackend++;
-	}
+	read_backends(d);
 	memcpy(n.backend, d->backend, sizeof(n.backend));
 	n.nbackend = d->nbackend;
 	pthread_mutex_lock(&d->lock);
@@ -257,14 +163,14 @@ static void snapshot_src(const struct daemon *d, const struct snapshot *s,
 	memset(src, 0, sizeof(*src));
 	src->c = &s->c;
 	src->halfopen = s->halfopen;
-	src->table_max = d->cfg.proxy.table_max;
+	src->table_max = d->cfg.proxy.table_max * (uint32_t)d->nw;
 	src->mode = s->mode;
-	src->engaged = s->mode == SG_MODE_ALWAYS || (s->mode == SG_MODE_ADAPTIVE && s->ad.engaged);
-	src->estimate = sg_adaptive_estimate(&s->ad);
-	src->adaptive_high = s->ad.high;
-	src->adaptive_low = s->ad.low;
-	src->engagements = s->ad.engagements;
-	src->releases = s->ad.releases;
+	src->engaged = s->cookies_on;
+	src->estimate = s->estimate;
+	src->adaptive_high = d->cfg.proxy.adaptive_high;
+	src->adaptive_low = d->cfg.proxy.adaptive_low;
+	src->engagements = s->engagements;
+	src->releases = s->releases;
 	src->queue = d->cfg.rules.queue;
 	src->nfq = &s->nfq;
 	src->ev = s->has_ev ? &s->ev : NULL;
@@ -289,6 +195,24 @@ static size_t render_metrics(void *ctx, char *out, size_t cap)
 	return sg_metrics_format(&src, out, cap);
 }
 
+/* --- events ----------------------------------------------------------------- */
+
+static void on_destroy(void *ctx, const struct sg_tuple *orig, uint32_t mark)
+{
+	(void)orig;
+	(void)mark;
+	((struct daemon *)ctx)->closed++;
+}
+
+static void on_tick(struct daemon *d)
+{
+	uint64_t expirations;
+
+	if (read(d->tfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		sg_log_warn("timerfd read");
+	snapshot_take(d, false);
+}
+
 static void on_control(struct daemon *d)
 {
 	static char out[65536];
@@ -305,8 +229,8 @@ static void on_control(struct daemon *d)
 	setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	n = read(c, req, sizeof(req) - 1);
 	req[n > 0 ? n : 0] = '\0';
-	snapshot_take(d);
-	snapshot_src(d, &d->snap, &src); /* the loop thread owns snap's writes */
+	snapshot_take(d, true);
+	snapshot_src(d, &d->snap, &src); /* this thread is snap's only writer */
 	if (!strncmp(req, "metrics", 7))
 		len = sg_metrics_format(&src, out, sizeof(out));
 	else
@@ -323,6 +247,7 @@ static void reload(struct daemon *d)
 {
 	char err[SG_CONFIG_ERR_LEN], keys[256];
 	struct sg_config n;
+	int i;
 
 	if (!d->cfg.config_path[0]) {
 		sg_log(SG_LOG_INFO, "SIGHUP: no config file to reload (started without --config)");
@@ -336,8 +261,11 @@ static void reload(struct daemon *d)
 	}
 	if (sg_config_restart_keys(&d->cfg, &n, keys, sizeof(keys)) > 0)
 		sg_log(SG_LOG_WARN, "SIGHUP: changes to %s need a restart; not applied", keys);
-	sg_proxy_reconfigure(d->px, &n.proxy);
+	for (i = 0; i < d->nw; i++)
+		sg_worker_reconfigure(d->w[i], &n.proxy);
 	d->cfg.proxy.mode = n.proxy.mode;
+	d->cfg.proxy.adaptive_high = n.proxy.adaptive_high;
+	d->cfg.proxy.adaptive_low = n.proxy.adaptive_low;
 	d->cfg.log_level = n.log_level;
 	sg_log_set_level((enum sg_log_level)n.log_level);
 	sg_log(SG_LOG_INFO, "SIGHUP: reloaded %s (mode %s)", d->cfg.config_path,
@@ -391,11 +319,14 @@ static int add_fd(int ep, int fd)
 
 static void teardown(struct daemon *d)
 {
+	int i;
+
 	sg_http_stop(d->http);
+	for (i = 0; i < d->nw; i++)
+		sg_worker_free(d->w[i]);
 	sg_diag_close(d->diag);
 	if (d->rules_installed)
 		sg_rules_remove(&d->cfg.rules, stderr);
-	sg_nfq_close(d->q);
 	if (d->cfd >= 0) {
 		close(d->cfd);
 		unlink(d->cfg.control);
@@ -406,12 +337,11 @@ static void teardown(struct daemon *d)
 		close(d->tfd);
 	if (d->epfd >= 0)
 		close(d->epfd);
-	sg_raw_close(d->raw);
-	sg_ct_close(d->ct);
 	sg_ct_events_close(d->ev);
-	sg_proxy_free(d->px);
 }
 
+/* Blocks the signals this thread takes through signalfd (the workers and the
+ * metrics thread, created later, inherit the mask) and arms the timer. */
 static int open_timer_and_signals(struct daemon *d)
 {
 	struct itimerspec its = {{0, TICK_MS * 1000000}, {0, TICK_MS * 1000000}};
@@ -430,12 +360,23 @@ static int open_timer_and_signals(struct daemon *d)
 	return 0;
 }
 
+static int open_backend_diag(struct daemon *d)
+{
+	const char *ns = d->cfg.backend_netns[0] ? d->cfg.backend_netns : NULL;
+
+	if (!d->cfg.backend_queues)
+		return 0;
+	d->diag = sg_diag_open(ns);
+	if (!d->diag && errno == ENOTRECOVERABLE)
+		return sg_log_warn("left the backends' namespace %s", ns), -1;
+	if (!d->diag)
+		sg_log_warn("sock_diag in %s: backend queues not shown", ns ? ns : "this namespace");
+	return 0;
+}
+
 static int setup(struct daemon *d)
 {
-	struct sg_proxy_io io = {d, io_create, io_establish, io_delete, io_send};
-	struct sg_nfq_config qc = {d->cfg.rules.queue, d->cfg.queue_maxlen,
-				   (size_t)d->cfg.rcvbuf_mb << 20, d->cfg.rules.fail_open};
-	uint8_t rnd[RANDOM_LEN];
+	int i;
 
 	if (!sg_has_capability(12) || !sg_has_capability(13)) {
 		sg_log(SG_LOG_ERR, "syngate run needs CAP_NET_ADMIN (NFQUEUE, conntrack, rules) and "
@@ -446,34 +387,26 @@ static int setup(struct daemon *d)
 	d->ev = sg_ct_events_open(d->cfg.proxy.mark_proxied, d->cfg.proxy.mark_proxied);
 	if (!d->ev)
 		sg_log_warn("conntrack events unavailable: connection ends will not be counted");
-	if (!(d->ct = sg_ct_open()))
-		return sg_log_warn("ctnetlink (is nf_conntrack_netlink available?)"), -1;
-	if (!(d->raw = sg_raw_open()))
-		return sg_log_warn("raw sockets"), -1;
-	if (fill_random(rnd, sizeof(rnd)) != 0)
-		return sg_log_warn("getrandom"), -1;
-	d->now_us = mono_us();
-	if (!(d->px = sg_proxy_new(&d->cfg.proxy, &io, d->now_us, rnd)))
-		return sg_log_warn("proxy state (table-size %u)", d->cfg.proxy.table_max), -1;
 	if (open_timer_and_signals(d) < 0)
 		return sg_log_warn("timerfd/signalfd"), -1;
-	if (d->cfg.backend_queues) {
-		d->diag = sg_diag_open(d->cfg.backend_netns[0] ? d->cfg.backend_netns : NULL);
-		if (!d->diag && errno == ENOTRECOVERABLE)
-			return sg_log_warn("left the backends' namespace %s", d->cfg.backend_netns),
-			       -1;
-		if (!d->diag)
-			sg_log_warn("sock_diag in %s: backend queues not shown",
-				    d->cfg.backend_netns[0] ? d->cfg.backend_netns : "this namespace");
-	}
+	if (open_backend_diag(d) < 0)
+		return -1;
 	if (d->cfg.install_rules) {
 		if (sg_rules_install(&d->cfg.rules, stderr) != 0)
 			return -1;
 		d->rules_installed = true;
 	}
-	if (!(d->q = sg_nfq_open(&qc)))
-		return sg_log_warn("NFQUEUE %u", qc.queue), -1;
-	snapshot_take(d);
+	for (i = 0; i < d->cfg.rules.nqueues; i++) {
+		d->w[i] = sg_worker_new(&d->cfg, (uint16_t)(d->cfg.rules.queue + i),
+					d->cfg.rules.nqueues);
+		if (!d->w[i])
+			return -1;
+		d->nw++;
+	}
+	for (i = 0; i < d->nw; i++)
+		if (sg_worker_start(d->w[i]) < 0)
+			return -1;
+	snapshot_take(d, false);
 	/* last: once the control socket exists, syngate is handling packets */
 	if ((d->cfd = control_open(d->cfg.control)) < 0)
 		return sg_log_warn("control socket %s", d->cfg.control), -1;
@@ -487,9 +420,8 @@ static int setup(struct daemon *d)
 		       d->cfg.metrics_port);
 	}
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (d->epfd < 0 || add_fd(d->epfd, sg_nfq_fd(d->q)) || add_fd(d->epfd, d->tfd) ||
-	    add_fd(d->epfd, d->sfd) || add_fd(d->epfd, d->cfd) ||
-	    (d->ev && add_fd(d->epfd, sg_ct_events_fd(d->ev))))
+	if (d->epfd < 0 || add_fd(d->epfd, d->tfd) || add_fd(d->epfd, d->sfd) ||
+	    add_fd(d->epfd, d->cfd) || (d->ev && add_fd(d->epfd, sg_ct_events_fd(d->ev))))
 		return sg_log_warn("epoll"), -1;
 	return 0;
 }
@@ -506,11 +438,7 @@ static int loop(struct daemon *d)
 		for (i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
 
-			if (fd == sg_nfq_fd(d->q)) {
-				d->now_us = mono_us();
-				if (sg_nfq_poll(d->q, false, on_packet, d) < 0)
-					return sg_log_warn("NFQUEUE receive"), -1;
-			} else if (fd == d->tfd) {
+			if (fd == d->tfd) {
 				on_tick(d);
 			} else if (fd == d->sfd) {
 				if (on_signal(d))
@@ -536,12 +464,17 @@ int sg_daemon_run(const struct sg_config *cfg)
 	d.cfg.rules.proxied_mark = cfg->proxy.mark_proxied;
 	d.cfg.rules.complete_mark = cfg->proxy.complete_mark;
 	d.cfg.rules.reflect_mark = cfg->proxy.reflect_mark;
+	if (d.cfg.rules.nqueues < 1)
+		d.cfg.rules.nqueues = 1;
+	if (d.cfg.rules.nqueues > MAX_QUEUES)
+		d.cfg.rules.nqueues = MAX_QUEUES;
 	d.epfd = d.tfd = d.sfd = d.cfd = -1;
 	pthread_mutex_init(&d.lock, NULL);
 	sg_log_set_level((enum sg_log_level)cfg->log_level);
 	r = setup(&d);
 	if (r == 0) {
-		sg_log(SG_LOG_INFO, "running: queue %u, mode %s, table %u", cfg->rules.queue,
+		sg_log(SG_LOG_INFO, "running: queues %u-%u, mode %s, table %u per queue",
+		       d.cfg.rules.queue, d.cfg.rules.queue + d.cfg.rules.nqueues - 1,
 		       sg_mode_name(cfg->proxy.mode), cfg->proxy.table_max);
 		r = loop(&d);
 	}

@@ -104,4 +104,24 @@ printf '[syngate]\nmode = adaptive\nadaptive-high = 100\nadaptive-low = 100\n' >
 sg_assert "check-config rejects low >= high" sh -c \
 	"! '$SYNGATE' check-config '$T/bad.conf' 2>&1 | grep -q ok && '$SYNGATE' check-config '$T/bad.conf' 2>&1 | grep -q 'must be below'"
 kill -INT "$SGPID"
+sg_wait_pid "$SGPID" 5
+
+# --- two queues, two worker threads (--queue-balance) ---------------------------
+sg_bg "$SG_NS_R" "$T/syngate2.log" "$SYNGATE" run --ports 80 --install-rules --control "$SOCK" \
+	--queues 2 --metrics-port 0
+SGPID=$SG_BG_PID
+for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
+sg_assert "two queues: curl" sg_curl_ok "http://$SG_SRV4/"
+sg_flood 2 80
+for _ in 1 2 3; do sg_assert "two queues: curl during a flood" sg_curl_ok "http://$SG_SRV4/"; done
+sg_flood_wait 10 >/dev/null
+# /proc/net/netfilter/nfnetlink_queue: queue, portid, waiting, mode, range, drops, user drops, id
+for q in 0 1; do
+	ids=$(sg_in "$SG_NS_R" awk -v q="$q" '$1 == q { print $8 }' /proc/net/netfilter/nfnetlink_queue)
+	sg_assert_ge "two queues: queue $q handled flood SYNs" "${ids:-0}" 1000
+done
+sg_assert_ge "two queues: cookies counted across workers" "$(counter cookies_sent)" 2000
+sg_assert_ge "two queues: proxied counted across workers" "$(counter proxied)" 3
+sg_assert_eq "two queues: table size reported for both" "$(counter halfopen_max)" 131072
+kill -INT "$SGPID"
 sg_finish
