@@ -158,6 +158,27 @@ static uint32_t syn(struct sg_proxy *px, const struct sg_tuple *t, uint64_t now)
 	return p.seq;
 }
 
+/* The client's ACK of @cookie on @t at @ms (the cookie path); its action in @a. */
+static void client_ack(struct sg_proxy *px, const struct sg_tuple *t, uint32_t cookie,
+		       uint64_t ms, struct sg_action *a)
+{
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	size_t n = make(pkt, t, CLIENT_ISN + 1, cookie + 1, SG_TCP_ACK, 502, NULL);
+
+	sg_proxy_packet(px, pkt, n, MS(ms), a);
+}
+
+/* Opens a pending connection: the SYN at 1000000 ms, the client's ACK at @ms.
+ * Returns the cookie; @a holds the ACK's action. */
+static uint32_t open_pending(struct sg_proxy *px, const struct sg_tuple *t, uint64_t ms,
+			     struct sg_action *a)
+{
+	uint32_t cookie = syn(px, t, 1000000);
+
+	client_ack(px, t, cookie, ms, a);
+	return cookie;
+}
+
 /* The whole handshake, client SYN to window update, for v4 and v6. */
 static void handshake(int v6)
 {
@@ -263,18 +284,16 @@ static void pending_retransmit(void **state)
 {
 	struct sg_proxy *px = new_proxy(false);
 	struct sg_tuple t = client_tuple(0);
-	uint8_t pkt[SG_PKT_MAX_BUILT];
 	struct sg_action a;
 	struct sg_pkt p;
-	uint32_t cookie = syn(px, &t, 1000000);
-	size_t n = make(pkt, &t, CLIENT_ISN + 1, cookie + 1, SG_TCP_ACK, 502, NULL);
+	uint32_t cookie;
 
 	(void)state;
-	sg_proxy_packet(px, pkt, n, MS(1000000), &a);
-	sg_proxy_packet(px, pkt, n, MS(1000500), &a);
+	cookie = open_pending(px, &t, 1000000, &a);
+	client_ack(px, &t, cookie, 1000500, &a);
 	assert_int_equal(a.verdict, SG_V_DROP);
 	assert_int_equal(a.reason, SG_R_PENDING);
-	sg_proxy_packet(px, pkt, n, MS(1001000), &a);
+	client_ack(px, &t, cookie, 1001000, &a);
 	assert_int_equal(a.verdict, SG_V_ACCEPT);
 	assert_int_equal(sg_pkt_parse(&p, a.out, a.len), SG_R_OK);
 	assert_int_equal(p.flags, SG_TCP_SYN);
@@ -290,11 +309,11 @@ static void backend_rst(void **state)
 	uint8_t pkt[SG_PKT_MAX_BUILT];
 	struct sg_action a;
 	struct sg_pkt p;
-	uint32_t cookie = syn(px, &t, 1000000);
-	size_t n = make(pkt, &t, CLIENT_ISN + 1, cookie + 1, SG_TCP_ACK, 502, NULL);
+	uint32_t cookie;
+	size_t n;
 
 	(void)state;
-	sg_proxy_packet(px, pkt, n, MS(1000000), &a);
+	cookie = open_pending(px, &t, 1000000, &a);
 	n = make(pkt, &r, 0, CLIENT_ISN + 1, SG_TCP_RST | SG_TCP_ACK, 0, NULL);
 	sg_proxy_packet(px, pkt, n, MS(1000001), &a);
 	assert_int_equal(a.verdict, SG_V_ACCEPT);
@@ -314,11 +333,11 @@ static void backend_stray_rst_ignored(void **state)
 	struct sg_tuple t = client_tuple(0), r = sg_tuple_reverse(&t);
 	uint8_t pkt[SG_PKT_MAX_BUILT];
 	struct sg_action a;
-	uint32_t cookie = syn(px, &t, 1000000);
-	size_t n = make(pkt, &t, CLIENT_ISN + 1, cookie + 1, SG_TCP_ACK, 502, NULL);
+	uint32_t cookie;
+	size_t n;
 
 	(void)state;
-	sg_proxy_packet(px, pkt, n, MS(1000000), &a);
+	cookie = open_pending(px, &t, 1000000, &a);
 	n = make(pkt, &r, cookie + 1, 0, SG_TCP_RST, 0, NULL);
 	sg_proxy_packet(px, pkt, n, MS(1000100), &a);
 	assert_int_equal(a.verdict, SG_V_DROP);
@@ -336,15 +355,13 @@ static void backend_timeout(void **state)
 {
 	struct sg_proxy *px = new_proxy(false);
 	struct sg_tuple t = client_tuple(0);
-	uint8_t pkt[SG_PKT_MAX_BUILT];
 	struct sg_action a;
 	struct sg_pkt p;
-	uint32_t cookie = syn(px, &t, 1000000);
-	size_t n = make(pkt, &t, CLIENT_ISN + 1, cookie + 1, SG_TCP_ACK, 502, NULL);
+	uint32_t cookie;
 	uint64_t ms;
 
 	(void)state;
-	sg_proxy_packet(px, pkt, n, MS(1000000), &a);
+	cookie = open_pending(px, &t, 1000000, &a);
 	for (ms = 1000000; ms <= 1010000; ms += 100)
 		sg_proxy_tick(px, MS(ms), 64);
 	assert_string_equal(R.log, "CSSSDS");
@@ -363,14 +380,11 @@ static void ct_exists_recreated(void **state)
 {
 	struct sg_proxy *px = new_proxy(false);
 	struct sg_tuple t = client_tuple(0);
-	uint8_t pkt[SG_PKT_MAX_BUILT];
 	struct sg_action a;
-	uint32_t cookie = syn(px, &t, 1000000);
-	size_t n = make(pkt, &t, CLIENT_ISN + 1, cookie + 1, SG_TCP_ACK, 502, NULL);
 
 	(void)state;
 	R.create_errno = EEXIST;
-	sg_proxy_packet(px, pkt, n, MS(1000000), &a);
+	open_pending(px, &t, 1000000, &a);
 	assert_int_equal(a.verdict, SG_V_ACCEPT);
 	assert_string_equal(R.log, "CDC");
 	sg_proxy_free(px);
@@ -380,14 +394,11 @@ static void ct_error_drops(void **state)
 {
 	struct sg_proxy *px = new_proxy(false);
 	struct sg_tuple t = client_tuple(0);
-	uint8_t pkt[SG_PKT_MAX_BUILT];
 	struct sg_action a;
-	uint32_t cookie = syn(px, &t, 1000000);
-	size_t n = make(pkt, &t, CLIENT_ISN + 1, cookie + 1, SG_TCP_ACK, 502, NULL);
 
 	(void)state;
 	R.create_errno = EPERM;
-	sg_proxy_packet(px, pkt, n, MS(1000000), &a);
+	open_pending(px, &t, 1000000, &a);
 	assert_int_equal(a.verdict, SG_V_DROP);
 	assert_int_equal(a.reason, SG_R_CT_ERROR);
 	assert_int_equal(sg_proxy_halfopen(px), 0);
@@ -676,11 +687,11 @@ static void establish_error_resets_both(void **state)
 	uint8_t pkt[SG_PKT_MAX_BUILT];
 	struct sg_action a;
 	struct sg_pkt p;
-	uint32_t cookie = syn(px, &t, 1000000);
-	size_t n = make(pkt, &t, CLIENT_ISN + 1, cookie + 1, SG_TCP_ACK, 502, NULL);
+	uint32_t cookie;
+	size_t n;
 
 	(void)state;
-	sg_proxy_packet(px, pkt, n, MS(1000001), &a);
+	cookie = open_pending(px, &t, 1000001, &a);
 	R.establish_fail = 1;
 	n = make(pkt, &r, BACKEND_ISN, CLIENT_ISN + 1, SG_TCP_SYN | SG_TCP_ACK, 65535, NULL);
 	sg_proxy_packet(px, pkt, n, MS(1000002), &a);
@@ -703,7 +714,6 @@ static void per_source_cap(void **state)
 	struct sg_proxy_config c;
 	static uint8_t rnd[2 * SG_COOKIE_SECRET_LEN + 8];
 	struct sg_tuple t = client_tuple(0);
-	uint8_t pkt[SG_PKT_MAX_BUILT];
 	struct sg_proxy *px;
 	struct sg_action a;
 	int i;
@@ -716,37 +726,23 @@ static void per_source_cap(void **state)
 	memset(&R, 0, sizeof(R));
 	px = sg_proxy_new(&c, &io, MS(1000000), rnd);
 	for (i = 0; i < 5; i++) {
-		uint32_t cookie;
-		size_t n;
-
 		t.sport = (uint16_t)(2000 + i);
-		cookie = syn(px, &t, 1000000);
-		n = make(pkt, &t, CLIENT_ISN + 1, cookie + 1, SG_TCP_ACK, 502, NULL);
-		sg_proxy_packet(px, pkt, n, MS(1000001), &a);
+		open_pending(px, &t, 1000001, &a);
 		assert_int_equal(a.verdict, i < 3 ? SG_V_ACCEPT : SG_V_DROP);
 	}
 	assert_int_equal(sg_proxy_counters(px)->drops[SG_R_SOURCE_LIMIT], 2);
-	/* another address still gets in, and a freed share is usable again */
+	/* another address still gets in */
 	t.saddr[3] = 77;
-	{
-		uint32_t cookie = syn(px, &t, 1000000);
-		size_t n = make(pkt, &t, CLIENT_ISN + 1, cookie + 1, SG_TCP_ACK, 502, NULL);
-
-		sg_proxy_packet(px, pkt, n, MS(1000002), &a);
-		assert_int_equal(a.verdict, SG_V_ACCEPT);
-	}
-	for (i = 0; i <= 120; i++) /* every entry times out (10 s) */
+	open_pending(px, &t, 1000002, &a);
+	assert_int_equal(a.verdict, SG_V_ACCEPT);
+	/* every entry times out (10 s); the freed share is usable again */
+	for (i = 0; i <= 120; i++)
 		sg_proxy_tick(px, MS(1000000 + i * 100), 1024);
 	assert_int_equal(sg_proxy_halfopen(px), 0);
 	t.saddr[3] = 2;
 	t.sport = 3000;
-	{
-		uint32_t cookie = syn(px, &t, 1013000);
-		size_t n = make(pkt, &t, CLIENT_ISN + 1, cookie + 1, SG_TCP_ACK, 502, NULL);
-
-		sg_proxy_packet(px, pkt, n, MS(1013001), &a);
-		assert_int_equal(a.verdict, SG_V_ACCEPT);
-	}
+	client_ack(px, &t, syn(px, &t, 1013000), 1013001, &a);
+	assert_int_equal(a.verdict, SG_V_ACCEPT);
 	sg_proxy_free(px);
 }
 
