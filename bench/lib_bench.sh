@@ -16,8 +16,17 @@
 # Counters (iptables, raw PREROUTING, rule 1 of a dedicated chain, counted and dropped there):
 #   client ns: SYN-ACKs from the protected port to anyone but the client's own address
 #              (answers to spoofed flood sources)                 -> bn_synack_count
-#   server ns: pure SYNs from 198.18.0.0/15 (flood SYNs that got through the router;
-#              dropped so the server answers nothing)             -> bn_srvsyn_count
+#   server ns: every TCP packet from 198.18.0.0/15 (flood packets that got through the
+#              router); dropped there so the server answers nothing, except while
+#              bn_sink pass is in force (the "plain" systems, where the server itself is
+#              what answers, and the legit-under-flood / ACK-flood scenarios)
+#                                                                 -> bn_srvsyn_count
+#
+# Spoofed sources: hping3 --rand-source picks sources from all of IPv4. A stateless nft rule
+# in the client ns (output hook, before raw) rewrites the source of every packet the client
+# ns sends from an address other than its own into 198.18.0.0/15 (top 15 bits replaced,
+# checksums fixed by nft) and drops anything else, so every spoofed packet of the run is
+# from the RFC 2544 benchmark range (synflood already uses it; AF_PACKET skips the hook).
 
 BN_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BN_BUILD=${BN_BUILD:-$SG_ROOT_DIR/build}
@@ -39,6 +48,9 @@ BN_DAEMON_SCHED=${BN_DAEMON_SCHED:-}
 # syngate's shed-rate (SYNs/s let into the queue; 0 = no limit); empty = syngate's default
 BN_SHED_RATE=${BN_SHED_RATE:-}
 
+BN_LEGIT=$BN_BIN/legit
+BN_SRV_SYNCOOKIES=1                # the server ns's tcp_syncookies (read by bn_setup)
+
 bn_mac() { ip -n "$1" -o link show "$2" | grep -o 'link/ether [0-9a-f:]*' | awk '{ print $2 }'; }
 
 # bn_rps : router rx on core 1, client and server rx on core 0; route the flood range back
@@ -59,6 +71,23 @@ bn_setup() {
     sg_in "$SG_NS_S" iptables -w -t raw -N BNSYN
     sg_in "$SG_NS_S" iptables -w -t raw -A BNSYN -j DROP
     sg_in "$SG_NS_S" iptables -w -t raw -I PREROUTING 1 -p tcp -s "$BN_FLOOD_NET" -j BNSYN
+    # confine every spoofed source of the client ns to BN_FLOOD_NET (see top)
+    local net=${BN_FLOOD_NET%/*} bits=${BN_FLOOD_NET#*/} keep
+    keep=$(awk -v b="$bits" 'BEGIN { m = 2 ^ (32 - b) - 1
+        printf "%d.%d.%d.%d", int(m / 16777216) % 256, int(m / 65536) % 256, int(m / 256) % 256, m % 256 }')
+    printf '%s\n' "table ip bn_spoof {" \
+        "  chain out {" \
+        "    type filter hook output priority -400; policy accept;" \
+        "    ip saddr != $SG_CLI4 ip saddr set ip saddr & $keep | $net counter" \
+        "    ip saddr != { $SG_CLI4, $BN_FLOOD_NET } counter drop" \
+        "  }" "}" | sg_in "$SG_NS_C" nft -f - || sg_die "cannot install the source-confining nft rule"
+    BN_SRV_SYNCOOKIES=$(sg_in "$SG_NS_S" sysctl -n net.ipv4.tcp_syncookies)
+    # every legitimate client is a new client to the server: no TCP metrics kept, so the
+    # kernel's "proven peer" exemption (a peer with a cached RTT still gets a request sock
+    # when tcp_syncookies=0 and the SYN queue is 3/4 full) does not favour the one address
+    # our clients share over the flood's (see bench/README.md)
+    sg_in "$SG_NS_S" sysctl -qw net.ipv4.tcp_no_metrics_save=1
+    sg_in "$SG_NS_S" ip tcp_metrics flush all 2>/dev/null || true
     BN_RTR_MAC=$(bn_mac "$SG_NS_R" "$SG_IF_RC")
     [ -n "$BN_RTR_MAC" ] || sg_die "no MAC on $SG_IF_RC"
 }
@@ -66,6 +95,50 @@ bn_setup() {
 _bn_chain_pkts() { sg_in "$1" iptables -w -t raw -nvxL "$2" | awk 'NR == 3 { print $1 }'; }
 bn_synack_count() { _bn_chain_pkts "$SG_NS_C" BNSYNACK; }
 bn_srvsyn_count() { _bn_chain_pkts "$SG_NS_S" BNSYN; }
+# bn_sink drop|pass : what the server ns does with flood packets (counted either way)
+bn_sink() {
+    local t=DROP
+    [ "$1" = pass ] && t=RETURN
+    sg_in "$SG_NS_S" iptables -w -t raw -R BNSYN 1 -j "$t"
+}
+# bn_spoof_count -> packets whose source the client ns's nft rule rewrote into BN_FLOOD_NET,
+# and (second number) packets it dropped (should stay 0)
+bn_spoof_count() {
+    sg_in "$SG_NS_C" nft list table ip bn_spoof | awk '/counter packets/ { for (i = 1; i < NF; i++) if ($i == "packets") printf "%s ", $(i + 1) } END { print "" }'
+}
+# bn_srv_netstat KEY -> a TcpExt counter of the server ns (e.g. TCPSynRetrans: SYN-ACK
+# retransmissions of its request sockets)
+bn_srv_netstat() {
+    sg_in "$SG_NS_S" cat /proc/net/netstat | awk -v k="$1" '
+        $1 == "TcpExt:" { if (!h) { for (i = 2; i <= NF; i++) n[i] = $i; h = 1 }
+                          else { for (i = 2; i <= NF; i++) if (n[i] == k) v = $i } }
+        END { print v + 0 }'
+}
+# bn_server_answers SYSTEM : true for the systems where the server itself answers SYNs
+bn_server_answers() { case $1 in plain | plain-ct | plain-sc0 | plain-sc1) return 0 ;; esac; return 1; }
+
+BN_LISTENER_PID=''
+# bn_listener_start [SECS=600] / bn_listener_stop : the echo server (bench/legit -l 80,
+# backlog 4096) in the server ns, on core 0; SCHED_FIFO 10 unless BN_LEGIT_RT=0, so that
+# the legit clients' latency is the network's, not a share of core 0 left by the generator
+bn_listener_start() {
+    local rt=()
+    [ "${BN_LEGIT_RT:-1}" = 1 ] && rt=(chrt -f 10)
+    local log
+    log=$SG_TMP/listener.$(date +%s%N).log
+    sg_bg "$SG_NS_S" "$log" taskset -c "$BN_GEN_CPU" "${rt[@]+"${rt[@]}"}" "$BN_LEGIT" -l 80 -t "${1:-600}"
+    BN_LISTENER_PID=$SG_BG_PID
+    _bn_wait_grep "$log" '^ready' || { cat "$log" >&2; return 1; }
+}
+bn_listener_stop() {
+    [ -n "$BN_LISTENER_PID" ] || return 0
+    kill -INT "$BN_LISTENER_PID" 2>/dev/null || true
+    if ! sg_wait_pid "$BN_LISTENER_PID" 5; then
+        kill -KILL "$BN_LISTENER_PID" 2>/dev/null || true
+        sg_wait_pid "$BN_LISTENER_PID" 2 || true
+    fi
+    BN_LISTENER_PID=''
+}
 
 # bn_cpu_snap CPU -> "busy total" jiffies of that core from /proc/stat (busy excludes idle,
 # iowait and nice: see bn_spinner_start)
@@ -112,14 +185,19 @@ bn_qdrop() {
 }
 
 # ---------------------------------------------------------------- systems under test
-# bn_sys_up NAME / bn_sys_down NAME, NAME in: plain plain-ct synproxy synproxy-nots
-# synproxy-stall syngate null-accept null-reflect. plain-ct is plain forwarding with conntrack on (one "ct state invalid drop"
-# rule), the data-path cost both proxies need.
+# bn_sys_up NAME / bn_sys_down NAME, NAME in: plain plain-ct plain-sc0 plain-sc1 synproxy
+# synproxy-nots synproxy-stall syngate syngate-adaptive null-accept null-reflect. plain-ct is
+# plain forwarding with conntrack on (one "ct state invalid drop" rule), the data-path cost
+# both proxies need. plain-sc0 / plain-sc1: plain forwarding, no protection on the router,
+# the server with net.ipv4.tcp_syncookies=0 / 1 (the "no protection" references; 1 is the
+# kernel default, which every other system leaves the server at). syngate-adaptive: syngate
+# with --mode adaptive (otherwise the same options as syngate).
 bn_sys_up() {
     local name=$1
     sg_in "$SG_NS_R" conntrack -F >/dev/null 2>&1 || true
     case $name in
     plain) ;;
+    plain-sc0 | plain-sc1) sg_in "$SG_NS_S" sysctl -qw net.ipv4.tcp_syncookies="${name#plain-sc}" ;;
     plain-ct)
         echo 'table inet bn_ct { chain bnfwd { type filter hook forward priority filter; policy accept; ct state invalid counter drop; }; }' |
             sg_in "$SG_NS_R" nft -f -
@@ -129,13 +207,15 @@ bn_sys_up() {
     synproxy-nots) SPX_TIMESTAMP=0 "$BN_DIR/ref_synproxy.sh" up "$SG_NS_R" "$BN_PORTS" 1460 "$BN_WSCALE" ;;
     # the rule set as before the fix (timestamp, no output notrack): 1 s stall per connection
     synproxy-stall) SPX_OUT_NOTRACK=0 "$BN_DIR/ref_synproxy.sh" up "$SG_NS_R" "$BN_PORTS" 1460 "$BN_WSCALE" ;;
-    syngate)
+    syngate | syngate-adaptive)
+        local mode=()
+        [ "$name" = syngate-adaptive ] && mode=(--mode adaptive)
         BN_CTL=$SG_TMP/syngate.sock
         BN_DAEMON_LOG=$SG_TMP/syngate.log
         # shellcheck disable=SC2086 # BN_DAEMON_SCHED is a command prefix
         sg_bg "$SG_NS_R" "$BN_DAEMON_LOG" taskset -c "$BN_RTR_CPU" $BN_DAEMON_SCHED "$BN_SYNGATE" run \
             --ports "$BN_PORTS" --install-rules --learn no --default-wscale "$BN_WSCALE" \
-            ${BN_SHED_RATE:+--shed-rate "$BN_SHED_RATE"} --control "$BN_CTL" --log-level warn
+            ${BN_SHED_RATE:+--shed-rate "$BN_SHED_RATE"} "${mode[@]+"${mode[@]}"}" --control "$BN_CTL" --log-level warn
         BN_DAEMON_PID=$SG_BG_PID
         _bn_wait_file "$BN_CTL" || { cat "$BN_DAEMON_LOG" >&2; return 1; }
         ;;
@@ -157,9 +237,15 @@ bn_sys_down() {
     local name=$1
     case $name in
     plain-ct) sg_in "$SG_NS_R" nft delete table inet bn_ct 2>/dev/null || true ;;
+    plain-sc0 | plain-sc1) sg_in "$SG_NS_S" sysctl -qw net.ipv4.tcp_syncookies="$BN_SRV_SYNCOOKIES" ;;
     synproxy | synproxy-nots | synproxy-stall) "$BN_DIR/ref_synproxy.sh" down "$SG_NS_R" ;;
-    syngate | null-accept | null-reflect) bn_daemon_stop ;;
+    syngate | syngate-adaptive | null-accept | null-reflect) bn_daemon_stop ;;
     esac
+    # syngate's rules install sets nf_conntrack_tcp_loose=0 and remove keeps it: back to the
+    # kernel default, so every system starts from the same router
+    sg_in "$SG_NS_R" sysctl -qw net.netfilter.nf_conntrack_tcp_loose=1 2>/dev/null || true
+    bn_listener_stop
+    bn_sink drop
     if [ "$BN_RULES_INSTALLED" = 1 ]; then
         sg_in "$SG_NS_R" "$BN_SYNGATE" rules remove --ports "$BN_PORTS" >/dev/null || true
         BN_RULES_INSTALLED=0
@@ -193,12 +279,21 @@ bn_syngate_stat() {
 # bn_flood SYSTEM GEN RATE SECS : one flood; prints a tab-separated result row:
 #   system gen target offered_pps answered_per_s answered_pct core1_busy_pct us_per_answer qdrop rxdrop
 # GEN is synflood or hping3; RATE a number or "max" (hping3: always max). The answer counted
-# is the SYN-ACK at the client, except for null-accept (SYN forwarded to the server).
+# is the SYN-ACK at the client, except for null-accept (SYN forwarded to the server). For
+# the plain systems (bn_server_answers) the server answers: a fresh listener (legit -l 80,
+# backlog 4096) per point, flood packets let in, and the server's SYN-ACK retransmissions
+# (TcpExt TCPSynRetrans) subtracted, so "answered" counts first answers only.
 bn_flood() {
-    local sys=$1 gen=$2 rate=$3 secs=$4 out c0 c1 q0 q1 d0 d1 a0 a1 sent gsecs r
+    local sys=$1 gen=$2 rate=$3 secs=$4 out c0 c1 q0 q1 d0 d1 a0 a1 sent gsecs r rt0=0 rt1=0 srv=0
     out=$SG_TMP/flood.$sys.$gen.$rate.out
     r=$rate; [ "$r" = max ] && r=0
     _bn_answers() { if [ "$sys" = null-accept ]; then bn_srvsyn_count; else bn_synack_count; fi; }
+    if bn_server_answers "$sys"; then
+        srv=1
+        bn_sink pass
+        bn_listener_start $((secs + 30)) || return 1
+        rt0=$(bn_srv_netstat TCPSynRetrans)
+    fi
     a0=$(_bn_answers); q0=$(bn_qdrop); d0=$(bn_rxdrop "$SG_NS_R" "$SG_IF_RC")
     c0=$(bn_cpu_snap "$BN_RTR_CPU")
     if [ "$gen" = synflood ]; then
@@ -207,16 +302,21 @@ bn_flood() {
             >"$out" 2>&1 || true
         sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' "$out"); gsecs=$(sed -n 's/.*secs=\([0-9.]*\).*/\1/p' "$out")
     else
-        # hping3 increments the source port per packet; one spoofed address of the flood range
+        # random sources (confined to BN_FLOOD_NET by the client ns's nft rule, bn_setup)
         sg_in "$SG_NS_C" taskset -c "$BN_GEN_CPU" timeout -s INT "$secs" hping3 -q -S --flood \
-            -a 198.18.0.1 -p 80 "$SG_SRV4" >"$out" 2>&1 || true
+            --rand-source -p 80 "$SG_SRV4" >"$out" 2>&1 || true
         sent=$(awk '/packets (transmitted|tramitted)/ { print $1; exit }' "$out"); gsecs=$secs
     fi
     sleep 0.3 # drain
     c1=$(bn_cpu_snap "$BN_RTR_CPU")
     a1=$(_bn_answers); q1=$(bn_qdrop); d1=$(bn_rxdrop "$SG_NS_R" "$SG_IF_RC")
+    if [ "$srv" = 1 ]; then
+        rt1=$(bn_srv_netstat TCPSynRetrans)
+        bn_listener_stop
+        bn_sink drop
+    fi
     awk -v sys="$sys" -v gen="$gen" -v rate="$rate" -v sent="${sent:-0}" -v gs="${gsecs:-1}" \
-        -v a=$((a1 - a0)) -v c0="$c0" -v c1="$c1" -v qd=$((q1 - q0)) -v rd=$((d1 - d0)) 'BEGIN {
+        -v a=$((a1 - a0 - (rt1 - rt0))) -v c0="$c0" -v c1="$c1" -v qd=$((q1 - q0)) -v rd=$((d1 - d0)) 'BEGIN {
             split(c0, x, " "); split(c1, y, " ")
             busy = y[1] - x[1]; tot = y[2] - x[2]
             off = sent / gs; ans = a / gs
@@ -269,4 +369,112 @@ bn_bulk() {
     awk -v sys="$sys" -v dir="$dir" -v bps="${bps:-0}" -v retr="${retr:-0}" -v c0="$c0" -v c1="$c1" 'BEGIN {
         split(c0, x, " "); split(c1, y, " "); tot = y[2] - x[2]
         printf "%s\t%s\t%.2f\t%s\t%.0f\n", sys, dir, bps / 1e9, retr, tot ? 100 * (y[1] - x[1]) / tot : 0 }'
+}
+
+# ---------------------------------------------------------------- legitimate clients, ACK flood
+BN_FLOOD_PID=''
+# _bn_gen_start COND SECS LOG : start a background flood from the client ns, bounded by
+# timeout -s INT; COND: hping (SYN, max rate), hping-ack (ACK, max rate), synflood:RATE.
+# Sets BN_FLOOD_PID (empty for COND none).
+_bn_gen_start() {
+    local cond=$1 secs=$2 log=$3
+    BN_FLOOD_PID=''
+    case $cond in
+    none) return 0 ;;
+    hping | hping-ack)
+        local flag=-S
+        [ "$cond" = hping-ack ] && flag=-A
+        sg_bg "$SG_NS_C" "$log" taskset -c "$BN_GEN_CPU" timeout -s INT "$secs" \
+            hping3 -q "$flag" --flood --rand-source -p 80 "$SG_SRV4"
+        ;;
+    synflood:*)
+        sg_bg "$SG_NS_C" "$log" timeout -s INT $((secs + 5)) taskset -c "$BN_GEN_CPU" \
+            "$BN_BIN/synflood" -q -i "$SG_IF_C" -d "$SG_SRV4" -p 80 -t "$secs" -r "${cond#synflood:}" \
+            -s "$BN_FLOOD_NET" -M "$BN_RTR_MAC"
+        ;;
+    *) sg_die "unknown flood condition $cond" ;;
+    esac
+    BN_FLOOD_PID=$SG_BG_PID
+}
+# _bn_gen_stop LOG T0 : SIGINT the flood if still running (ours, by PID), wait; sets
+# BN_FLOOD_PPS to the packets it sent per second since T0 (sg_now). Not in a $(...): the
+# flood must be waited for by the shell that started it.
+BN_FLOOD_PPS=0
+_bn_gen_stop() {
+    local log=$1 t0=$2 sent secs
+    BN_FLOOD_PPS=0
+    [ -n "$BN_FLOOD_PID" ] || return 0
+    kill -INT "$BN_FLOOD_PID" 2>/dev/null || true
+    sg_wait_pid "$BN_FLOOD_PID" 10 || { kill -KILL "$BN_FLOOD_PID" 2>/dev/null; sg_wait_pid "$BN_FLOOD_PID" 2 || true; }
+    BN_FLOOD_PID=''
+    secs=$(sg_elapsed "$t0")
+    sent=$(awk '/packets (transmitted|tramitted)/ { print $1; exit } /sent=/ { for (i = 1; i <= NF; i++) if ($i ~ /^sent=/) { sub("sent=", "", $i); print $i; exit } }' "$log")
+    BN_FLOOD_PPS=$(awk -v s="${sent:-0}" -v t="$secs" 'BEGIN { printf "%.0f", (t > 0 ? s / t : 0) }')
+}
+
+# bn_legit SYSTEM COND SECS : legitimate clients (bench/legit: one connection every
+# BN_LEGIT_INTERVAL_MS, connect + 1 byte + echo + close, TIMEOUT BN_LEGIT_TIMEOUT_MS) for
+# SECS while COND (none | hping | synflood:RATE) floods; the flood starts 1 s before the
+# clients and is stopped when the last client is done. Server: echo listener (flood packets
+# let in). Prints: system cond flood_pps attempts success_pct conn_p50 conn_p90 conn_p99
+# echo_p99 core1_busy_pct failures(timeout/refused/reset/noecho/other/open)
+bn_legit() {
+    local sys=$1 cond=$2 secs=$3 tmo=${BN_LEGIT_TIMEOUT_MS:-3000} iv=${BN_LEGIT_INTERVAL_MS:-10}
+    local out flog c0 c1 t0 fpps rt=() fmax
+    out=$SG_TMP/legit.$sys.${cond//:/_}.out
+    flog=$SG_TMP/legit-flood.$sys.${cond//:/_}.log
+    [ "${BN_LEGIT_RT:-1}" = 1 ] && rt=(chrt -f 10)
+    bn_sink pass
+    bn_listener_start $((secs + tmo / 1000 + 30)) || return 1
+    # the flood's own bound: warm-up + clients + their timeout + slack (normally stopped earlier)
+    fmax=$((secs + tmo / 1000 + 5))
+    t0=$(sg_now)
+    _bn_gen_start "$cond" "$fmax" "$flog"
+    [ "$cond" = none ] || sleep 1
+    c0=$(bn_cpu_snap "$BN_RTR_CPU")
+    sg_in "$SG_NS_C" timeout $((secs + tmo / 1000 + 10)) taskset -c "$BN_GEN_CPU" "${rt[@]+"${rt[@]}"}" \
+        "$BN_LEGIT" -c "$SG_SRV4" -p 80 -t "$secs" -i "$iv" -w "$tmo" -o "$out.raw" >"$out" 2>&1 || true
+    c1=$(bn_cpu_snap "$BN_RTR_CPU")
+    _bn_gen_stop "$flog" "$t0"
+    fpps=$BN_FLOOD_PPS
+    bn_listener_stop
+    bn_sink drop
+    awk -v sys="$sys" -v cond="$cond" -v fpps="$fpps" -v c0="$c0" -v c1="$c1" '
+        /^attempts=/ { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+        END { split(c0, x, " "); split(c1, y, " "); tot = y[2] - x[2]
+              printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t%s/%s/%s/%s/%s/%s\n", sys, cond, fpps,
+                  v["attempts"] + 0, v["success_pct"], v["conn_p50_ms"], v["conn_p90_ms"], v["conn_p99_ms"],
+                  v["echo_p99_ms"], tot ? 100 * (y[1] - x[1]) / tot : 0,
+                  v["timeout"] + 0, v["refused"] + 0, v["reset"] + 0, v["noecho"] + 0, v["other"] + 0, v["open"] + 0 }' "$out"
+}
+
+# bn_ackflood SYSTEM SECS : hping3 -A --flood --rand-source to server:80 (listener up, flood
+# packets let in at the server). Prints: system offered_pps reached_server_per_s reached_pct
+# core1_busy_pct bad_cookies_per_s qdrop. bad cookies: syngate's cookies_invalid, SYNPROXY's
+# cookie_invalid (/proc/net/stat/synproxy); "-" for the others.
+bn_ackflood() {
+    local sys=$1 secs=$2 out s0 s1 c0 c1 q0 q1 b0='' b1='' sent
+    out=$SG_TMP/ackflood.$sys.out
+    _bn_bad() {
+        case $sys in
+        syngate*) bn_syngate_stat cookies_invalid ;;
+        synproxy*) sg_synproxy_stat "$SG_NS_R" cookie_invalid ;;
+        *) echo '' ;;
+        esac
+    }
+    bn_sink pass
+    bn_listener_start $((secs + 30)) || return 1
+    s0=$(bn_srvsyn_count); q0=$(bn_qdrop); b0=$(_bn_bad); c0=$(bn_cpu_snap "$BN_RTR_CPU")
+    sg_in "$SG_NS_C" taskset -c "$BN_GEN_CPU" timeout -s INT "$secs" hping3 -q -A --flood \
+        --rand-source -p 80 "$SG_SRV4" >"$out" 2>&1 || true
+    sleep 0.3
+    c1=$(bn_cpu_snap "$BN_RTR_CPU"); s1=$(bn_srvsyn_count); q1=$(bn_qdrop); b1=$(_bn_bad)
+    bn_listener_stop
+    bn_sink drop
+    sent=$(awk '/packets (transmitted|tramitted)/ { print $1; exit }' "$out")
+    awk -v sys="$sys" -v sent="${sent:-0}" -v gs="$secs" -v s=$((s1 - s0)) -v c0="$c0" -v c1="$c1" \
+        -v b0="$b0" -v b1="$b1" -v qd=$((q1 - q0)) 'BEGIN {
+            split(c0, x, " "); split(c1, y, " "); tot = y[2] - x[2]
+            printf "%s\t%.0f\t%.0f\t%.1f\t%.0f\t%s\t%d\n", sys, sent / gs, s / gs, sent ? 100 * s / sent : 0,
+                tot ? 100 * (y[1] - x[1]) / tot : 0, b0 != "" && b1 != "" ? sprintf("%.0f", (b1 - b0) / gs) : "-", qd }'
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# bench/run.sh — syngate side by side with the kernel's SYNPROXY, plain forwarding and a
-# null NFQUEUE daemon, in one run (root; ~4-5 minutes). Build first:
+# bench/run.sh — syngate side by side with the kernel's SYNPROXY, plain forwarding (the
+# server alone, with and without its own SYN cookies) and a null NFQUEUE daemon, in one run
+# (root; ~7 minutes on 2 cores). Build first:
 #   cmake -S . -B build && make -C build -j2
 #   sudo bench/run.sh            # table on stdout and in bench/results/latest.md
 #
@@ -8,12 +9,21 @@
 # namespace is the system under test; its work runs on core 1 (RPS on its veths, daemons
 # pinned with taskset), generators and endpoints on core 0. See bench/README.md.
 #
+# Scenarios: flood (SYN flood capacity, synflood rates + one hping3 flood), legit (legitimate
+# clients with and without a flood), ack (ACK flood), connrate, bulk; then the targets table
+# and the plots (gnuplot). See bench/README.md for what each measures.
+#
 # Environment: BN_FLOOD_SECS (4) seconds per flood, BN_RATES ("50000 100000 150000 200000 300000 max"),
 # BN_REPEAT (1) floods per point, BN_CONN_SECS (5), BN_BULK_SECS (10), BN_SYSTEMS (the flood
-# systems, default "synproxy syngate null-reflect null-accept"), BN_CONN_SYSTEMS (connection-rate
-# systems, default "plain plain-ct synproxy synproxy-nots syngate"; also synproxy-stall),
-# BN_DAEMON_SCHED, BN_SHED_RATE (see lib_bench.sh), BN_SKIP ("" or any of
-# flood hping connrate bulk), BN_OUT (bench/results/latest.md).
+# systems, default "synproxy syngate null-reflect null-accept plain-sc0 plain-sc1"),
+# BN_CONN_SYSTEMS (connection-rate systems, default "plain plain-ct synproxy synproxy-nots
+# syngate"; also synproxy-stall), BN_LEGIT_SYSTEMS / BN_ACK_SYSTEMS (default "plain-sc0
+# plain-sc1 synproxy syngate syngate-adaptive"), BN_LEGIT_FLOODS (floods the legit clients
+# run under, besides none: "hping", plus e.g. "synflood:300000"), BN_LEGIT_SECS (5),
+# BN_LEGIT_INTERVAL_MS (10), BN_LEGIT_TIMEOUT_MS (3000), BN_LEGIT_RT (1: legit endpoints
+# SCHED_FIFO), BN_ACK_SECS (4), BN_DAEMON_SCHED, BN_SHED_RATE (see lib_bench.sh), BN_SKIP
+# ("" or any of flood hping legit ack connrate bulk plot), BN_OUT (bench/results/latest.md;
+# the plots and data go next to it: latest-*.png, latest-*.tsv).
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -28,8 +38,13 @@ BN_RATES=${BN_RATES:-"50000 100000 150000 200000 300000 max"}
 BN_REPEAT=${BN_REPEAT:-1}
 BN_CONN_SECS=${BN_CONN_SECS:-5}
 BN_BULK_SECS=${BN_BULK_SECS:-10}
-BN_SYSTEMS=${BN_SYSTEMS:-"synproxy syngate null-reflect null-accept"}
+BN_SYSTEMS=${BN_SYSTEMS:-"synproxy syngate null-reflect null-accept plain-sc0 plain-sc1"}
 BN_CONN_SYSTEMS=${BN_CONN_SYSTEMS:-"plain plain-ct synproxy synproxy-nots syngate"}
+BN_LEGIT_SYSTEMS=${BN_LEGIT_SYSTEMS:-"plain-sc0 plain-sc1 synproxy syngate syngate-adaptive"}
+BN_LEGIT_FLOODS=${BN_LEGIT_FLOODS-"hping synflood:300000"}
+BN_LEGIT_SECS=${BN_LEGIT_SECS:-5}
+BN_ACK_SYSTEMS=${BN_ACK_SYSTEMS:-"plain-sc0 plain-sc1 synproxy syngate syngate-adaptive"}
+BN_ACK_SECS=${BN_ACK_SECS:-4}
 BN_SKIP=${BN_SKIP:-}
 BN_OUT=${BN_OUT:-$BENCH_DIR/results/latest.md}
 
@@ -37,9 +52,11 @@ skip() { [[ " $BN_SKIP " == *" $1 "* ]]; }
 
 sg_require_root
 sg_require_cmds ip iptables nft taskset timeout jq awk conntrack chrt nice
-skip hping || sg_require_cmds hping3
+{ skip hping && skip legit && skip ack; } || sg_require_cmds hping3
+skip plot || command -v gnuplot >/dev/null 2>&1 ||
+    sg_log "gnuplot not found: no plots (apt-get install -y gnuplot-nox, or BN_SKIP=plot)"
 skip bulk || sg_require_cmds iperf3
-for b in "$BN_SYNGATE" "$BN_BIN/synflood" "$BN_BIN/connrate" "$BN_BIN/nfq_null"; do
+for b in "$BN_SYNGATE" "$BN_BIN/synflood" "$BN_BIN/connrate" "$BN_BIN/nfq_null" "$BN_BIN/legit"; do
     [ -x "$b" ] || sg_die "missing $b: cmake -S . -B build && make -C build -j2"
 done
 [ "$(nproc)" -ge 2 ] || sg_die "needs 2 cores (generator on 0, router on 1)"
@@ -57,7 +74,7 @@ sg_log "backend announces wscale $BN_WSCALE: SYNPROXY and syngate are told the s
 bn_spinner_start
 sg_on_exit bn_spinner_stop
 
-FLOOD_ROWS=() CONN_ROWS=() BULK_ROWS=()
+FLOOD_ROWS=() CONN_ROWS=() BULK_ROWS=() LEGIT_ROWS=() ACK_ROWS=()
 with_sys() { # SYSTEM CMD... : bring SYSTEM up, run CMD, bring it down
     local sys=$1; shift
     CUR_SYS=$sys
@@ -95,6 +112,23 @@ floods() {
 }
 for sys in $BN_SYSTEMS; do with_sys "$sys" floods "$sys"; done
 
+legits() {
+    local sys=$1 cond row
+    for cond in none $BN_LEGIT_FLOODS; do
+        row=$(bn_legit "$sys" "$cond" "$BN_LEGIT_SECS") || row=''
+        sg_log "legit: $row"
+        [ -n "$row" ] && LEGIT_ROWS+=("$row")
+    done
+}
+if ! skip legit; then
+    for sys in $BN_LEGIT_SYSTEMS; do with_sys "$sys" legits "$sys"; done
+fi
+
+acks() { local row; row=$(bn_ackflood "$1" "$BN_ACK_SECS") || row=''; sg_log "ack flood: $row"; [ -n "$row" ] && ACK_ROWS+=("$row"); }
+if ! skip ack; then
+    for sys in $BN_ACK_SYSTEMS; do with_sys "$sys" acks "$sys"; done
+fi
+
 conns() { local row; row=$(bn_connrate "$1" "$BN_CONN_SECS"); sg_log "connrate: $row"; CONN_ROWS+=("$row"); }
 if ! skip connrate; then
     for sys in $BN_CONN_SYSTEMS; do with_sys "$sys" conns "$sys"; done
@@ -106,6 +140,33 @@ if ! skip bulk; then
 fi
 
 # ---------------------------------------------------------------- report
+RES_BASE=${BN_OUT%.md}
+RES_NAME=$(basename "$RES_BASE")
+mkdir -p "$(dirname "$BN_OUT")"
+rows_tsv() { local r; for r in "$@"; do printf '%s\n' "$r"; done; }
+[ ${#FLOOD_ROWS[@]} -gt 0 ] && rows_tsv "${FLOOD_ROWS[@]}" >"$RES_BASE-flood.tsv"
+[ ${#LEGIT_ROWS[@]} -gt 0 ] && rows_tsv "${LEGIT_ROWS[@]}" >"$RES_BASE-legit.tsv"
+PLOTS=''
+if ! skip plot && command -v gnuplot >/dev/null 2>&1; then
+    PLOTS=$("$BENCH_DIR/plot.sh" "$RES_BASE" "${BN_LEGIT_TIMEOUT_MS:-3000}" 2>"$SG_TMP/plot.err") ||
+        sg_log "plot.sh failed: $(cat "$SG_TMP/plot.err")"
+fi
+has_plot() { [[ $PLOTS == *"$RES_BASE-$1.png"* ]]; }
+
+# legit rows with the p99(flood)/p99(no flood) ratio appended
+legit_table_rows() {
+    rows_tsv "${LEGIT_ROWS[@]}" | awk -F'\t' -v OFS='\t' '
+        { r[NR] = $0; if ($2 == "none") base[$1] = $8 }
+        END { for (i = 1; i <= NR; i++) { split(r[i], f, "\t")
+                  b = base[f[1]]
+                  if (f[2] == "none") q = "1 (baseline)"
+                  else if (f[8] == "inf") q = "∞"
+                  else if (b == "" || b == "inf" || b + 0 == 0) q = "–"
+                  else q = sprintf("%.2f", f[8] / b)
+                  fl = f[2] == "none" ? "–" : f[3]
+                  print f[1], f[2], fl, f[4], f[5], f[6], f[8], q, f[9], f[10], f[11] } }'
+}
+
 report() {
     local r
     echo "# syngate benchmark — $(date -u +%Y-%m-%dT%H:%MZ)"
@@ -113,18 +174,69 @@ report() {
     echo "Host: $(uname -r), $(nproc) cores ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo))." \
         "Router namespace on core $BN_RTR_CPU (RPS + taskset), generators and endpoints on core $BN_GEN_CPU." \
         "Core $BN_RTR_CPU was ${IDLE_BUSY}% busy before the run (other jobs): numbers are noisy." \
-        "Backend window scale $BN_WSCALE (given to SYNPROXY and to syngate --default-wscale; syngate runs with --learn no)."
+        "Backend window scale $BN_WSCALE (given to SYNPROXY and to syngate --default-wscale; syngate runs with --learn no)." \
+        "syngate shed-rate: ${BN_SHED_RATE:-default (100000)}. The server's tcp_syncookies is $BN_SRV_SYNCOOKIES (kernel default) except in plain-sc0/plain-sc1."
     echo "syngate $("$BN_SYNGATE" --version 2>/dev/null | head -1), commit $(git -C "$SG_ROOT_DIR" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$SG_ROOT_DIR" diff --quiet 2>/dev/null || echo '+dirty')."
     echo
+    echo "Systems: \`plain-sc0\` / \`plain-sc1\` = plain forwarding router, no protection, the server with" \
+        "tcp_syncookies 0 / 1; \`synproxy\` = kernel SYNPROXY (bench/ref_synproxy.sh); \`syngate\` = default" \
+        "options (mode always); \`syngate-adaptive\` = \`--mode adaptive\`; \`null-reflect\` / \`null-accept\` =" \
+        "null NFQUEUE daemons under syngate's rules. Spoofed sources (hping3 --rand-source, synflood) are all in 198.18.0.0/15."
+    echo
+    if [ ${#FLOOD_ROWS[@]} -gt 0 ] || [ ${#LEGIT_ROWS[@]} -gt 0 ] || [ ${#CONN_ROWS[@]} -gt 0 ] || [ ${#BULK_ROWS[@]} -gt 0 ]; then
+        echo "## Targets (from this run)"
+        echo
+        {
+            for r in "${FLOOD_ROWS[@]+"${FLOOD_ROWS[@]}"}"; do printf 'F\t%s\n' "$r"; done
+            for r in "${LEGIT_ROWS[@]+"${LEGIT_ROWS[@]}"}"; do printf 'L\t%s\n' "$r"; done
+            for r in "${CONN_ROWS[@]+"${CONN_ROWS[@]}"}"; do printf 'C\t%s\n' "$r"; done
+            for r in "${BULK_ROWS[@]+"${BULK_ROWS[@]}"}"; do printf 'B\t%s\n' "$r"; done
+        } | awk -F'\t' -v shed="${BN_SHED_RATE:-}" -v tmo_ms="${BN_LEGIT_TIMEOUT_MS:-3000}" -f "$BENCH_DIR/targets.awk"
+        echo
+    fi
     if [ ${#FLOOD_ROWS[@]} -gt 0 ]; then
         echo "## SYN flood: answers per second on one router core (${BN_FLOOD_SECS} s per point)"
         echo
-        echo "answered = SYN-ACKs reaching the client ns (null-accept: SYNs reaching the server)."
+        echo "answered = SYN-ACKs reaching the client ns (null-accept: SYNs reaching the server; plain-sc*: the" \
+            "server's own SYN-ACKs, its retransmissions subtracted, with a fresh listener per point, backlog 4096)."
         echo "µs/answer = core-$BN_RTR_CPU busy time / answers. qdrop = NFQUEUE queue+user drops, rxdrop = router veth backlog drops."
+        echo "hping3 rows: \`hping3 -S --flood --rand-source\`, its own maximum rate on core $BN_GEN_CPU."
         echo
+        has_plot flood && echo "![answered vs offered]($RES_NAME-flood.png)" && echo
         echo "| system | generator | target pps | offered pps | answered/s | answered % | core$BN_RTR_CPU busy % | µs/answer | qdrop | rxdrop |"
         echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
         for r in "${FLOOD_ROWS[@]}"; do echo "| ${r//$'\t'/ | } |"; done
+        echo
+    fi
+    if [ ${#LEGIT_ROWS[@]} -gt 0 ]; then
+        echo "## Legitimate clients under flood (${BN_LEGIT_SECS} s of clients per row)"
+        echo
+        echo "One new connection every ${BN_LEGIT_INTERVAL_MS:-10} ms from the client's own address (open loop):" \
+            "connect, write 1 byte, wait for the server's echo, close; success = echo within" \
+            "${BN_LEGIT_TIMEOUT_MS:-3000} ms. connect = connect() until writable (through a proxy: the proxy's SYN-ACK)," \
+            "echo = until the server's byte (proves the backend path). Percentiles over all attempts, a failure" \
+            "counting as infinitely slow (\"inf\": more than 1% failed). Flood: none; \`hping\` =" \
+            "\`hping3 -S --flood --rand-source\` (its maximum, on core $BN_GEN_CPU with the endpoints, which run" \
+            "SCHED_FIFO so the generator does not delay them); \`synflood:R\` = synflood at R SYN/s. The flood" \
+            "starts 1 s before the clients and stops after the last one. flood pps = the generator's sent rate." \
+            "failures: timeout/refused/reset/noecho/other/open."
+        echo
+        has_plot legit && echo "![legit clients: p99 and success]($RES_NAME-legit.png)" && echo
+        echo "| system | flood | flood pps | connections | success % | connect p50 ms | connect p99 ms | p99 / no-flood p99 | echo p99 ms | core$BN_RTR_CPU busy % | failures |"
+        echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+        legit_table_rows | while IFS= read -r r; do echo "| ${r//$'\t'/ | } |"; done
+        echo
+    fi
+    if [ ${#ACK_ROWS[@]} -gt 0 ]; then
+        echo "## ACK flood (\`hping3 -A --flood --rand-source\`, ${BN_ACK_SECS} s)"
+        echo
+        echo "reached server = flood packets arriving in the server ns (iptables counter, raw PREROUTING," \
+            "source 198.18.0.0/15). bad cookies/s: syngate's cookies_invalid, SYNPROXY's cookie_invalid." \
+            "qdrop = NFQUEUE drops (ACKs syngate never saw: the queue was full)."
+        echo
+        echo "| system | offered pps | reached server /s | reached % | core$BN_RTR_CPU busy % | bad cookies /s | qdrop |"
+        echo "|---|---:|---:|---:|---:|---:|---:|"
+        for r in "${ACK_ROWS[@]}"; do echo "| ${r//$'\t'/ | } |"; done
         echo
     fi
     if [ ${#CONN_ROWS[@]} -gt 0 ]; then
@@ -147,11 +259,10 @@ report() {
         if [ -n "$plain" ] && [ -n "$sg" ]; then
             echo
             awk -v p="$plain" -v s="$sg" 'BEGIN { d = p > 0 ? 100 * (s - p) / p : 0
-                printf "syngate vs plain forwarding: %+.1f%% (target: within 5%%) — %s\n", d, (d >= -5 ? "OK" : "BELOW TARGET") }'
+                printf "syngate vs plain forwarding: %+.1f%%\n", d }'
         fi
         echo
     fi
-    echo "Total run time: $(sg_elapsed "$T0") s. Raw outputs: kept with SG_KEEP_TMP=1."
+    echo "Total run time: $(sg_elapsed "$T0") s. Raw outputs: kept with SG_KEEP_TMP=1. Spoofed-source rewrites in the client ns (nft counters, rewritten / dropped): $(bn_spoof_count)."
 }
-mkdir -p "$(dirname "$BN_OUT")"
 report | tee "$BN_OUT"

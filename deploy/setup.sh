@@ -10,7 +10,7 @@ PKGS=(
 	build-essential cmake pkg-config
 	libnetfilter-queue-dev libmnl-dev libxxhash-dev libcmocka-dev libinih-dev libmicrohttpd-dev
 	iptables iproute2 conntrack nftables hping3 curl python3 procps tcpdump
-	ethtool iperf3 util-linux bc prometheus
+	ethtool iperf3 util-linux bc prometheus gnuplot-nox
 )
 
 if [ "$(id -u)" != 0 ]; then

@@ -257,6 +257,15 @@ sg_topo_up() {
             [ "$ok" = 1 ] || sg_die "topology: client cannot ping $dst"
         done
     fi
+    # hping3 --rand-source picks sources from all of IPv4: rewrite every source the
+    # client ns sends other than its own into 198.18.0.0/15 (RFC 2544, benchmark
+    # networks; top 15 bits replaced, checksums fixed by nft), so that no packet of a
+    # test carries an address that is not ours to use.  IPv6 floods use 2001:db8::/32.
+    printf '%s\n' "table ip sg_spoof {" "  chain out {" \
+        "    type filter hook output priority -400; policy accept;" \
+        "    ip saddr != $SG_CLI4 ip saddr set ip saddr & 0.1.255.255 | 198.18.0.0" \
+        "    ip saddr != { $SG_CLI4, 198.18.0.0/15 } drop" \
+        "  }" "}" | sg_in "$SG_NS_C" nft -f - || sg_die "cannot confine spoofed sources (nft)"
     sg_log "topology up: $SG_NS_C <-> $SG_NS_R <-> $SG_NS_S (logs: $SG_TMP)"
 }
 
