@@ -8,7 +8,8 @@
 #        loses 3% of such connections even without syngate)
 #   (4)  hping3 SYN flood (random sources, FLOOD_SECS) with a legitimate client beside it:
 #        every legitimate connection succeeds; the server sees only syngate's backend SYNs
-#   (5)  forged ACK flood: no backend connection, cookies_invalid/drop_cookie_mac count it
+#   (5)  forged ACK flood: no backend connection beyond the 2^-24 bound, cookies_invalid /
+#        drop_cookie_mac count it
 #   (6)  IPv6 SYN flood (own AF_PACKET sender; hping3 has no IPv6), as (4)
 #   (7)  syngate killed with SIGKILL: an established proxied connection keeps working
 #        (kernel data path), new connections fail (fail-closed)
@@ -233,9 +234,15 @@ inv=$(delta e0 e1 cookies_invalid) mac=$(delta e0 e1 drop_cookie_mac) stale=$(de
 sg_log "(5) forged ACKs sent $acks: cookies_invalid +$inv (cookie_mac +$mac, cookie_stale +$stale)," \
     "backend_syns +$(delta e0 e1 backend_syns), server SYNs +$((s1 - s0))"
 sg_assert_ge "(5) the ACK flood was real" "$acks" 10000
-sg_assert_eq "(5) server SYN counter did not grow" "$((s1 - s0))" 0
-sg_assert_eq "(5) no backend SYN sent" "$(delta e0 e1 backend_syns)" 0
-sg_assert_eq "(5) nothing proxied" "$(delta e0 e1 proxied)" 0
+# A forged ACK passes the cookie check with probability 2^-24 (docs/cookies.md):
+# over ~250k of them that is 0.015 expected connections, 1.5% of runs see one,
+# 1e-4 see two.  The bound is what is checked: at most one per 2^22 forged ACKs
+# (rounded up), which a MAC even 4x weaker than documented would already break.
+allowed=$(((acks + 4194303) / 4194304))
+sg_log "(5) forged ACKs that opened a backend connection: $(delta e0 e1 proxied) (allowed $allowed)"
+sg_assert_le "(5) server SYN counter grew by at most the 2^-24 bound" "$((s1 - s0))" "$allowed"
+sg_assert_le "(5) backend SYNs within the 2^-24 bound" "$(delta e0 e1 backend_syns)" "$allowed"
+sg_assert_le "(5) proxied within the 2^-24 bound" "$(delta e0 e1 proxied)" "$allowed"
 sg_assert_ge "(5) cookies_invalid counted >= 90% of the forged ACKs" "$inv" "$((acks * 9 / 10))"
 sg_assert_eq "(5) every invalid cookie is a drop_cookie_mac or drop_cookie_stale" "$((mac + stale))" "$inv"
 sg_assert_ge "(5) drop_cookie_mac counted" "$mac" 1
