@@ -45,6 +45,9 @@ BN_WSCALE=${BN_WSCALE:-7}           # set by run.sh from bn_backend_wscale
 # e.g. "chrt -f 10" (SCHED_FIFO: the NET_RX softirq, deferred to ksoftirqd under overload,
 # can no longer take the daemon's CPU) or "" (SCHED_OTHER, the default).
 BN_DAEMON_SCHED=${BN_DAEMON_SCHED:-}
+# extra options for syngate (e.g. "--queues 2") and the CPUs its threads may use
+BN_SYNGATE_ARGS=${BN_SYNGATE_ARGS:-}
+BN_DAEMON_CPUS=${BN_DAEMON_CPUS:-$BN_RTR_CPU}
 # syngate's shed-rate (SYNs/s let into the queue; 0 = no limit); empty = syngate's default
 BN_SHED_RATE=${BN_SHED_RATE:-}
 
@@ -213,8 +216,9 @@ bn_sys_up() {
         BN_CTL=$SG_TMP/syngate.sock
         BN_DAEMON_LOG=$SG_TMP/syngate.log
         # shellcheck disable=SC2086 # BN_DAEMON_SCHED is a command prefix
-        sg_bg "$SG_NS_R" "$BN_DAEMON_LOG" taskset -c "$BN_RTR_CPU" $BN_DAEMON_SCHED "$BN_SYNGATE" run \
-            --ports "$BN_PORTS" --install-rules --learn no --default-wscale "$BN_WSCALE" \
+        # shellcheck disable=SC2086 # BN_SYNGATE_ARGS is a list of options
+        sg_bg "$SG_NS_R" "$BN_DAEMON_LOG" taskset -c "$BN_DAEMON_CPUS" $BN_DAEMON_SCHED "$BN_SYNGATE" run \
+            --ports "$BN_PORTS" --install-rules --learn no --default-wscale "$BN_WSCALE" $BN_SYNGATE_ARGS \
             ${BN_SHED_RATE:+--shed-rate "$BN_SHED_RATE"} "${mode[@]+"${mode[@]}"}" --control "$BN_CTL" --log-level warn
         BN_DAEMON_PID=$SG_BG_PID
         _bn_wait_file "$BN_CTL" || { cat "$BN_DAEMON_LOG" >&2; return 1; }
