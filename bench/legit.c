@@ -43,6 +43,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define NEVER UINT64_MAX
 
 enum st { ST_CONNECTING, ST_WAIT_ECHO, ST_OK, ST_TIMEOUT, ST_REFUSED, ST_RESET, ST_NOECHO, ST_OTHER, ST_OPEN };
@@ -54,22 +56,6 @@ struct att {
 	enum st st;
 	uint64_t start, conn, echo; /* absolute ns; conn/echo NEVER until seen */
 };
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* ------------------------------------------------------------------ server */
 static int server(uint16_t port, double secs, int backlog)

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "syngate/nfq.h"
+#include "syngate/packet.h"
 
 #define SYNACK_LEN 44 /* IPv4 20 + TCP 20 + MSS option 4 */
 
@@ -53,33 +54,13 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static uint32_t sum16(const uint8_t *p, size_t len, uint32_t sum)
-{
-	uint16_t w;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2) {
-		memcpy(&w, p + i, 2);
-		sum += w;
-	}
-	return sum;
-}
-
-static uint16_t fold(uint32_t sum)
-{
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 /* Builds the SYN-ACK answering IPv4 SYN @in (@len bytes) into @out.
  * Returns false when @in is not a well-formed IPv4 TCP SYN. */
 static bool synack(const uint8_t *in, size_t len, uint8_t *out)
 {
 	size_t ihl;
 	uint32_t seq, ack, isn;
-	uint16_t c, tcplen = htons(24);
-	uint8_t pseudo[12];
+	uint16_t c;
 
 	if (len < 20 || (in[0] >> 4) != 4 || in[9] != 6)
 		return false;
@@ -94,7 +75,7 @@ static bool synack(const uint8_t *in, size_t len, uint8_t *out)
 	out[9] = 6;
 	memcpy(out + 12, in + 16, 4); /* src = the SYN's dst */
 	memcpy(out + 16, in + 12, 4);
-	c = fold(sum16(out, 20, 0));
+	c = sg_csum_ipv4(out, 20);
 	memcpy(out + 10, &c, 2);
 
 	memcpy(out + 20, in + ihl + 2, 2); /* sport = the SYN's dport */
@@ -112,11 +93,7 @@ static bool synack(const uint8_t *in, size_t len, uint8_t *out)
 	out[41] = 4;
 	out[42] = 1460 >> 8;
 	out[43] = 1460 & 0xff;
-	memset(pseudo, 0, sizeof(pseudo));
-	memcpy(pseudo, out + 12, 8);
-	pseudo[9] = 6;
-	memcpy(pseudo + 10, &tcplen, 2);
-	c = fold(sum16(out + 20, 24, sum16(pseudo, sizeof(pseudo), 0)));
+	c = sg_csum_tcp(AF_INET, out + 12, out + 16, out + 20, 24);
 	memcpy(out + 36, &c, 2);
 	return true;
 }
