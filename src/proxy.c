@@ -757,11 +757,6 @@ void sg_proxy_reconfigure(struct sg_proxy *px, const struct sg_proxy_config *c)
 	sg_adaptive_set(&px->ad, c->adaptive_high, c->adaptive_low, c->adaptive_window_ms);
 }
 
-void sg_proxy_closed(struct sg_proxy *px)
-{
-	px->c.closed++;
-}
-
 const struct sg_counters *sg_proxy_counters(const struct sg_proxy *px)
 {
 	return &px->c;

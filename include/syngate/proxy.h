@@ -81,7 +81,8 @@ struct sg_counters {
 	uint64_t synacks_resent;  /* SYN-ACKs re-sent to a probing client whose ACK was lost */
 	uint64_t backend_syns;	  /* SYNs sent to backends, retransmissions included */
 	uint64_t proxied;	  /* connections spliced */
-	uint64_t closed;	  /* spliced connections that ended */
+	uint64_t closed;	  /* spliced connections that ended: filled by the daemon
+				   * from conntrack destroy events, 0 in a proxy's own */
 	uint64_t learned;	  /* backend SYN-ACKs learned from */
 	uint64_t passed_completed; /* passed-through handshakes seen completing */
 	uint64_t wscale_mismatch; /* backend wscale differed from the one advertised */
@@ -128,8 +129,6 @@ void sg_proxy_tick(struct sg_proxy *px, uint64_t now_us, uint32_t budget);
 /* Rotates cookie secrets when the slot changes; @random as for sg_cookie_rotate. */
 int sg_proxy_rotate(struct sg_proxy *px, uint64_t now_s, const uint8_t *random);
 
-/* A spliced connection ended (conntrack destroy event). */
-void sg_proxy_closed(struct sg_proxy *px);
 
 const struct sg_counters *sg_proxy_counters(const struct sg_proxy *px);
 /* Cookies issued in the current slot ([0]) and the previous one ([1]): the
