@@ -7,6 +7,7 @@
 #include <xxhash.h>
 
 #include "syngate/cookie.h"
+#include "syngate/cookie_mac.h"
 
 #define COOKIE_MAC_SHIFT 8
 #define COOKIE_LOW_MASK 0xffu
@@ -27,22 +28,13 @@ const uint16_t sg_cookie_mss6[SG_COOKIE_MSS_SLOTS] = {1220, 1280, 1340, 1380,
  * default tcp_rmem), Windows 8, macOS 6. */
 const uint8_t sg_cookie_wscale[SG_COOKIE_WSCALE_SLOTS] = {0, 0, 2, 6, 7, 8, 9, 10};
 
-/* The MAC input, packed so that no padding byte is hashed. */
-struct __attribute__((packed)) mac_input {
-	uint8_t saddr[16];
-	uint8_t daddr[16];
-	uint64_t slot;
-	uint32_t client_isn;
-	uint16_t sport;
-	uint16_t dport;
-	uint8_t family;
-	uint8_t low_bits;
-};
+_Static_assert(sizeof(struct sg_cookie_mac_input) == SG_COOKIE_MAC_INPUT_LEN,
+	       "the XDP program hashes exactly this many bytes");
 
 uint64_t sg_cookie_mac(const uint8_t *secret, const struct sg_tuple *t, uint32_t client_isn,
 		       uint64_t slot, uint8_t low_bits)
 {
-	struct mac_input in;
+	struct sg_cookie_mac_input in;
 
 	memset(&in, 0, sizeof(in));
 	memcpy(in.saddr, t->saddr, sizeof(in.saddr));
