@@ -47,6 +47,10 @@ BN_WSCALE=${BN_WSCALE:-7}           # set by run.sh from bn_backend_wscale
 BN_DAEMON_SCHED=${BN_DAEMON_SCHED:-}
 # extra options for syngate (e.g. "--queues 2") and the CPUs its threads may use
 BN_SYNGATE_ARGS=${BN_SYNGATE_ARGS:-}
+# syngate-xdp: the XDP fast path's attach mode on the router's client-facing veth. generic
+# runs after RPS (on the router core, like every other system); native runs in the veth's
+# NAPI poll on the sending core, which would hide its cost on the generator's core.
+BN_XDP_MODE=${BN_XDP_MODE:-generic}
 BN_DAEMON_CPUS=${BN_DAEMON_CPUS:-$BN_RTR_CPU}
 # syngate's shed-rate (SYNs/s let into the queue; 0 = no limit); empty = syngate's default
 BN_SHED_RATE=${BN_SHED_RATE:-}
@@ -210,9 +214,10 @@ bn_sys_up() {
     synproxy-nots) SPX_TIMESTAMP=0 "$BN_DIR/ref_synproxy.sh" up "$SG_NS_R" "$BN_PORTS" 1460 "$BN_WSCALE" ;;
     # the rule set as before the fix (timestamp, no output notrack): 1 s stall per connection
     synproxy-stall) SPX_OUT_NOTRACK=0 "$BN_DIR/ref_synproxy.sh" up "$SG_NS_R" "$BN_PORTS" 1460 "$BN_WSCALE" ;;
-    syngate | syngate-adaptive)
+    syngate | syngate-adaptive | syngate-xdp | syngate-xdp-adaptive)
         local mode=()
-        [ "$name" = syngate-adaptive ] && mode=(--mode adaptive)
+        case $name in *adaptive) mode=(--mode adaptive) ;; esac
+        case $name in syngate-xdp*) mode+=(--xdp "$BN_XDP_MODE" --interfaces "$SG_IF_RC") ;; esac
         BN_CTL=$SG_TMP/syngate.sock
         BN_DAEMON_LOG=$SG_TMP/syngate.log
         # shellcheck disable=SC2086 # BN_DAEMON_SCHED is a command prefix
@@ -243,7 +248,7 @@ bn_sys_down() {
     plain-ct) sg_in "$SG_NS_R" nft delete table inet bn_ct 2>/dev/null || true ;;
     plain-sc0 | plain-sc1) sg_in "$SG_NS_S" sysctl -qw net.ipv4.tcp_syncookies="$BN_SRV_SYNCOOKIES" ;;
     synproxy | synproxy-nots | synproxy-stall) "$BN_DIR/ref_synproxy.sh" down "$SG_NS_R" ;;
-    syngate | syngate-adaptive | null-accept | null-reflect) bn_daemon_stop ;;
+    syngate | syngate-adaptive | syngate-xdp | syngate-xdp-adaptive | null-accept | null-reflect) bn_daemon_stop ;;
     esac
     # syngate's rules install sets nf_conntrack_tcp_loose=0 and remove keeps it: back to the
     # kernel default, so every system starts from the same router

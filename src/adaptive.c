@@ -36,9 +36,14 @@ static void advance(struct sg_adaptive *a, uint64_t now)
 
 bool sg_adaptive_begin(struct sg_adaptive *a, uint64_t now)
 {
+	return sg_adaptive_begin_n(a, now, 1);
+}
+
+bool sg_adaptive_begin_n(struct sg_adaptive *a, uint64_t now, uint64_t n)
+{
 	advance(a, now);
-	a->begun[a->cur]++;
-	a->sum++;
+	a->begun[a->cur] += (int64_t)n;
+	a->sum += (int64_t)n;
 	if (!a->engaged && a->sum >= (int64_t)a->high) {
 		a->engaged = true;
 		a->engagements++;

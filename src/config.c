@@ -9,8 +9,9 @@
 
 #include "syngate/config.h"
 #include "syngate/log.h"
+#include "syngate/xdp.h"
 
-enum opt_type { T_U32, T_U16, T_U8, T_BOOL, T_PORTS, T_IFACES, T_MODE, T_STR, T_LOG };
+enum opt_type { T_U32, T_U16, T_U8, T_BOOL, T_PORTS, T_IFACES, T_MODE, T_STR, T_LOG, T_XDP };
 
 
 struct opt {
@@ -36,6 +37,8 @@ static const struct opt opts[] = {
 	{"adaptive-high", T_U32, O(proxy.adaptive_high), 1, 1u << 30, "adaptive: engage cookies at this half-open estimate (default 1000)", 0},
 	{"adaptive-low", T_U32, O(proxy.adaptive_low), 0, 1u << 30, "adaptive: release them below this estimate; must be below adaptive-high (default 500)", 0},
 	{"adaptive-window-ms", T_U32, O(proxy.adaptive_window_ms), 80, 600000, "adaptive: window of the half-open estimate (default 2000)", 0},
+	{"xdp", T_XDP, 0, 0, 0, "off | native | generic: answer SYNs in an XDP program on the 'interfaces' before they reach the queue (native: the driver's hook; generic: any device; default off; see docs/xdp.md)", 0},
+	{"xdp-object", T_STR, O(xdp_object), 0, 0, "the XDP program's object file (default: syngate_xdp.o beside the executable, else the installed one)", SZ(xdp_object)},
 	{"shed-rate", T_U32, O(rules.shed_rate), 0, 1000000, "SYNs per second let into each queue; the excess is dropped before the queue (xt_hashlimit), 0 = no limit (default 100000; see rules/README.md)", 0},
 	{"fail-open", T_BOOL, O(rules.fail_open), 0, 0, "accept packets when no daemon listens or the queue is full (default no)", 0},
 	{"rst-invalid", T_BOOL, O(proxy.rst_invalid), 0, 0, "answer an ACK with a bad cookie with RST (default no: drop)", 0},
@@ -197,6 +200,8 @@ static int set_one(struct sg_config *c, const struct opt *o, const char *v)
 		return 0;
 	case T_LOG:
 		return (c->log_level = sg_log_parse_level(v)) < 0 ? -1 : 0;
+	case T_XDP:
+		return (c->xdp_mode = sg_xdp_mode_parse(v)) < 0 ? -1 : 0;
 	}
 	return -1;
 }
@@ -283,6 +288,9 @@ int sg_config_check(const struct sg_config *c, char *err, size_t errlen)
 			    "'adaptive-low' (%u) must be below 'adaptive-high' (%u): the gap is the "
 			    "hysteresis",
 			    p->adaptive_low, p->adaptive_high);
+	if (c->xdp_mode != SG_XDP_OFF && c->rules.nifaces == 0)
+		return fail(err, errlen,
+			    "'xdp' needs 'interfaces': the client-facing interfaces to attach to");
 	if (p->syn_rto_ms >= p->backend_timeout_ms)
 		return fail(err, errlen, "'syn-rto-ms' must be below 'backend-timeout-ms'");
 	return 0;
@@ -334,6 +342,8 @@ int sg_config_restart_keys(const struct sg_config *a, const struct sg_config *b,
 	n += note(strcmp(a->control, b->control), "control", out, len);
 	n += note(strcmp(a->metrics_addr, b->metrics_addr) || a->metrics_port != b->metrics_port,
 		  "metrics", out, len);
+	n += note(a->xdp_mode != b->xdp_mode || strcmp(a->xdp_object, b->xdp_object), "xdp",
+		  out, len);
 	n += note(a->queue_maxlen != b->queue_maxlen || a->rcvbuf_mb != b->rcvbuf_mb,
 		  "queue-maxlen/rcvbuf-mb", out, len);
 	return n;

@@ -16,17 +16,9 @@
 #define COOKIE_SACK(c) (((c) >> 4) & 1u)
 #define COOKIE_WSCALE(c) (((c) >> 5) & 7u)
 
-/* MSS values a cookie can name.  Common path MTUs: 536 (RFC 879 default),
- * PPPoE/VPN tunnels (1400-1452), Ethernet (1460 / 1440). */
-const uint16_t sg_cookie_mss4[SG_COOKIE_MSS_SLOTS] = {536,  1200, 1300, 1360,
-						     1400, 1440, 1452, 1460};
-const uint16_t sg_cookie_mss6[SG_COOKIE_MSS_SLOTS] = {1220, 1280, 1340, 1380,
-						     1400, 1420, 1432, 1440};
-/* Index 0: no window scale.  A client's scale is rounded down, so the backend
- * sees a window no larger than the client offers (safe, slower at most).
- * The values cover the common stacks: Linux 7 (older) and 10 (6.x with the
- * default tcp_rmem), Windows 8, macOS 6. */
-const uint8_t sg_cookie_wscale[SG_COOKIE_WSCALE_SLOTS] = {0, 0, 2, 6, 7, 8, 9, 10};
+const uint16_t sg_cookie_mss4[SG_COOKIE_MSS_SLOTS] = SG_COOKIE_MSS4_VALUES;
+const uint16_t sg_cookie_mss6[SG_COOKIE_MSS_SLOTS] = SG_COOKIE_MSS6_VALUES;
+const uint8_t sg_cookie_wscale[SG_COOKIE_WSCALE_SLOTS] = SG_COOKIE_WSCALE_VALUES;
 
 _Static_assert(sizeof(struct sg_cookie_mac_input) == SG_COOKIE_MAC_INPUT_LEN,
 	       "the XDP program hashes exactly this many bytes");
@@ -75,27 +67,6 @@ int sg_cookie_rotate(struct sg_cookie_keys *k, uint64_t now, const uint8_t *rand
 	return 1;
 }
 
-/* Largest index whose table value is <= @v (0 when none is). */
-static unsigned round_down_u16(const uint16_t *tab, unsigned n, uint16_t v)
-{
-	unsigned i = n - 1;
-
-	while (i > 0 && tab[i] > v)
-		i--;
-	return i;
-}
-
-static unsigned wscale_index(const struct sg_tcpopts *o)
-{
-	unsigned i = SG_COOKIE_WSCALE_SLOTS - 1;
-
-	if (!o->has_wscale)
-		return 0;
-	while (i > 1 && sg_cookie_wscale[i] > o->wscale)
-		i--;
-	return i;
-}
-
 static const uint16_t *mss_table(uint8_t family)
 {
 	return family == AF_INET6 ? sg_cookie_mss6 : sg_cookie_mss4;
@@ -119,11 +90,9 @@ uint32_t sg_cookie_make(const struct sg_cookie_keys *k, const struct sg_tuple *t
 			struct sg_cookie_opts *enc)
 {
 	/* A SYN without MSS option means 536 (v4) / 1220 (v6): index 0. */
-	unsigned mss = o->has_mss ? round_down_u16(mss_table(t->family), SG_COOKIE_MSS_SLOTS,
-						   o->mss)
-				  : 0;
+	unsigned mss = o->has_mss ? sg_cookie_mss_index(mss_table(t->family), o->mss) : 0;
 	uint32_t low = (uint32_t)(k->slot & 1) | mss << 1 | (uint32_t)o->sack_ok << 4 |
-		       wscale_index(o) << 5;
+		       sg_cookie_wscale_index(sg_cookie_wscale, o->has_wscale, o->wscale) << 5;
 	uint64_t mac = sg_cookie_mac(k->secret[k->slot & 1], t, client_isn, k->slot,
 				     (uint8_t)low);
 

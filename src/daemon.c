@@ -34,6 +34,7 @@
 #include "syngate/rules.h"
 #include "syngate/stats.h"
 #include "syngate/worker.h"
+#include "syngate/xdp.h"
 
 #define TICK_MS 100
 #define MAX_QUEUES 64
@@ -51,14 +52,17 @@ struct snapshot {
 	bool cookies_on;
 	uint32_t estimate;
 	uint64_t engagements, releases;
-	bool has_ev, has_kq;
+	bool has_ev, has_kq, has_xdp;
 	int nbackend;
+	uint64_t xdp[SG_XDP__COUNT];
 };
 
 struct daemon {
 	struct sg_config cfg;
 	struct sg_worker *w[MAX_QUEUES];
 	int nw;
+	struct sg_xdp *xdp;
+	struct sg_keyring *ring;
 	struct sg_http *http;
 	struct sg_diag *diag;
 	struct sg_ct_events *ev;
@@ -148,6 +152,7 @@ static void snapshot_take(struct daemon *d, bool fresh)
 		n.ev = *sg_ct_events_stats(d->ev);
 		n.has_ev = true;
 	}
+	n.has_xdp = d->xdp && sg_xdp_counters(d->xdp, n.xdp) == 0;
 	read_backends(d);
 	memcpy(n.backend, d->backend, sizeof(n.backend));
 	n.nbackend = d->nbackend;
@@ -179,6 +184,7 @@ static void snapshot_src(const struct daemon *d, const struct snapshot *s,
 	src->cookies_slot[1] = s->cookies_slot[1];
 	src->backend = s->backend;
 	src->nbackend = s->nbackend;
+	src->xdp = s->has_xdp ? s->xdp : NULL;
 }
 
 /* The metrics endpoint's renderer: runs on libmicrohttpd's thread. */
@@ -240,6 +246,37 @@ static void on_control(struct daemon *d)
 	close(c);
 }
 
+/* What the XDP program must know of @c (ports pointed at, not copied). */
+static void xdp_params(const struct sg_config *c, struct sg_xdp_params *p)
+{
+	p->ports = c->rules.ports;
+	p->nports = c->rules.nports;
+	p->ipv4 = c->rules.ipv4;
+	p->ipv6 = c->rules.ipv6;
+	p->mss4 = c->proxy.mss4;
+	p->mss6 = c->proxy.mss6;
+	p->default_wscale = c->proxy.default_wscale;
+	p->learn_first = c->proxy.learn_first;
+}
+
+/* Loads and attaches the XDP fast path if the configuration asks for it. */
+static int open_xdp(struct daemon *d)
+{
+	struct sg_xdp_params p;
+	char path[sizeof(d->cfg.xdp_object) + 32];
+
+	if (d->cfg.xdp_mode == SG_XDP_OFF)
+		return 0;
+	if (d->cfg.xdp_object[0])
+		snprintf(path, sizeof(path), "%s", d->cfg.xdp_object);
+	else
+		sg_xdp_default_object(path, sizeof(path));
+	xdp_params(&d->cfg, &p);
+	d->xdp = sg_xdp_open(path, (const char(*)[16])d->cfg.rules.ifaces, d->cfg.rules.nifaces,
+			     (enum sg_xdp_mode)d->cfg.xdp_mode, &p);
+	return d->xdp ? 0 : -1;
+}
+
 /* SIGHUP: re-reads the config file and applies what can change at run time.
  * Connections in flight and spliced ones are untouched; a bad file changes
  * nothing. */
@@ -263,6 +300,12 @@ static void reload(struct daemon *d)
 		sg_log(SG_LOG_WARN, "SIGHUP: changes to %s need a restart; not applied", keys);
 	for (i = 0; i < d->nw; i++)
 		sg_worker_reconfigure(d->w[i], &n.proxy);
+	if (d->xdp) {
+		struct sg_xdp_params xp;
+
+		xdp_params(&n, &xp);
+		sg_xdp_configure(d->xdp, &xp);
+	}
 	d->cfg.proxy.mode = n.proxy.mode;
 	d->cfg.proxy.adaptive_high = n.proxy.adaptive_high;
 	d->cfg.proxy.adaptive_low = n.proxy.adaptive_low;
@@ -324,6 +367,8 @@ static void teardown(struct daemon *d)
 	sg_http_stop(d->http);
 	for (i = 0; i < d->nw; i++)
 		sg_worker_free(d->w[i]);
+	sg_keyring_free(d->ring);
+	sg_xdp_close(d->xdp);
 	sg_diag_close(d->diag);
 	if (d->rules_installed)
 		sg_rules_remove(&d->cfg.rules, stderr);
@@ -396,9 +441,14 @@ static int setup(struct daemon *d)
 			return -1;
 		d->rules_installed = true;
 	}
+	if (open_xdp(d) < 0)
+		return -1;
+	d->ring = sg_keyring_new(d->cfg.proxy.cookie_period, d->cfg.rules.nqueues, d->xdp);
+	if (!d->ring)
+		return -1;
 	for (i = 0; i < d->cfg.rules.nqueues; i++) {
-		d->w[i] = sg_worker_new(&d->cfg, (uint16_t)(d->cfg.rules.queue + i),
-					d->cfg.rules.nqueues);
+		d->w[i] = sg_worker_new(&d->cfg, (uint16_t)(d->cfg.rules.queue + i), i,
+					d->cfg.rules.nqueues, d->ring, d->xdp);
 		if (!d->w[i])
 			return -1;
 		d->nw++;

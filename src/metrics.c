@@ -97,6 +97,12 @@ static void queues(struct out *o, const struct sg_stats_src *s)
 	}
 	if (s->nfq)
 		one(o, "syngate_nfqueue_enobufs_total", "counter", "Receive overruns on the NFQUEUE socket.", s->nfq->enobufs);
+	if (s->xdp) {
+		head(o, "syngate_xdp_syns_total", "counter", "SYNs to protected ports the XDP fast path looked at, by outcome (syn: all of them).");
+		for (i = 0; i < SG_XDP__COUNT; i++)
+			put(o, "syngate_xdp_syns_total{outcome=\"%s\"} %" PRIu64 "\n",
+			    sg_xdp_counter_name((enum sg_xdp_counter)i), s->xdp[i]);
+	}
 	if (s->ev)
 		one(o, "syngate_conntrack_events_lost_total", "counter", "Conntrack event overruns (ends not counted).", s->ev->enobufs);
 	if (s->nbackend <= 0)

@@ -192,6 +192,32 @@ static void learn(struct sg_proxy *px, const struct sg_pkt *p)
 	b->known = true;
 	b->mss = p->opts.has_mss && p->opts.mss >= floor ? p->opts.mss : floor;
 	px->c.learned++;
+	if (px->io.learned) {
+		struct sg_backend_opts o = {b->has_wscale, b->sack_ok, b->wscale, b->mss};
+
+		px->io.learned(px->io.ctx, &p->tuple, &o);
+	}
+}
+
+/* The record of the backend a client packet @p goes to; when the proxy has
+ * none, the options known to the fast path (which answered the SYN) are
+ * taken in, so that the ACK is handled with the options the SYN-ACK had. */
+static struct backend *backend_of(struct sg_proxy *px, const struct sg_pkt *p)
+{
+	struct backend *b = backend_find(px, p->tuple.family, p->tuple.daddr, p->tuple.dport);
+	struct sg_backend_opts o;
+
+	if ((b && b->known) || !px->io.backend || px->io.backend(px->io.ctx, &p->tuple, &o) != 0)
+		return b;
+	b = backend_claim(px, p->tuple.family, p->tuple.daddr, p->tuple.dport);
+	if (!b)
+		return NULL;
+	b->known = true;
+	b->has_wscale = o.has_wscale;
+	b->sack_ok = o.sack_ok;
+	b->wscale = o.wscale;
+	b->mss = o.mss;
+	return b;
 }
 
 /* --- recently spliced tuples --------------------------------------------- */
@@ -223,6 +249,8 @@ static void recent_add(struct sg_proxy *px, const struct sg_tuple *t)
 	uint64_t h = tuple_hash(px, t);
 
 	px->recent[(h >> 1) & (RECENT_SLOTS - 1)] = h;
+	if (px->io.remember)
+		px->io.remember(px->io.ctx, t);
 }
 
 /* True (and forgotten) if @t was spliced recently. */
@@ -463,7 +491,7 @@ static int ct_create(struct sg_proxy *px, const struct sg_halfopen *e)
 static void on_client_ack(struct sg_proxy *px, const struct sg_pkt *p, uint64_t now,
 			  struct sg_action *a)
 {
-	struct backend *b = backend_find(px, p->tuple.family, p->tuple.daddr, p->tuple.dport);
+	struct backend *b;
 	struct sg_cookie_opts dec;
 	struct sg_halfopen *e;
 	struct sg_seg s;
@@ -482,6 +510,7 @@ static void on_client_ack(struct sg_proxy *px, const struct sg_pkt *p, uint64_t 
 	}
 	px->c.cookies_valid++;
 	sg_adaptive_done(&px->ad, now / 1000);
+	b = backend_of(px, p);
 	e = halfopen_add(px, &p->tuple, &r);
 	if (!e) {
 		drop(px, a, r);
@@ -730,6 +759,23 @@ int sg_proxy_rotate(struct sg_proxy *px, uint64_t now_s, const uint8_t *random)
 	else if (r == 1)
 		px->slot_cookies[px->keys.slot & 1] = 0;
 	return r;
+}
+
+void sg_proxy_set_keys(struct sg_proxy *px, const struct sg_cookie_keys *k)
+{
+	if (k->slot >= px->keys.slot + 2)
+		px->slot_cookies[0] = px->slot_cookies[1] = 0;
+	else if (k->slot == px->keys.slot + 1)
+		px->slot_cookies[k->slot & 1] = 0;
+	px->keys = *k;
+}
+
+void sg_proxy_note_syns(struct sg_proxy *px, uint64_t n, uint64_t now_us)
+{
+	px->c.syn_seen += n;
+	px->c.cookies_sent += n;
+	px->slot_cookies[px->keys.slot & 1] += n;
+	sg_adaptive_begin_n(&px->ad, now_us / 1000, n);
 }
 
 void sg_proxy_cookies_in_flight(const struct sg_proxy *px, uint64_t out[2])

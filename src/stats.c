@@ -91,6 +91,12 @@ size_t sg_stats_format(const struct sg_stats_src *s, bool json, char *out, size_
 		snprintf(name, sizeof(name), "backend_%u_accept_limit", s->backend[i].port);
 		field(&o, name, s->backend[i].backlog);
 	}
+	for (int i = 0; s->xdp && i < SG_XDP__COUNT; i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "xdp_%s", sg_xdp_counter_name((enum sg_xdp_counter)i));
+		field(&o, name, s->xdp[i]);
+	}
 	if (s->ev) {
 		field(&o, "ct_events", s->ev->events);
 		field(&o, "ct_events_lost", s->ev->enobufs);

@@ -26,10 +26,22 @@
 #define RANDOM_LEN (2 * SG_COOKIE_SECRET_LEN + 8)
 #define SNAP_WAIT_MS 200
 
+struct sg_keyring {
+	pthread_mutex_t lock;
+	struct sg_cookie_keys keys;
+	uint64_t held[64]; /* slot whose keys each worker holds */
+	int nworkers;
+	struct sg_xdp *xdp;
+	uint64_t published; /* slot whose keys the XDP program has */
+};
+
 struct sg_worker {
 	struct sg_config cfg;
 	uint16_t queue;
-	int nworkers;
+	int id, nworkers;
+	struct sg_keyring *ring;
+	struct sg_xdp *xdp;
+	uint64_t xdp_answered; /* the program's answered count at the last tick */
 	struct sg_proxy *px;
 	struct sg_nfq *q;
 	struct sg_ct *ct;
@@ -74,6 +86,64 @@ static int fill_random(uint8_t *buf, size_t len)
 	return 0;
 }
 
+/* --- shared cookie keys ----------------------------------------------------- */
+
+struct sg_keyring *sg_keyring_new(uint32_t period, int nworkers, struct sg_xdp *xdp)
+{
+	struct sg_keyring *r = calloc(1, sizeof(*r));
+	struct timespec ts;
+	uint8_t rnd[2 * SG_COOKIE_SECRET_LEN];
+
+	if (!r || nworkers < 1 || nworkers > 64 || fill_random(rnd, sizeof(rnd)) != 0) {
+		sg_log_warn("cookie keys");
+		free(r);
+		return NULL;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	sg_cookie_init(&r->keys, period, (uint64_t)ts.tv_sec, rnd);
+	pthread_mutex_init(&r->lock, NULL);
+	r->nworkers = nworkers;
+	r->xdp = xdp;
+	r->published = r->keys.slot;
+	if (xdp && sg_xdp_set_keys(xdp, &r->keys) != 0) {
+		sg_keyring_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void sg_keyring_free(struct sg_keyring *r)
+{
+	if (!r)
+		return;
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+/* Worker @id takes the keys of the slot of @now_s into @out, drawing the
+ * slot's secret if it is the first there. */
+static void keyring_sync(struct sg_keyring *r, int id, uint64_t now_s, struct sg_cookie_keys *out)
+{
+	uint8_t rnd[2 * SG_COOKIE_SECRET_LEN];
+	int i;
+
+	pthread_mutex_lock(&r->lock);
+	if (now_s / r->keys.period > r->keys.slot) {
+		if (fill_random(rnd, sizeof(rnd)) == 0)
+			sg_cookie_rotate(&r->keys, now_s, rnd);
+		else
+			sg_log_warn("getrandom: cookie secrets not rotated");
+	}
+	*out = r->keys;
+	r->held[id] = r->keys.slot;
+	for (i = 0; i < r->nworkers && r->held[i] == r->keys.slot; i++)
+		;
+	if (r->xdp && i == r->nworkers && r->published != r->keys.slot &&
+	    sg_xdp_set_keys(r->xdp, &r->keys) == 0)
+		r->published = r->keys.slot;
+	pthread_mutex_unlock(&r->lock);
+}
+
 /* --- io table for the proxy --------------------------------------------- */
 
 static int io_create(void *ctx, const struct sg_ct_new *n)
@@ -94,6 +164,31 @@ static int io_delete(void *ctx, const struct sg_tuple *t)
 static int io_send(void *ctx, const uint8_t *pkt, size_t len)
 {
 	return sg_raw_send(((struct sg_worker *)ctx)->raw, pkt, len);
+}
+
+static void io_learned(void *ctx, const struct sg_tuple *b, const struct sg_backend_opts *o)
+{
+	struct sg_xdp_backend v = {o->mss, o->has_wscale, o->wscale, o->sack_ok, {0}};
+
+	sg_xdp_learned(((struct sg_worker *)ctx)->xdp, b->family, b->saddr, b->sport, &v);
+}
+
+static int io_backend(void *ctx, const struct sg_tuple *b, struct sg_backend_opts *o)
+{
+	struct sg_xdp_backend v;
+
+	if (sg_xdp_backend(((struct sg_worker *)ctx)->xdp, b->family, b->daddr, b->dport, &v) != 0)
+		return -1;
+	o->mss = v.mss;
+	o->has_wscale = v.has_wscale;
+	o->wscale = v.wscale;
+	o->sack_ok = v.sack_ok;
+	return 0;
+}
+
+static void io_remember(void *ctx, const struct sg_tuple *t)
+{
+	sg_xdp_remember(((struct sg_worker *)ctx)->xdp, t);
 }
 
 /* --- the packet path ------------------------------------------------------ */
@@ -152,18 +247,38 @@ static void log_transition(struct sg_worker *w)
 		       w->queue, sg_adaptive_estimate(ad), ad->low);
 }
 
+/* Takes the keyring's keys when the cookie slot changes. */
 static void rotate(struct sg_worker *w)
 {
 	uint64_t slot = w->now_us / 1000000 / w->cfg.proxy.cookie_period;
-	uint8_t rnd[RANDOM_LEN];
-	int r;
+	struct sg_cookie_keys k;
 
-	if (slot == w->last_slot || fill_random(rnd, sizeof(rnd)) != 0)
+	if (slot == w->last_slot)
 		return;
-	w->last_slot = slot;
-	r = sg_proxy_rotate(w->px, w->now_us / 1000000, rnd);
-	if (r > 0)
-		sg_log(SG_LOG_DEBUG, "queue %u: cookie secrets rotated (%d replaced)", w->queue, r);
+	keyring_sync(w->ring, w->id, w->now_us / 1000000, &k);
+	sg_proxy_set_keys(w->px, &k);
+	w->last_slot = k.slot;
+	sg_log(SG_LOG_DEBUG, "queue %u: cookie slot %lu", w->queue, (unsigned long)k.slot);
+}
+
+/* Keeps the XDP program answering while this worker answers SYNs with
+ * cookies, and gives the worker its share of the SYNs the program
+ * answered (the adaptive estimate counts them). */
+static void xdp_tick(struct sg_worker *w)
+{
+	uint64_t c[SG_XDP__COUNT], delta, share;
+
+	if (!w->xdp)
+		return;
+	sg_xdp_engage(w->xdp, (unsigned)w->id, sg_proxy_cookies_on(w->px));
+	if (sg_xdp_counters(w->xdp, c) != 0 || c[SG_XDP_ANSWERED] <= w->xdp_answered)
+		return;
+	delta = c[SG_XDP_ANSWERED] - w->xdp_answered;
+	share = delta / (uint64_t)w->nworkers;
+	if ((uint64_t)w->id < delta % (uint64_t)w->nworkers)
+		share++;
+	w->xdp_answered = c[SG_XDP_ANSWERED];
+	sg_proxy_note_syns(w->px, share, w->now_us);
 }
 
 /* Takes the figures, applies pending options; on the worker's thread. */
@@ -202,6 +317,7 @@ static void on_tick(struct sg_worker *w)
 	w->now_us = mono_us();
 	sg_proxy_tick(w->px, w->now_us, tick_budget(w->cfg.proxy.table_max));
 	rotate(w);
+	xdp_tick(w);
 	log_transition(w);
 	snapshot_take(w);
 	ho = sg_proxy_halfopen(w->px);
@@ -280,10 +396,18 @@ static int open_fds(struct sg_worker *w)
 	return 0;
 }
 
-struct sg_worker *sg_worker_new(const struct sg_config *cfg, uint16_t queue, int nworkers)
+struct sg_worker *sg_worker_new(const struct sg_config *cfg, uint16_t queue, int id, int nworkers,
+				struct sg_keyring *ring, struct sg_xdp *xdp)
 {
 	struct sg_worker *w = calloc(1, sizeof(*w));
-	struct sg_proxy_io io = {w, io_create, io_establish, io_delete, io_send};
+	struct sg_proxy_io io = {.ctx = w,
+				 .ct_create = io_create,
+				 .ct_establish = io_establish,
+				 .ct_delete = io_delete,
+				 .send = io_send,
+				 .learned = xdp ? io_learned : NULL,
+				 .backend = xdp ? io_backend : NULL,
+				 .remember = xdp ? io_remember : NULL};
 	struct sg_nfq_config qc = {queue, cfg->queue_maxlen, (size_t)cfg->rcvbuf_mb << 20,
 				   cfg->rules.fail_open};
 	struct sg_proxy_config pc = cfg->proxy;
@@ -293,7 +417,10 @@ struct sg_worker *sg_worker_new(const struct sg_config *cfg, uint16_t queue, int
 		return NULL;
 	w->cfg = *cfg;
 	w->queue = queue;
+	w->id = id;
 	w->nworkers = nworkers;
+	w->ring = ring;
+	w->xdp = xdp;
 	w->epfd = w->tfd = w->efd = -1;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
@@ -312,7 +439,14 @@ struct sg_worker *sg_worker_new(const struct sg_config *cfg, uint16_t queue, int
 	else if (open_fds(w) < 0)
 		sg_log_warn("queue %u: timerfd/eventfd/epoll", queue);
 	else {
-		w->last_slot = w->now_us / 1000000 / pc.cookie_period;
+		w->last_slot = UINT64_MAX;
+		rotate(w);
+		if (xdp) {
+			uint64_t c[SG_XDP__COUNT];
+
+			if (sg_xdp_counters(xdp, c) == 0)
+				w->xdp_answered = c[SG_XDP_ANSWERED];
+		}
 		snapshot_take(w);
 		return w;
 	}

@@ -40,6 +40,9 @@ void sg_adaptive_set(struct sg_adaptive *a, uint32_t high, uint32_t low, uint32_
 /* A handshake begins (a SYN).  Returns whether cookies are engaged for it:
  * reaching the high watermark engages them at once. */
 bool sg_adaptive_begin(struct sg_adaptive *a, uint64_t now);
+/* @n handshakes begin at once (SYNs counted elsewhere); as @n calls of
+ * sg_adaptive_begin(). */
+bool sg_adaptive_begin_n(struct sg_adaptive *a, uint64_t now, uint64_t n);
 /* A handshake completed (valid cookie ACK, or a passed-through one). */
 void sg_adaptive_done(struct sg_adaptive *a, uint64_t now);
 /* Ages the window and releases cookies below the low watermark.  Returns

@@ -18,12 +18,43 @@
 #include <stdint.h>
 
 #define SG_COOKIE_MAC_INPUT_LEN 50
+
+/* The values a cookie's option indexes name (cookie.h has the layout):
+ * common path MTUs (536 is the RFC 879 default; PPPoE/VPN tunnels
+ * 1400-1452; Ethernet 1460 / 1440) and window scales (index 0: none; the
+ * common stacks are Linux 7 and 10, Windows 8, macOS 6).  Both rounded down,
+ * so the backend never sees more than the client offered. */
+#define SG_COOKIE_MSS4_VALUES {536, 1200, 1300, 1360, 1400, 1440, 1452, 1460}
+#define SG_COOKIE_MSS6_VALUES {1220, 1280, 1340, 1380, 1400, 1420, 1432, 1440}
+#define SG_COOKIE_WSCALE_VALUES {0, 0, 2, 6, 7, 8, 9, 10}
+
+/* Index of the largest of the 8 values of @tab that is <= @v (0 when none is). */
+static inline unsigned sg_cookie_mss_index(const uint16_t *tab, uint16_t v)
+{
+	unsigned i = 7;
+
+	while (i > 0 && tab[i] > v)
+		i--;
+	return i;
+}
+
+/* Index of window scale @ws in @tab, rounded down; 0 when there is none. */
+static inline unsigned sg_cookie_wscale_index(const uint8_t *tab, int has_wscale, uint8_t ws)
+{
+	unsigned i = 7;
+
+	if (!has_wscale)
+		return 0;
+	while (i > 1 && tab[i] > ws)
+		i--;
+	return i;
+}
 #define SG_COOKIE_MAC_PRIME64_1 0x9E3779B185EBCA87ULL
 #define SG_COOKIE_MAC_AVALANCHE 0x165667919E3779F9ULL
 
 /* The MAC input, packed so that no padding byte is hashed.  Addresses are
- * 16 bytes (IPv4 in the first 4, zeros after); ports are in network order
- * as the packet carries them, the rest in host order. */
+ * 16 bytes (IPv4 in the first 4, zeros after); the other fields are in host
+ * order (ports as sg_tuple holds them, not as the packet carries them). */
 struct __attribute__((packed)) sg_cookie_mac_input {
 	uint8_t saddr[16];
 	uint8_t daddr[16];

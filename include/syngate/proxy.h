@@ -56,7 +56,17 @@ struct sg_proxy_config {
 	uint32_t adaptive_window_ms; /* the estimate's sliding window */
 };
 
-/* What the proxy asks of the outside world.  Each returns 0 or -1 + errno. */
+/* Options learned of one backend (from its SYN-ACKs). */
+struct sg_backend_opts {
+	bool has_wscale;
+	bool sack_ok;
+	uint8_t wscale;
+	uint16_t mss;
+};
+
+/* What the proxy asks of the outside world.  Each returns 0 or -1 + errno.
+ * The last three are optional (NULL): they keep a SYN fast path that answers
+ * SYNs elsewhere (XDP) in step with the proxy. */
 struct sg_proxy_io {
 	void *ctx;
 	int (*ct_create)(void *ctx, const struct sg_ct_new *n);
@@ -64,6 +74,13 @@ struct sg_proxy_io {
 			    uint32_t mark);
 	int (*ct_delete)(void *ctx, const struct sg_tuple *orig);
 	int (*send)(void *ctx, const uint8_t *pkt, size_t len);
+	/* backend @b (its address and port in saddr/sport) has options @o */
+	void (*learned)(void *ctx, const struct sg_tuple *b, const struct sg_backend_opts *o);
+	/* the options known elsewhere of backend @b (daddr/dport), when the proxy
+	 * has none: 0 and @o filled, or -1 */
+	int (*backend)(void *ctx, const struct sg_tuple *b, struct sg_backend_opts *o);
+	/* tuple @t (client -> server) completed a handshake (port reuse) */
+	void (*remember)(void *ctx, const struct sg_tuple *t);
 };
 
 #define SG_HIST_BUCKETS 12
@@ -128,6 +145,11 @@ void sg_proxy_tick(struct sg_proxy *px, uint64_t now_us, uint32_t budget);
 
 /* Rotates cookie secrets when the slot changes; @random as for sg_cookie_rotate. */
 int sg_proxy_rotate(struct sg_proxy *px, uint64_t now_s, const uint8_t *random);
+/* Replaces the cookie keys by @k (keys shared between workers and XDP). */
+void sg_proxy_set_keys(struct sg_proxy *px, const struct sg_cookie_keys *k);
+/* @n SYNs were answered elsewhere (the XDP fast path) since the last call:
+ * they count towards the adaptive estimate and cookies_sent. */
+void sg_proxy_note_syns(struct sg_proxy *px, uint64_t n, uint64_t now_us);
 
 
 const struct sg_counters *sg_proxy_counters(const struct sg_proxy *px);

@@ -11,6 +11,7 @@
 #include "syngate/kstats.h"
 #include "syngate/nfq.h"
 #include "syngate/proxy.h"
+#include "syngate/xdp.h"
 
 struct sg_stats_src {
 	const struct sg_counters *c;
@@ -28,6 +29,7 @@ struct sg_stats_src {
 	uint64_t cookies_slot[2];		  /* cookies issued: current, previous slot */
 	const struct sg_listen_queue *backend;	  /* backend listeners, one per port */
 	int nbackend;
+	const uint64_t *xdp;			  /* SG_XDP__COUNT counters; NULL: no XDP */
 };
 
 /* Writes the snapshot in the Prometheus text exposition format (version

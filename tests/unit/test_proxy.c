@@ -76,7 +76,8 @@ static int m_send(void *ctx, const uint8_t *pkt, size_t len)
 	return 0;
 }
 
-static const struct sg_proxy_io io = {NULL, m_create, m_establish, m_delete, m_send};
+static const struct sg_proxy_io io = {
+	.ct_create = m_create, .ct_establish = m_establish, .ct_delete = m_delete, .send = m_send};
 
 static struct sg_tuple client_tuple(int v6)
 {

@@ -1,0 +1,83 @@
+/* syngate XDP fast path: the maps the daemon and the eBPF program share.
+ *
+ * The program (src/bpf/syngate_xdp.c) answers a client SYN with the same
+ * cookie SYN-ACK the NFQUEUE path would send, straight from the driver
+ * (XDP_TX), before the SYN costs an skb, conntrack or a trip to userspace.
+ * Everything else (the ACK, the backend handshake, SYNs it cannot answer)
+ * takes the normal path: the daemon verifies the cookies with the same keys.
+ *
+ *   map          type             key                   value
+ *   sg_ctl       array[2]         0, 1                  struct sg_xdp_ctl
+ *   sg_cur       array[1]         0                     u32: sg_ctl's current entry
+ *   sg_backends  hash             struct sg_xdp_bkey    struct sg_xdp_backend
+ *   sg_recent    lru hash         struct sg_xdp_tkey    u8
+ *   sg_stats     percpu array     enum sg_xdp_counter   u64
+ *   sg_learn_at  percpu array[1]  0                     u64: last learning pass (ns)
+ *
+ * Plain fixed-width types only: this header is compiled for both targets.
+ */
+#ifndef SYNGATE_XDP_ABI_H
+#define SYNGATE_XDP_ABI_H
+
+#include <stdint.h>
+
+#define SG_XDP_SECRET_LEN 192
+#define SG_XDP_PORT_WORDS 1024 /* 65536 bits: the protected ports */
+#define SG_XDP_BACKENDS 4096
+#define SG_XDP_RECENT 65536
+/* Unknown backends: with learn-first, at most one SYN every this many ns per
+ * CPU goes to the daemon to teach it the backend's options; the others are
+ * answered with the defaults, as the NFQUEUE path does when its learning
+ * token bucket is empty. */
+#define SG_XDP_LEARN_GAP_NS 250000000ULL
+
+/* The daemon's settings and cookie keys; written whole by the daemon. */
+struct sg_xdp_ctl {
+	uint64_t slot;				   /* current cookie slot */
+	uint8_t secret[2][SG_XDP_SECRET_LEN];	   /* secret[slot & 1] */
+	uint32_t engaged;			   /* answer SYNs at all (0: pass all) */
+	uint16_t mss4, mss6;			   /* caps of the MSS advertised */
+	uint8_t default_wscale;			   /* advertised for unknown backends */
+	uint8_t learn_first;			   /* see SG_XDP_LEARN_GAP_NS */
+	uint8_t ipv4, ipv6;			   /* families protected */
+	uint64_t ports[SG_XDP_PORT_WORDS];	   /* bit p: TCP port p (host order) */
+};
+
+/* A backend (destination address and port) whose options were learned. */
+struct sg_xdp_bkey {
+	uint8_t family; /* AF_INET / AF_INET6 */
+	uint8_t pad;
+	uint16_t port;	/* host order */
+	uint8_t addr[16];
+};
+
+struct sg_xdp_backend {
+	uint16_t mss;
+	uint8_t has_wscale;
+	uint8_t wscale;
+	uint8_t sack_ok;
+	uint8_t pad[3];
+};
+
+/* A connection tuple (client -> server) that recently completed a handshake:
+ * its next SYN goes to the daemon (see "recently spliced tuples" in proxy.c). */
+struct sg_xdp_tkey {
+	uint8_t family;
+	uint8_t pad[3];
+	uint16_t sport, dport; /* host order */
+	uint8_t saddr[16];
+	uint8_t daddr[16];
+};
+
+enum sg_xdp_counter {
+	SG_XDP_SYN,	     /* SYNs to a protected port the program looked at */
+	SG_XDP_ANSWERED,     /* answered with a cookie SYN-ACK (XDP_TX) */
+	SG_XDP_PASS_OFF,     /* passed: cookies not engaged */
+	SG_XDP_PASS_LEARN,   /* passed: unknown backend, to learn its options */
+	SG_XDP_PASS_RECENT,  /* passed: the tuple completed a handshake recently */
+	SG_XDP_PASS_SHAPE,   /* passed: IP options, extension headers, odd TCP options */
+	SG_XDP_ERROR,	     /* could not be rewritten: passed if untouched, else dropped */
+	SG_XDP__COUNT
+};
+
+#endif

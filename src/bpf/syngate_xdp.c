@@ -1,0 +1,453 @@
+/* syngate XDP fast path: answers client SYNs with cookie SYN-ACKs from the
+ * driver.  The maps and what each counter means: include/syngate/xdp_abi.h.
+ *
+ * It sends exactly the SYN-ACK src/proxy.c's on_syn() would: the cookie of
+ * src/cookie.c (same keys, same MAC through cookie_mac.h), the backend's
+ * learned options, window 0, TTL 64.  Whatever it is not sure of goes on to
+ * the kernel with XDP_PASS, where the iptables rules queue it to the daemon
+ * as before: IPv4 options, IPv6 extension headers, VLAN tags, malformed TCP
+ * options, SYNs to backends not learned yet, tuples that just completed a
+ * handshake, and every SYN while cookies are not engaged.
+ *
+ * Built with clang -target bpf; loaded and fed by src/xdp.c.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "syngate/cookie_mac.h"
+#include "syngate/xdp_abi.h"
+
+#define FAMILY_INET 2
+#define FAMILY_INET6 10
+#define OPT_MAX 40
+#define OPT_BUF 64 /* power of 2 >= OPT_MAX, for index masks */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct sg_xdp_ctl);
+} sg_ctl SEC(".maps");
+
+/* Which sg_ctl entry is current: the daemon fills the other, then flips this. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} sg_cur SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SG_XDP_BACKENDS);
+	__type(key, struct sg_xdp_bkey);
+	__type(value, struct sg_xdp_backend);
+} sg_backends SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SG_XDP_RECENT);
+	__type(key, struct sg_xdp_tkey);
+	__type(value, __u8);
+} sg_recent SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SG_XDP__COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} sg_stats SEC(".maps");
+
+/* Per CPU: when a SYN to an unknown backend last went to the daemon. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} sg_learn_at SEC(".maps");
+
+static const __u16 mss4_tab[8] = SG_COOKIE_MSS4_VALUES;
+static const __u16 mss6_tab[8] = SG_COOKIE_MSS6_VALUES;
+static const __u8 wscale_tab[8] = SG_COOKIE_WSCALE_VALUES;
+
+/* What the program needs of a client SYN. */
+struct syn {
+	struct sg_xdp_tkey t; /* client -> server */
+	__u32 isn;
+	__u16 mss;
+	__u8 has_mss, has_wscale, wscale, sack_ok;
+	__u32 l3, l4; /* offsets of the IP and TCP headers */
+};
+
+/* The SYN-ACK's TCP header with at most 12 bytes of options. */
+struct synack_tcp {
+	struct tcphdr h;
+	__u8 opt[12];
+};
+
+static __always_inline int count(__u32 c, int verdict)
+{
+	__u64 *v = bpf_map_lookup_elem(&sg_stats, &c);
+
+	if (v)
+		*v += 1;
+	return verdict;
+}
+
+static __always_inline __u16 csum_fold(__s64 sum)
+{
+	__u64 s = (__u32)sum;
+
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (__u16)~s;
+}
+
+/* The state of a walk over the SYN's TCP options (bpf_loop()'s context). */
+struct opt_walk {
+	__u8 o[OPT_BUF];
+	__u32 i, len;
+	int bad;
+	struct syn *s;
+};
+
+/* One step of the walk: one option at w->i.  Returns 1 to stop. */
+static long opt_step(__u32 n, void *arg)
+{
+	struct opt_walk *w = arg;
+	struct syn *s = w->s;
+	__u32 i = w->i, len = w->len;
+	__u8 kind, olen;
+
+	(void)n;
+	if (i >= len || i >= OPT_MAX)
+		return 1;
+	kind = w->o[i & (OPT_BUF - 1)];
+	if (kind == 0) /* end of options */
+		return 1;
+	if (kind == 1) { /* no-op */
+		w->i = i + 1;
+		return 0;
+	}
+	olen = w->o[(i + 1) & (OPT_BUF - 1)];
+	if (len - i < 2 || olen < 2 || olen > len - i)
+		goto bad;
+	if (kind == 2) { /* MSS */
+		if (olen != 4)
+			goto bad;
+		s->has_mss = 1;
+		s->mss = (__u16)(w->o[(i + 2) & (OPT_BUF - 1)] << 8 | w->o[(i + 3) & (OPT_BUF - 1)]);
+	} else if (kind == 3) { /* window scale */
+		if (olen != 3)
+			goto bad;
+		s->has_wscale = 1;
+		s->wscale = w->o[(i + 2) & (OPT_BUF - 1)];
+		if (s->wscale > 14)
+			s->wscale = 14;
+	} else if (kind == 4) { /* SACK permitted */
+		if (olen != 2)
+			goto bad;
+		s->sack_ok = 1;
+	} else if (kind == 8 && olen != 10) { /* timestamps */
+		goto bad;
+	}
+	w->i = i + olen;
+	return 0;
+bad:
+	w->bad = 1;
+	return 1;
+}
+
+/* Walks the SYN's TCP options as sg_tcpopts_parse() does.  Returns 0, or -1
+ * for what the codec calls malformed (the daemon then counts the drop). */
+static __always_inline int parse_options(struct xdp_md *ctx, struct syn *s, __u32 off,
+					 __u32 len)
+{
+	struct opt_walk w = {.len = len, .s = s};
+
+	if (len == 0)
+		return 0;
+	if (len > OPT_MAX || bpf_xdp_load_bytes(ctx, off, w.o, len & (OPT_BUF - 1)) < 0)
+		return -1;
+	/* each step takes at least one byte: OPT_MAX steps walk them all */
+	if (bpf_loop(OPT_MAX, opt_step, &w, 0) < 0)
+		return -1;
+	return w.bad ? -1 : 0;
+}
+
+/* Parses an Ethernet frame carrying a plain TCP SYN.  Returns 0 when @s holds
+ * one, 1 when the frame is not a SYN to look at, -1 when it is a SYN of a
+ * shape the program leaves to the daemon. */
+static __always_inline int parse(struct xdp_md *ctx, struct syn *s)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct tcphdr *th;
+	__u16 proto;
+
+	if ((void *)(eth + 1) > end)
+		return 1;
+	proto = eth->h_proto;
+	s->l3 = sizeof(*eth);
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = (void *)(eth + 1);
+
+		if ((void *)(ip + 1) > end || ip->protocol != IPPROTO_TCP)
+			return 1;
+		if (ip->version != 4 || ip->ihl != 5 || (ip->frag_off & bpf_htons(0x3fff)))
+			return -1;
+		s->t.family = FAMILY_INET;
+		__builtin_memcpy(s->t.saddr, &ip->saddr, 4);
+		__builtin_memcpy(s->t.daddr, &ip->daddr, 4);
+		s->l4 = s->l3 + sizeof(*ip);
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+
+		if ((void *)(ip6 + 1) > end)
+			return 1;
+		if (ip6->nexthdr != IPPROTO_TCP)
+			return ip6->version == 6 ? -1 : 1; /* extension headers: the daemon's */
+		s->t.family = FAMILY_INET6;
+		__builtin_memcpy(s->t.saddr, &ip6->saddr, 16);
+		__builtin_memcpy(s->t.daddr, &ip6->daddr, 16);
+		s->l4 = s->l3 + sizeof(*ip6);
+	} else {
+		return 1;
+	}
+	th = data + s->l4;
+	if ((void *)(th + 1) > end)
+		return 1;
+	if (!th->syn || th->ack || th->rst || th->fin)
+		return 1;
+	if (th->doff < 5 || (void *)th + th->doff * 4 > end)
+		return -1;
+	s->t.sport = bpf_ntohs(th->source);
+	s->t.dport = bpf_ntohs(th->dest);
+	s->isn = bpf_ntohl(th->seq);
+	return parse_options(ctx, s, s->l4 + sizeof(*th), th->doff * 4 - sizeof(*th));
+}
+
+/* The cookie for SYN @s with the keys of @ctl (sg_cookie_make()). */
+static __always_inline __u32 cookie(const struct sg_xdp_ctl *ctl, const struct syn *s)
+{
+	struct sg_cookie_mac_input in = {};
+	__u64 slot = ctl->slot;
+	__u32 mss = 0, low;
+
+	if (s->has_mss)
+		mss = sg_cookie_mss_index(s->t.family == FAMILY_INET6 ? mss6_tab : mss4_tab,
+					  s->mss);
+	low = (__u32)(slot & 1) | mss << 1 | (__u32)s->sack_ok << 4 |
+	      sg_cookie_wscale_index(wscale_tab, s->has_wscale, s->wscale) << 5;
+	__builtin_memcpy(in.saddr, s->t.saddr, 16);
+	__builtin_memcpy(in.daddr, s->t.daddr, 16);
+	in.slot = slot;
+	in.client_isn = s->isn;
+	in.sport = s->t.sport;
+	in.dport = s->t.dport;
+	in.family = s->t.family;
+	in.low_bits = (__u8)low;
+	return (__u32)(sg_cookie_mac50((const __u8 *)&in, ctl->secret[slot & 1]) >> 40) << 8 | low;
+}
+
+/* Fills the SYN-ACK's TCP header for @s; returns its length (24, 28 or 32). */
+static __always_inline __u32 synack_tcp(struct synack_tcp *t, const struct sg_xdp_ctl *ctl,
+					const struct syn *s, const struct sg_xdp_backend *b)
+{
+	__u16 cap = s->t.family == FAMILY_INET6 ? ctl->mss6 : ctl->mss4;
+	__u16 mss = b && b->mss < cap ? b->mss : cap;
+	__u32 n = 4;
+
+	t->h.source = bpf_htons(s->t.dport);
+	t->h.dest = bpf_htons(s->t.sport);
+	t->h.seq = bpf_htonl(cookie(ctl, s));
+	t->h.ack_seq = bpf_htonl(s->isn + 1);
+	t->h.syn = 1;
+	t->h.ack = 1;
+	t->opt[0] = 2;
+	t->opt[1] = 4;
+	t->opt[2] = mss >> 8;
+	t->opt[3] = mss & 0xff;
+	if (s->sack_ok && (!b || b->sack_ok)) {
+		t->opt[4] = 1;
+		t->opt[5] = 1;
+		t->opt[6] = 4;
+		t->opt[7] = 2;
+		n = 8;
+	}
+	/* window scaling only if both ends do it (on_syn()) */
+	if (s->has_wscale && !(b && !b->has_wscale)) {
+		t->opt[n & 7] = 1;
+		t->opt[(n + 1) & 15] = 3;
+		t->opt[(n + 2) & 15] = 3;
+		t->opt[(n + 3) & 15] = b ? b->wscale : ctl->default_wscale;
+		n += 4;
+	}
+	t->h.doff = (sizeof(t->h) + n) / 4;
+	return sizeof(t->h) + n;
+}
+
+/* Sum of the TCP pseudo-header of the reply (addresses swapped). */
+static __always_inline __s64 pseudo_sum(const struct syn *s, __u32 tcplen)
+{
+	struct {
+		__u8 saddr[16], daddr[16];
+		__be32 len, proto;
+	} p6 = {};
+	struct {
+		__u8 saddr[4], daddr[4];
+		__be16 proto, len;
+	} p4 = {};
+
+	if (s->t.family == FAMILY_INET6) {
+		__builtin_memcpy(p6.saddr, s->t.daddr, 16);
+		__builtin_memcpy(p6.daddr, s->t.saddr, 16);
+		p6.len = bpf_htonl(tcplen);
+		p6.proto = bpf_htonl(IPPROTO_TCP);
+		return bpf_csum_diff(0, 0, (__be32 *)&p6, sizeof(p6), 0);
+	}
+	__builtin_memcpy(p4.saddr, s->t.daddr, 4);
+	__builtin_memcpy(p4.daddr, s->t.saddr, 4);
+	p4.proto = bpf_htons(IPPROTO_TCP);
+	p4.len = bpf_htons(tcplen);
+	return bpf_csum_diff(0, 0, (__be32 *)&p4, sizeof(p4), 0);
+}
+
+/* Checksums and stores the TCP header @t of length @len at @off. */
+static __always_inline int store_tcp(struct xdp_md *ctx, struct synack_tcp *t, __u32 len,
+				     __u32 off, __s64 seed)
+{
+	__s64 sum;
+
+	if (len == 24)
+		sum = bpf_csum_diff(0, 0, (__be32 *)t, 24, seed);
+	else if (len == 28)
+		sum = bpf_csum_diff(0, 0, (__be32 *)t, 28, seed);
+	else
+		sum = bpf_csum_diff(0, 0, (__be32 *)t, 32, seed);
+	if (sum < 0)
+		return -1;
+	t->h.check = csum_fold(sum);
+	if (len == 24)
+		return bpf_xdp_store_bytes(ctx, off, t, 24);
+	if (len == 28)
+		return bpf_xdp_store_bytes(ctx, off, t, 28);
+	return bpf_xdp_store_bytes(ctx, off, t, 32);
+}
+
+/* Turns the frame into the SYN-ACK for @s, in place.  Returns 0; -1 if the
+ * frame is untouched; -2 if it was changed and must not go on. */
+static __always_inline int reply(struct xdp_md *ctx, const struct sg_xdp_ctl *ctl,
+				 const struct syn *s, const struct sg_xdp_backend *b)
+{
+	struct synack_tcp t = {};
+	__u32 tcplen = synack_tcp(&t, ctl, s, b);
+	__u32 want = s->l4 + tcplen;
+	void *data, *end;
+	struct ethhdr *eth;
+	__u8 mac[ETH_ALEN];
+	__s64 seed = pseudo_sum(s, tcplen);
+
+	if (seed < 0 ||
+	    bpf_xdp_adjust_tail(ctx, (int)want - (int)bpf_xdp_get_buff_len(ctx)) < 0)
+		return -1;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	eth = data;
+	if ((void *)(eth + 1) > end)
+		return -2;
+	__builtin_memcpy(mac, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, eth->h_dest, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, mac, ETH_ALEN);
+	if (s->t.family == FAMILY_INET6) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+
+		if ((void *)(ip6 + 1) > end)
+			return -2;
+		*(__be32 *)ip6 = bpf_htonl(0x60000000);
+		ip6->payload_len = bpf_htons(tcplen);
+		ip6->hop_limit = 64;
+		__builtin_memcpy(&ip6->saddr, s->t.daddr, 16);
+		__builtin_memcpy(&ip6->daddr, s->t.saddr, 16);
+	} else {
+		struct iphdr *ip = (void *)(eth + 1);
+
+		if ((void *)(ip + 1) > end)
+			return -2;
+		ip->tos = 0;
+		ip->tot_len = bpf_htons(sizeof(*ip) + tcplen);
+		ip->id = 0;
+		ip->frag_off = bpf_htons(0x4000); /* DF */
+		ip->ttl = 64;
+		ip->check = 0;
+		__builtin_memcpy(&ip->saddr, s->t.daddr, 4);
+		__builtin_memcpy(&ip->daddr, s->t.saddr, 4);
+		ip->check = csum_fold(bpf_csum_diff(0, 0, (__be32 *)ip, sizeof(*ip), 0));
+	}
+	return store_tcp(ctx, &t, tcplen, s->l4, seed) < 0 ? -2 : 0;
+}
+
+/* With learn-first, whether this SYN to an unknown backend goes to the daemon. */
+static __always_inline int learn_turn(void)
+{
+	__u32 k = 0;
+	__u64 *at = bpf_map_lookup_elem(&sg_learn_at, &k), now = bpf_ktime_get_ns();
+
+	if (!at || now - *at < SG_XDP_LEARN_GAP_NS)
+		return 0;
+	*at = now;
+	return 1;
+}
+
+SEC("xdp")
+int syngate_xdp(struct xdp_md *ctx)
+{
+	struct syn s = {};
+	struct sg_xdp_bkey bk = {};
+	const struct sg_xdp_backend *b;
+	const struct sg_xdp_ctl *ctl;
+	__u32 k = 0, *cur;
+	int r;
+
+	cur = bpf_map_lookup_elem(&sg_cur, &k);
+	if (!cur)
+		return XDP_PASS;
+	k = *cur & 1;
+	ctl = bpf_map_lookup_elem(&sg_ctl, &k);
+	if (!ctl)
+		return XDP_PASS;
+	r = parse(ctx, &s);
+	if (r > 0)
+		return XDP_PASS;
+	if (!(ctl->ports[(s.t.dport >> 6) & (SG_XDP_PORT_WORDS - 1)] & (1ULL << (s.t.dport & 63))) ||
+	    (s.t.family == FAMILY_INET ? !ctl->ipv4 : !ctl->ipv6))
+		return XDP_PASS;
+	count(SG_XDP_SYN, 0);
+	if (r < 0)
+		return count(SG_XDP_PASS_SHAPE, XDP_PASS);
+	if (!ctl->engaged)
+		return count(SG_XDP_PASS_OFF, XDP_PASS);
+	if (bpf_map_lookup_elem(&sg_recent, &s.t)) {
+		bpf_map_delete_elem(&sg_recent, &s.t);
+		return count(SG_XDP_PASS_RECENT, XDP_PASS);
+	}
+	bk.family = s.t.family;
+	bk.port = s.t.dport;
+	__builtin_memcpy(bk.addr, s.t.daddr, 16);
+	b = bpf_map_lookup_elem(&sg_backends, &bk);
+	if (!b && ctl->learn_first && learn_turn())
+		return count(SG_XDP_PASS_LEARN, XDP_PASS);
+	r = reply(ctx, ctl, &s, b);
+	if (r < 0)
+		return count(SG_XDP_ERROR, r == -1 ? XDP_PASS : XDP_DROP);
+	return count(SG_XDP_ANSWERED, XDP_TX);
+}
+
+char LICENSE[] SEC("license") = "GPL";
