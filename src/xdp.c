@@ -96,7 +96,7 @@ static int on_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	msg[strcspn(msg, "\n")] = '\0';
 	if (msg[0])
-		sg_log(level == LIBBPF_WARN ? SG_LOG_WARN : SG_LOG_INFO, "libbpf: %s", msg);
+		sg_log(level == LIBBPF_WARN ? SG_LOG_WARN : SG_LOG_INFO, "%s", msg);
 	return 0;
 }
 
