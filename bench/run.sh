@@ -15,10 +15,11 @@
 #
 # Environment: BN_FLOOD_SECS (4) seconds per flood, BN_RATES ("50000 100000 150000 200000 300000 max"),
 # BN_REPEAT (1) floods per point, BN_CONN_SECS (5), BN_BULK_SECS (10), BN_SYSTEMS (the flood
-# systems, default "synproxy syngate null-reflect null-accept plain-sc0 plain-sc1"),
-# BN_CONN_SYSTEMS (connection-rate systems, default "plain plain-ct synproxy synproxy-nots
-# syngate"; also synproxy-stall), BN_LEGIT_SYSTEMS / BN_ACK_SYSTEMS (default "plain-sc0
-# plain-sc1 synproxy syngate syngate-adaptive"), BN_LEGIT_FLOODS (floods the legit clients
+# systems, default "synproxy syngate syngate-xdp null-reflect null-accept plain-sc0
+# plain-sc1"), BN_CONN_SYSTEMS (connection-rate systems, default "plain plain-ct synproxy
+# synproxy-nots syngate syngate-xdp"; also synproxy-stall), BN_LEGIT_SYSTEMS /
+# BN_ACK_SYSTEMS (default "plain-sc0 plain-sc1 synproxy syngate syngate-adaptive
+# syngate-xdp"), BN_XDP_MODE (generic), BN_LEGIT_FLOODS (floods the legit clients
 # run under, besides none: "hping", plus e.g. "synflood:300000"), BN_LEGIT_SECS (5),
 # BN_LEGIT_INTERVAL_MS (10), BN_LEGIT_TIMEOUT_MS (3000), BN_LEGIT_RT (1: legit endpoints
 # SCHED_FIFO), BN_ACK_SECS (4), BN_DAEMON_SCHED, BN_SHED_RATE (see lib_bench.sh), BN_SKIP
@@ -38,12 +39,12 @@ BN_RATES=${BN_RATES:-"50000 100000 150000 200000 300000 max"}
 BN_REPEAT=${BN_REPEAT:-1}
 BN_CONN_SECS=${BN_CONN_SECS:-5}
 BN_BULK_SECS=${BN_BULK_SECS:-10}
-BN_SYSTEMS=${BN_SYSTEMS:-"synproxy syngate null-reflect null-accept plain-sc0 plain-sc1"}
-BN_CONN_SYSTEMS=${BN_CONN_SYSTEMS:-"plain plain-ct synproxy synproxy-nots syngate"}
-BN_LEGIT_SYSTEMS=${BN_LEGIT_SYSTEMS:-"plain-sc0 plain-sc1 synproxy syngate syngate-adaptive"}
+BN_SYSTEMS=${BN_SYSTEMS:-"synproxy syngate syngate-xdp null-reflect null-accept plain-sc0 plain-sc1"}
+BN_CONN_SYSTEMS=${BN_CONN_SYSTEMS:-"plain plain-ct synproxy synproxy-nots syngate syngate-xdp"}
+BN_LEGIT_SYSTEMS=${BN_LEGIT_SYSTEMS:-"plain-sc0 plain-sc1 synproxy syngate syngate-adaptive syngate-xdp"}
 BN_LEGIT_FLOODS=${BN_LEGIT_FLOODS-"hping synflood:300000"}
 BN_LEGIT_SECS=${BN_LEGIT_SECS:-5}
-BN_ACK_SYSTEMS=${BN_ACK_SYSTEMS:-"plain-sc0 plain-sc1 synproxy syngate syngate-adaptive"}
+BN_ACK_SYSTEMS=${BN_ACK_SYSTEMS:-"plain-sc0 plain-sc1 synproxy syngate syngate-adaptive syngate-xdp"}
 BN_ACK_SECS=${BN_ACK_SECS:-4}
 BN_SKIP=${BN_SKIP:-}
 BN_OUT=${BN_OUT:-$BENCH_DIR/results/latest.md}
@@ -136,7 +137,7 @@ fi
 
 bulk() { local row; row=$(bn_bulk "$1" "$BN_BULK_SECS"); sg_log "bulk: $row"; BULK_ROWS+=("$row"); }
 if ! skip bulk; then
-    for sys in plain plain-ct synproxy syngate; do with_sys "$sys" bulk "$sys"; done
+    for sys in plain plain-ct synproxy syngate syngate-xdp; do with_sys "$sys" bulk "$sys"; done
 fi
 
 # ---------------------------------------------------------------- report
@@ -180,7 +181,8 @@ report() {
     echo
     echo "Systems: \`plain-sc0\` / \`plain-sc1\` = plain forwarding router, no protection, the server with" \
         "tcp_syncookies 0 / 1; \`synproxy\` = kernel SYNPROXY (bench/ref_synproxy.sh); \`syngate\` = default" \
-        "options (mode always); \`syngate-adaptive\` = \`--mode adaptive\`; \`null-reflect\` / \`null-accept\` =" \
+        "options (mode always, NFQUEUE path); \`syngate-adaptive\` = \`--mode adaptive\`; \`syngate-xdp\` = syngate with" \
+        "its XDP fast path (\`--xdp $BN_XDP_MODE\` on the router's client-facing veth, docs/xdp.md); \`null-reflect\` / \`null-accept\` =" \
         "null NFQUEUE daemons under syngate's rules. Spoofed sources (hping3 --rand-source, synflood) are all in 198.18.0.0/15."
     echo
     if [ ${#FLOOD_ROWS[@]} -gt 0 ] || [ ${#LEGIT_ROWS[@]} -gt 0 ] || [ ${#CONN_ROWS[@]} -gt 0 ] || [ ${#BULK_ROWS[@]} -gt 0 ]; then
