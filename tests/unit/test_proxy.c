@@ -529,6 +529,135 @@ static void port_reuse_passes_once(void **state)
 	sg_proxy_free(px);
 }
 
+/* The hooks of an XDP fast path: what the fast path is told, and what the
+ * proxy takes from it. */
+static struct {
+	int learned, remembered, asked;
+	struct sg_tuple learned_b, remembered_t;
+	struct sg_backend_opts learned_o, known; /* known: what m_backend answers */
+	bool has_known;
+} H;
+
+static void m_learned(void *ctx, const struct sg_tuple *b, const struct sg_backend_opts *o)
+{
+	(void)ctx;
+	H.learned++;
+	H.learned_b = *b;
+	H.learned_o = *o;
+}
+
+static int m_backend(void *ctx, const struct sg_tuple *b, struct sg_backend_opts *o)
+{
+	(void)ctx;
+	(void)b;
+	H.asked++;
+	if (!H.has_known)
+		return -1;
+	*o = H.known;
+	return 0;
+}
+
+static void m_remember(void *ctx, const struct sg_tuple *t)
+{
+	(void)ctx;
+	H.remembered++;
+	H.remembered_t = *t;
+}
+
+static struct sg_proxy *new_fast_proxy(bool learn_first, enum sg_mode mode)
+{
+	static const struct sg_proxy_io fio = {.ct_create = m_create,
+					       .ct_establish = m_establish,
+					       .ct_delete = m_delete,
+					       .send = m_send,
+					       .learned = m_learned,
+					       .backend = m_backend,
+					       .remember = m_remember};
+	static uint8_t rnd[2 * SG_COOKIE_SECRET_LEN + 8];
+	struct sg_proxy_config c;
+
+	sg_proxy_defaults(&c);
+	c.learn_first = learn_first;
+	c.mode = mode;
+	c.table_max = 4;
+	memset(&R, 0, sizeof(R));
+	memset(&H, 0, sizeof(H));
+	return sg_proxy_new(&c, &fio, MS(1000000), rnd);
+}
+
+/* A learned backend is told to the fast path; the ACK of a SYN the fast
+ * path answered (the proxy never saw it) takes the fast path's options for
+ * the backend, so the conntrack entry has the wscale the SYN-ACK advertised;
+ * a spliced tuple is told to the fast path for port reuse. */
+static void fast_path_hooks(void **state)
+{
+	struct sg_proxy *px = new_fast_proxy(true, SG_MODE_ALWAYS);
+	struct sg_tuple t = client_tuple(0), r = sg_tuple_reverse(&t);
+	struct sg_tcpopts bo = {.has_mss = true, .mss = 1200, .has_wscale = true, .wscale = 2};
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_cookie_keys k;
+	struct sg_action a;
+	uint32_t cookie;
+	size_t n = make(pkt, &t, CLIENT_ISN, 0, SG_TCP_SYN, 64240, &client_opts);
+
+	(void)state;
+	sg_proxy_packet(px, pkt, n, MS(1000000), &a); /* passes: learning */
+	n = make(pkt, &r, BACKEND_ISN, CLIENT_ISN + 1, SG_TCP_SYN | SG_TCP_ACK, 65535, &bo);
+	sg_proxy_packet(px, pkt, n, MS(1000001), &a);
+	assert_int_equal(H.learned, 1);
+	assert_memory_equal(H.learned_b.saddr, t.daddr, 16);
+	assert_int_equal(H.learned_b.sport, t.dport);
+	assert_int_equal(H.learned_o.mss, 1200);
+	assert_true(H.learned_o.has_wscale);
+	assert_int_equal(H.learned_o.wscale, 2);
+	assert_false(H.learned_o.sack_ok);
+	sg_proxy_free(px);
+
+	/* a fresh proxy that knows nothing; the fast path knows wscale 9 */
+	px = new_fast_proxy(false, SG_MODE_ALWAYS);
+	H.has_known = true;
+	H.known = (struct sg_backend_opts){.has_wscale = true, .wscale = 9, .mss = 1400};
+	memset(&k, 0, sizeof(k));
+	memcpy(k.secret, (uint8_t[2 * SG_COOKIE_SECRET_LEN]){1, 2, 3}, sizeof(k.secret));
+	k.period = 30;
+	k.slot = 1000000 / 30;
+	sg_proxy_set_keys(px, &k); /* the keys the fast path signed with */
+	cookie = sg_cookie_make(&k, &t, CLIENT_ISN, &client_opts, NULL);
+	client_ack(px, &t, cookie, 1000001, &a);
+	assert_int_equal(a.verdict, SG_V_ACCEPT);
+	assert_int_equal(H.asked, 1);
+	assert_int_equal(R.created.reply_wscale, 9);
+	n = make(pkt, &r, BACKEND_ISN, CLIENT_ISN + 1, SG_TCP_SYN | SG_TCP_ACK, 65160,
+		 &(struct sg_tcpopts){.has_mss = true, .mss = 1400, .has_wscale = true,
+				      .wscale = 9, .sack_ok = true});
+	sg_proxy_packet(px, pkt, n, MS(1000002), &a);
+	assert_int_equal(sg_proxy_counters(px)->proxied, 1);
+	assert_int_equal(sg_proxy_counters(px)->wscale_mismatch, 0);
+	assert_int_equal(H.remembered, 1);
+	assert_memory_equal(&H.remembered_t, &t, sizeof(t));
+	sg_proxy_free(px);
+}
+
+/* SYNs the fast path answered count towards the adaptive estimate, and
+ * towards syn_seen / cookies_sent. */
+static void fast_path_syns_engage_adaptive(void **state)
+{
+	struct sg_proxy *px = new_fast_proxy(false, SG_MODE_ADAPTIVE);
+
+	(void)state;
+	assert_false(sg_proxy_cookies_on(px));
+	sg_proxy_note_syns(px, 999, MS(1000000));
+	sg_proxy_tick(px, MS(1000000), 64);
+	assert_false(sg_proxy_cookies_on(px));
+	sg_proxy_note_syns(px, 1, MS(1000001));
+	assert_true(sg_proxy_cookies_on(px)); /* the default high watermark, 1000 */
+	assert_int_equal(sg_proxy_counters(px)->syn_seen, 1000);
+	assert_int_equal(sg_proxy_counters(px)->cookies_sent, 1000);
+	sg_proxy_tick(px, MS(1000000 + 5000), 64); /* the window (2 s) has passed */
+	assert_false(sg_proxy_cookies_on(px));
+	sg_proxy_free(px);
+}
+
 /* Mode never: every SYN passes untouched. */
 static void mode_never(void **state)
 {
@@ -770,6 +899,8 @@ int main(void)
 		cmocka_unit_test(establish_error_resets_both),
 		cmocka_unit_test(lost_first_ack_recovers),
 		cmocka_unit_test(random_destinations_do_not_bypass),
+		cmocka_unit_test(fast_path_hooks),
+		cmocka_unit_test(fast_path_syns_engage_adaptive),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
