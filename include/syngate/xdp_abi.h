@@ -75,7 +75,7 @@ enum sg_xdp_counter {
 	SG_XDP_PASS_OFF,     /* passed: cookies not engaged */
 	SG_XDP_PASS_LEARN,   /* passed: unknown backend, to learn its options */
 	SG_XDP_PASS_RECENT,  /* passed: the tuple completed a handshake recently */
-	SG_XDP_PASS_SHAPE,   /* passed: IP options, extension headers, odd TCP options */
+	SG_XDP_PASS_SHAPE,   /* passed: IPv4 options or first fragment, malformed TCP options */
 	SG_XDP_ERROR,	     /* could not be rewritten: passed if untouched, else dropped */
 	SG_XDP__COUNT
 };

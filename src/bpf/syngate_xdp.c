@@ -191,6 +191,7 @@ static __always_inline int parse(struct xdp_md *ctx, struct syn *s)
 	struct ethhdr *eth = data;
 	struct tcphdr *th;
 	__u16 proto;
+	int shape = 0;
 
 	if ((void *)(eth + 1) > end)
 		return 1;
@@ -199,14 +200,16 @@ static __always_inline int parse(struct xdp_md *ctx, struct syn *s)
 	if (proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = (void *)(eth + 1);
 
-		if ((void *)(ip + 1) > end || ip->protocol != IPPROTO_TCP)
-			return 1;
-		if (ip->version != 4 || ip->ihl != 5 || (ip->frag_off & bpf_htons(0x3fff)))
-			return -1;
+		if ((void *)(ip + 1) > end || ip->protocol != IPPROTO_TCP || ip->version != 4 ||
+		    ip->ihl < 5 || (ip->frag_off & bpf_htons(0x1fff)))
+			return 1; /* no TCP header at ihl * 4 */
+		/* IP options, first fragments: the daemon's, but the TCP header
+		 * is read for the port, so that they are counted as such */
+		shape = ip->ihl != 5 || (ip->frag_off & bpf_htons(0x2000));
 		s->t.family = FAMILY_INET;
 		__builtin_memcpy(s->t.saddr, &ip->saddr, 4);
 		__builtin_memcpy(s->t.daddr, &ip->daddr, 4);
-		s->l4 = s->l3 + sizeof(*ip);
+		s->l4 = s->l3 + ip->ihl * 4;
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
 
@@ -226,11 +229,11 @@ static __always_inline int parse(struct xdp_md *ctx, struct syn *s)
 		return 1;
 	if (!th->syn || th->ack || th->rst || th->fin)
 		return 1;
-	if (th->doff < 5 || (void *)th + th->doff * 4 > end)
-		return -1;
 	s->t.sport = bpf_ntohs(th->source);
 	s->t.dport = bpf_ntohs(th->dest);
 	s->isn = bpf_ntohl(th->seq);
+	if (shape || th->doff < 5 || (void *)th + th->doff * 4 > end)
+		return -1;
 	return parse_options(ctx, s, s->l4 + sizeof(*th), th->doff * 4 - sizeof(*th));
 }
 
@@ -284,7 +287,7 @@ static __always_inline __u32 synack_tcp(struct synack_tcp *t, const struct sg_xd
 	}
 	/* window scaling only if both ends do it (on_syn()) */
 	if (s->has_wscale && !(b && !b->has_wscale)) {
-		t->opt[n & 7] = 1;
+		t->opt[n & 15] = 1;
 		t->opt[(n + 1) & 15] = 3;
 		t->opt[(n + 2) & 15] = 3;
 		t->opt[(n + 3) & 15] = b ? b->wscale : ctl->default_wscale;
