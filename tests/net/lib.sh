@@ -368,6 +368,26 @@ sg_syn_count() {
     echo "$total"
 }
 
+# ---------------------------------------------------------------- the daemon
+# sg_syngate_start LOG ARGS... : run "$SYNGATE" run ARGS... in the router ns, logging to LOG;
+# wait until it has logged 'running:' and answers `stats --control "$CTL"`. Sets SGD_PID.
+# Dies (printing LOG) if it exits or does not come up within 5 s.
+sg_syngate_start() {
+    local log=$1 i; shift
+    sg_bg "$SG_NS_R" "$log" "$SYNGATE" run "$@"
+    SGD_PID=$SG_BG_PID
+    for ((i = 0; i < 100; i++)); do
+        if grep -q 'running:' "$log" &&
+            sg_in "$SG_NS_R" "$SYNGATE" stats --control "$CTL" >/dev/null 2>&1; then
+            return 0
+        fi
+        kill -0 "$SGD_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    cat "$log" >&2
+    sg_die "syngate ($log) did not start"
+}
+
 # ---------------------------------------------------------------- flood
 # sg_flood SECONDS PORT [extra hping3 args] : SYN flood with random sources from the client ns
 # toward SG_FLOOD_DST (default 203.0.113.2), in the background, bounded by timeout -s INT.

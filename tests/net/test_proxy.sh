@@ -50,20 +50,8 @@ SGD_PID=''
 # ------------------------------------------------------------------ helpers
 # start_syngate NAME [flags] : run the daemon in the router ns; wait until it answers stats
 start_syngate() {
-    local name=$1 i; shift
-    sg_bg "$SG_NS_R" "$SG_TMP/syngate.$name.log" "$SYNGATE" run --ports "$PORTS" \
-        --install-rules --control "$CTL" "$@"
-    SGD_PID=$SG_BG_PID
-    for ((i = 0; i < 100; i++)); do
-        if grep -q 'running:' "$SG_TMP/syngate.$name.log" &&
-            sg_in "$SG_NS_R" "$SYNGATE" stats --control "$CTL" >/dev/null 2>&1; then
-            return 0
-        fi
-        kill -0 "$SGD_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-    cat "$SG_TMP/syngate.$name.log" >&2
-    sg_die "syngate ($name) did not start"
+    local name=$1; shift
+    sg_syngate_start "$SG_TMP/syngate.$name.log" --ports "$PORTS" --install-rules --control "$CTL" "$@"
 }
 # snap NAME : save a stats snapshot (json) as NAME
 snap() { sg_in "$SG_NS_R" "$SYNGATE" stats --control "$CTL" --json >"$SG_TMP/stats.$1.json"; }

@@ -41,20 +41,9 @@ SGD_PID=''
 
 # start_syngate NAME [flags] : the daemon in the router ns with XDP on the client veth
 start_syngate() {
-    local name=$1 i; shift
-    sg_bg "$SG_NS_R" "$SG_TMP/syngate.$name.log" "$SYNGATE" run --ports "$PORTS" \
-        --interfaces "$SG_IF_RC" --xdp generic --install-rules --control "$CTL" "$@"
-    SGD_PID=$SG_BG_PID
-    for ((i = 0; i < 100; i++)); do
-        if grep -q 'running:' "$SG_TMP/syngate.$name.log" &&
-            sg_in "$SG_NS_R" "$SYNGATE" stats --control "$CTL" >/dev/null 2>&1; then
-            return 0
-        fi
-        kill -0 "$SGD_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-    cat "$SG_TMP/syngate.$name.log" >&2
-    sg_die "syngate ($name) did not start"
+    local name=$1; shift
+    sg_syngate_start "$SG_TMP/syngate.$name.log" --ports "$PORTS" --interfaces "$SG_IF_RC" \
+        --xdp generic --install-rules --control "$CTL" "$@"
 }
 stop_syngate() {
     kill -INT "$SGD_PID" 2>/dev/null || true
