@@ -12,7 +12,7 @@
  *   sg_backends  hash             struct sg_xdp_bkey    struct sg_xdp_backend
  *   sg_recent    lru hash         struct sg_xdp_tkey    u8
  *   sg_stats     percpu array     enum sg_xdp_counter   u64
- *   sg_learn_at  percpu array[1]  0                     u64: last learning pass (ns)
+ *   sg_learn_at  percpu array[2]  0, 1                  u64: learning bucket refilled at (ns), tokens
  *
  * Plain fixed-width types only: this header is compiled for both targets.
  */
@@ -25,11 +25,12 @@
 #define SG_XDP_PORT_WORDS 1024 /* 65536 bits: the protected ports */
 #define SG_XDP_BACKENDS 4096
 #define SG_XDP_RECENT 65536
-/* Unknown backends: with learn-first, at most one SYN every this many ns per
- * CPU goes to the daemon to teach it the backend's options; the others are
- * answered with the defaults, as the NFQUEUE path does when its learning
- * token bucket is empty. */
+/* Unknown backends: with learn-first, SYNs go to the daemon to teach it the
+ * backend's options from a token bucket per CPU (SG_XDP_LEARN_BURST, then one
+ * every SG_XDP_LEARN_GAP_NS); the others are answered with the defaults, as
+ * the NFQUEUE path does when its own learning bucket is empty. */
 #define SG_XDP_LEARN_GAP_NS 250000000ULL
+#define SG_XDP_LEARN_BURST 4
 
 /* The daemon's settings and cookie keys; written whole by the daemon. */
 struct sg_xdp_ctl {

@@ -65,10 +65,11 @@ struct {
 	__type(value, __u64);
 } sg_stats SEC(".maps");
 
-/* Per CPU: when a SYN to an unknown backend last went to the daemon. */
+/* Per CPU, the learning token bucket: [0] when it was last refilled (ns),
+ * [1] the tokens left. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, __u64);
 } sg_learn_at SEC(".maps");
@@ -397,15 +398,26 @@ static __always_inline int reply(struct xdp_md *ctx, const struct sg_xdp_ctl *ct
 	return store_tcp(ctx, &t, tcplen, s->l4, seed) < 0 ? -2 : 0;
 }
 
-/* With learn-first, whether this SYN to an unknown backend goes to the daemon. */
+/* With learn-first, whether this SYN to an unknown backend goes to the daemon:
+ * a token bucket per CPU, SG_XDP_LEARN_BURST deep, one token per
+ * SG_XDP_LEARN_GAP_NS (the daemon's own bucket decides after that). */
 static __always_inline int learn_turn(void)
 {
-	__u32 k = 0;
-	__u64 *at = bpf_map_lookup_elem(&sg_learn_at, &k), now = bpf_ktime_get_ns();
+	__u32 k0 = 0, k1 = 1;
+	__u64 *at = bpf_map_lookup_elem(&sg_learn_at, &k0);
+	__u64 *tokens = bpf_map_lookup_elem(&sg_learn_at, &k1);
+	__u64 now = bpf_ktime_get_ns(), add;
 
-	if (!at || now - *at < SG_XDP_LEARN_GAP_NS)
+	if (!at || !tokens)
 		return 0;
-	*at = now;
+	add = (now - *at) / SG_XDP_LEARN_GAP_NS;
+	if (add) {
+		*tokens = *tokens + add > SG_XDP_LEARN_BURST ? SG_XDP_LEARN_BURST : *tokens + add;
+		*at += add * SG_XDP_LEARN_GAP_NS;
+	}
+	if (!*tokens)
+		return 0;
+	(*tokens)--;
 	return 1;
 }
 

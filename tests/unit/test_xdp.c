@@ -39,8 +39,9 @@
  *   pass_recent          tuple in sg_recent: XDP_PASS, pass_recent counted,
  *                        the entry deleted (other entries kept), and the same
  *                        SYN once more gets XDP_TX
- *   pass_learn_first     learn-first, unknown backend: first SYN XDP_PASS
- *                        (pass_learn), the next one XDP_TX with the defaults
+ *   pass_learn_first     learn-first, unknown backend: the first
+ *                        SG_XDP_LEARN_BURST SYNs XDP_PASS (pass_learn), the
+ *                        next one XDP_TX with the defaults
  *                        (cap MSS, default_wscale)
  *   slot_parity          odd slot: the cookie's low bit is 1, it verifies
  *                        with the same keys and still one slot later
@@ -529,7 +530,7 @@ static int reset(void **state)
 	map_clear(X.backends, sizeof(struct sg_xdp_bkey));
 	map_clear(X.recent, sizeof(struct sg_xdp_tkey));
 	percpu_zero(X.stats, SG_XDP__COUNT);
-	percpu_zero(X.learn_at, 1);
+	percpu_zero(X.learn_at, 2);
 	return 0;
 }
 
@@ -812,8 +813,9 @@ static void pass_recent(void **state)
 		[SG_XDP_SYN] = 2, [SG_XDP_PASS_RECENT] = 1, [SG_XDP_ANSWERED] = 1});
 }
 
-/* Learn-first: one SYN to an unknown backend goes to the daemon, the next
- * one (within SG_XDP_LEARN_GAP_NS, same CPU) is answered with the defaults. */
+/* Learn-first: SG_XDP_LEARN_BURST SYNs to an unknown backend go to the
+ * daemon, the next one (within SG_XDP_LEARN_GAP_NS, same CPU) is answered
+ * with the defaults. */
 static void pass_learn_first(void **state)
 {
 	struct spec s = spec_linux4();
@@ -824,7 +826,8 @@ static void pass_learn_first(void **state)
 	ctl.learn_first = 1;
 	publish();
 	frame_build(&in, &s);
-	expect_pass(&in);
+	for (int i = 0; i < SG_XDP_LEARN_BURST; i++)
+		expect_pass(&in);
 	assert_int_equal(run(&in, &out), XDP_TX);
 	check_synack(&in, &out, &syn, &p);
 	assert_int_equal(p.opts.mss, 1460);
@@ -833,7 +836,8 @@ static void pass_learn_first(void **state)
 	assert_int_equal(p.opts.wscale, 9); /* default_wscale */
 	check_cookie(&keys, &syn, p.seq, 1460, true, 7);
 	expect_counters((uint64_t[SG_XDP__COUNT]){
-		[SG_XDP_SYN] = 2, [SG_XDP_PASS_LEARN] = 1, [SG_XDP_ANSWERED] = 1});
+		[SG_XDP_SYN] = SG_XDP_LEARN_BURST + 1, [SG_XDP_PASS_LEARN] = SG_XDP_LEARN_BURST,
+		[SG_XDP_ANSWERED] = 1});
 }
 
 /* --- keys ---------------------------------------------------------------- */
