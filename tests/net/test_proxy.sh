@@ -53,14 +53,6 @@ start_syngate() {
     local name=$1; shift
     sg_syngate_start "$SG_TMP/syngate.$name.log" --ports "$PORTS" --install-rules --control "$CTL" "$@"
 }
-# snap NAME : save a stats snapshot (json) as NAME
-snap() { sg_in "$SG_NS_R" "$SYNGATE" stats --control "$CTL" --json >"$SG_TMP/stats.$1.json"; }
-# stat NAME KEY : value of KEY in snapshot NAME
-stat() { grep -o "\"$2\":[0-9]*" "$SG_TMP/stats.$1.json" | cut -d: -f2; }
-# delta A B KEY : KEY in snapshot B minus KEY in snapshot A
-delta() { echo $(($(stat "$2" "$3") - $(stat "$1" "$3"))); }
-# log_count ADDR : requests from ADDR in the HTTP server's access log
-log_count() { grep -c "^$1 " "$SG_HTTP_LOG" || true; }
 # curl_rc URL [args] : curl from the client ns; prints "RC SECONDS"
 curl_rc() {
     local url=$1 rc=0 t; shift
@@ -68,26 +60,13 @@ curl_rc() {
     sg_in "$SG_NS_C" curl -sS -g --noproxy '*' -o /dev/null "$@" "$url" 2>>"$SG_TMP/curl.err" || rc=$?
     echo "$rc $(sg_elapsed "$t")"
 }
-# legit_loop URL : one curl (8 s timeout: room for two SYN retransmissions) every 100 ms
-# while the flood runs; sets OK BAD N
-legit_loop() {
-    local url=$1 code
-    OK=0 BAD=0 N=0
-    sleep 0.3
-    while kill -0 "$SG_FLOOD_PID" 2>/dev/null; do
-        code=$(SG_CURL_TIMEOUT=8 sg_curl "$SG_NS_C" "$url")
-        N=$((N + 1))
-        if [ "$code" = 200 ]; then OK=$((OK + 1)); else BAD=$((BAD + 1)); sg_log "legit curl $url: $code"; fi
-        sleep 0.1
-    done
-}
 # flood_checks TAG FAM SENT A B S0 S1 : the assertions shared by the v4 and v6 floods
 flood_checks() {
     local tag=$1 fam=$2 sent=$3 a=$4 b=$5 srv=$(($7 - $6))
-    sg_log "$tag: flood sent $sent SYNs; cookies_sent +$(delta "$a" "$b" cookies_sent);" \
+    sg_log "$tag: flood sent $sent SYNs; cookies_sent +$(sg_delta "$a" "$b" cookies_sent);" \
         "legit $OK ok / $BAD failed of $N; server SYNs (v$fam) +$srv; backend_syns" \
-        "+$(delta "$a" "$b" backend_syns); proxied +$(delta "$a" "$b" proxied);" \
-        "syn_passed +$(delta "$a" "$b" syn_passed); nfq_enobufs +$(delta "$a" "$b" nfq_enobufs)"
+        "+$(sg_delta "$a" "$b" backend_syns); proxied +$(sg_delta "$a" "$b" proxied);" \
+        "syn_passed +$(sg_delta "$a" "$b" syn_passed); nfq_enobufs +$(sg_delta "$a" "$b" nfq_enobufs)"
     sg_assert_ge "$tag: the flood was real (SYNs sent)" "$sent" 10000
     sg_assert_ge "$tag: legitimate connections were made during the flood" "$N" 5
     sg_assert_eq "$tag: every legitimate connection succeeded" "$BAD" 0
@@ -98,17 +77,17 @@ flood_checks() {
     sg_assert_eq "$tag: server SYNs == legitimate connections (no flood SYN reached it)" \
         "$srv" "$OK"
     sg_assert_eq "$tag: server SYNs == backend SYNs sent + SYNs passed (port reuse)" \
-        "$srv" "$(($(delta "$a" "$b" backend_syns) + $(delta "$a" "$b" syn_passed)))"
+        "$srv" "$(($(sg_delta "$a" "$b" backend_syns) + $(sg_delta "$a" "$b" syn_passed)))"
     sg_assert_eq "$tag: proxied + passed == legitimate connections" \
-        "$(($(delta "$a" "$b" proxied) + $(delta "$a" "$b" syn_passed)))" "$OK"
+        "$(($(sg_delta "$a" "$b" proxied) + $(sg_delta "$a" "$b" syn_passed)))" "$OK"
     # beyond syngate's capacity the queue overflows and SYNs are dropped (fail-closed):
     # on two shared cores that is a few % to 15% here, so only half is required
     sg_assert_ge "$tag: cookies_sent grew by at least half the flood" \
-        "$(delta "$a" "$b" cookies_sent)" "$((sent / 2))"
+        "$(sg_delta "$a" "$b" cookies_sent)" "$((sent / 2))"
     # legitimate SYNs and their retransmissions get cookies too
     sg_assert_le "$tag: cookies_sent grew by at most flood + 3 x legit" \
-        "$(delta "$a" "$b" cookies_sent)" "$((sent + 3 * N))"
-    sg_assert_eq "$tag: wscale_mismatch unchanged" "$(delta "$a" "$b" wscale_mismatch)" 0
+        "$(sg_delta "$a" "$b" cookies_sent)" "$((sent + 3 * N))"
+    sg_assert_eq "$tag: wscale_mismatch unchanged" "$(sg_delta "$a" "$b" wscale_mismatch)" 0
 }
 
 # ------------------------------------------------------------------ servers
@@ -127,26 +106,26 @@ sg_log "syngate A (learning on) up: pid $SGD_PID, ports $PORTS"
 
 # ------------------------------------------------------------------ (1) curl
 t=$(sg_now)
-snap w0
+sg_snap w0
 # warm-up: the first SYN to each backend (v4 and v6 are different backends) passes through
 sg_assert "(1) warm-up curl v4" sg_curl_ok "http://$SG_SRV4:$HTTP/"
 sg_assert "(1) warm-up curl v6" sg_curl_ok "http://[$SG_SRV6]:$HTTP/"
-snap a0
-sg_assert_eq "(1) warm-up SYNs passed through to learn the backends" "$(delta w0 a0 syn_passed)" 2
-l4=$(log_count "::ffff:$SG_CLI4") l6=$(log_count "$SG_CLI6")
+sg_snap a0
+sg_assert_eq "(1) warm-up SYNs passed through to learn the backends" "$(sg_delta w0 a0 syn_passed)" 2
+l4=$(sg_log_count "::ffff:$SG_CLI4") l6=$(sg_log_count "$SG_CLI6")
 sg_assert "(1) curl v4 through syngate" sg_curl_ok "http://$SG_SRV4:$HTTP/"
-snap a1
+sg_snap a1
 sg_assert "(1) curl v6 through syngate" sg_curl_ok "http://[$SG_SRV6]:$HTTP/"
-snap a2
+sg_snap a2
 sleep 0.2
-sg_assert_eq "(1) v4: proxied +1 (cookie path, not pass-through)" "$(delta a0 a1 proxied)" 1
-sg_assert_eq "(1) v6: proxied +1 (cookie path, not pass-through)" "$(delta a1 a2 proxied)" 1
-sg_assert_ge "(1) stats --json: proxied >= 1" "$(stat a2 proxied)" 1
+sg_assert_eq "(1) v4: proxied +1 (cookie path, not pass-through)" "$(sg_delta a0 a1 proxied)" 1
+sg_assert_eq "(1) v6: proxied +1 (cookie path, not pass-through)" "$(sg_delta a1 a2 proxied)" 1
+sg_assert_ge "(1) stats --json: proxied >= 1" "$(sg_stat a2 proxied)" 1
 sg_assert_eq "(1) server log: one more request from the real v4 client $SG_CLI4" \
-    "$(($(log_count "::ffff:$SG_CLI4") - l4))" 1
+    "$(($(sg_log_count "::ffff:$SG_CLI4") - l4))" 1
 sg_assert_eq "(1) server log: one more request from the real v6 client $SG_CLI6" \
-    "$(($(log_count "$SG_CLI6") - l6))" 1
-sg_assert_eq "(1) no wscale mismatch after warm-up" "$(delta a0 a2 wscale_mismatch)" 0
+    "$(($(sg_log_count "$SG_CLI6") - l6))" 1
+sg_assert_eq "(1) no wscale mismatch after warm-up" "$(sg_delta a0 a2 wscale_mismatch)" 0
 T1=$(sg_elapsed "$t")
 
 # ------------------------------------------------------------------ (2) bulk
@@ -156,15 +135,15 @@ sg_assert "(2) warm-up transfer v6 on :$BULK" sg_bulk_check "$SG_SRV6" "$BULK" 1
 declare -A BULK_SECS
 for fam in 4 6; do
     [ "$fam" = 4 ] && dst=$SG_SRV4 cli=$SG_CLI4 || dst=$SG_SRV6 cli=$SG_CLI6
-    snap b0
+    sg_snap b0
     sg_assert "(2) v$fam: $BYTES bytes each way through syngate, sha256 identical" \
         sg_bulk_check "$dst" "$BULK" "$BYTES"
     BULK_SECS[$fam]=$SG_BULK_SECS
-    snap b1
+    sg_snap b1
     sg_assert_eq "(2) v$fam: the transfer was proxied (proxied +1, syn_passed +0)" \
-        "$(delta b0 b1 proxied),$(delta b0 b1 syn_passed)" "1,0"
+        "$(sg_delta b0 b1 proxied),$(sg_delta b0 b1 syn_passed)" "1,0"
     sg_assert_eq "(2) v$fam: server saw the real client" "$SG_BULK_PEER" "$cli"
-    sg_assert_eq "(2) v$fam: wscale_mismatch unchanged" "$(delta b0 b1 wscale_mismatch)" 0
+    sg_assert_eq "(2) v$fam: wscale_mismatch unchanged" "$(sg_delta b0 b1 wscale_mismatch)" 0
 done
 sg_log "(2) bulk ${BYTES}B each way: v4 ${BULK_SECS[4]}s, v6 ${BULK_SECS[6]}s"
 T2=$(sg_elapsed "$t")
@@ -172,65 +151,65 @@ T2=$(sg_elapsed "$t")
 # ------------------------------------------------------------------ (3) many connections
 t=$(sg_now)
 sg_assert "(3) warm-up curl to :$FAST" sg_curl_ok "http://$SG_SRV4:$FAST/"
-snap c0
+sg_snap c0
 s0=$(sg_syn_count "$FAST")
 out=$(sg_in "$SG_NS_C" "$SG_PYTHON" "$TOOL" conns --host "$SG_SRV4" --port "$FAST" \
     --count "$CONNS" --concurrency 100 --timeout 10 || true)
-snap c1
+sg_snap c1
 s1=$(sg_syn_count "$FAST")
 sg_log "(3) $out"
 ok=$(sed -n 's/^ok=\([0-9]*\) .*/\1/p' <<<"$out" | head -1)
 sg_assert_eq "(3) $CONNS connections, 100 at a time: all completed" "${ok:-0}" "$CONNS"
 # a reused client port (conntrack entry of the old connection in TIME_WAIT) passes through once
-passed=$(delta c0 c1 syn_passed)
-sg_log "(3) proxied +$(delta c0 c1 proxied), syn_passed +$passed (client port reuse)," \
-    "server SYNs +$((s1 - s0)), backend_syns +$(delta c0 c1 backend_syns)"
+passed=$(sg_delta c0 c1 syn_passed)
+sg_log "(3) proxied +$(sg_delta c0 c1 proxied), syn_passed +$passed (client port reuse)," \
+    "server SYNs +$((s1 - s0)), backend_syns +$(sg_delta c0 c1 backend_syns)"
 sg_assert_eq "(3) every connection proxied or (port reuse) passed" \
-    "$(($(delta c0 c1 proxied) + passed))" "$CONNS"
-sg_assert_ge "(3) proxied grew by ~$CONNS (>= 98%)" "$(delta c0 c1 proxied)" "$((CONNS * 98 / 100))"
+    "$(($(sg_delta c0 c1 proxied) + passed))" "$CONNS"
+sg_assert_ge "(3) proxied grew by ~$CONNS (>= 98%)" "$(sg_delta c0 c1 proxied)" "$((CONNS * 98 / 100))"
 sg_assert_eq "(3) server SYNs == backend SYNs + passed SYNs" "$((s1 - s0))" \
-    "$(($(delta c0 c1 backend_syns) + passed))"
-sg_assert_eq "(3) half-open table empty afterwards" "$(stat c1 halfopen)" 0
+    "$(($(sg_delta c0 c1 backend_syns) + passed))"
+sg_assert_eq "(3) half-open table empty afterwards" "$(sg_stat c1 halfopen)" 0
 T3=$(sg_elapsed "$t")
 
 # ------------------------------------------------------------------ (4) SYN flood v4
 t=$(sg_now)
-snap d0
+sg_snap d0
 s0=$(sg_syn_count "$HTTP" 4)
 sg_flood "$FLOOD_SECS" "$HTTP"
-legit_loop "http://$SG_SRV4:$HTTP/"
+sg_legit_loop "http://$SG_SRV4:$HTTP/"
 sent=$(sg_flood_wait 30)
 sleep 0.5
-snap d1
+sg_snap d1
 s1=$(sg_syn_count "$HTTP" 4)
 flood_checks "(4) v4 SYN flood" 4 "$sent" d0 d1 "$s0" "$s1"
-sg_assert_eq "(4) half-open table empty afterwards" "$(stat d1 halfopen)" 0
+sg_assert_eq "(4) half-open table empty afterwards" "$(sg_stat d1 halfopen)" 0
 T4=$(sg_elapsed "$t")
 
 # ------------------------------------------------------------------ (5) forged ACKs
 t=$(sg_now)
-snap e0
+sg_snap e0
 s0=$(sg_syn_count "$HTTP")
 SG_FLOOD_LOG=$SG_TMP/ackflood.log
 sg_bg "$SG_NS_C" "$SG_FLOOD_LOG" timeout -s INT 3 hping3 -A --flood --rand-source -p "$HTTP" "$SG_SRV4"
 SG_FLOOD_PID=$SG_BG_PID
 acks=$(sg_flood_wait 20)
 sleep 0.3
-snap e1
+sg_snap e1
 s1=$(sg_syn_count "$HTTP")
-inv=$(delta e0 e1 cookies_invalid) mac=$(delta e0 e1 drop_cookie_mac) stale=$(delta e0 e1 drop_cookie_stale)
+inv=$(sg_delta e0 e1 cookies_invalid) mac=$(sg_delta e0 e1 drop_cookie_mac) stale=$(sg_delta e0 e1 drop_cookie_stale)
 sg_log "(5) forged ACKs sent $acks: cookies_invalid +$inv (cookie_mac +$mac, cookie_stale +$stale)," \
-    "backend_syns +$(delta e0 e1 backend_syns), server SYNs +$((s1 - s0))"
+    "backend_syns +$(sg_delta e0 e1 backend_syns), server SYNs +$((s1 - s0))"
 sg_assert_ge "(5) the ACK flood was real" "$acks" 10000
 # A forged ACK passes the cookie check with probability 2^-24 (docs/cookies.md):
 # over ~250k of them that is 0.015 expected connections, 1.5% of runs see one,
 # 1e-4 see two.  The bound is what is checked: at most one per 2^22 forged ACKs
 # (rounded up), which a MAC even 4x weaker than documented would already break.
 allowed=$(((acks + 4194303) / 4194304))
-sg_log "(5) forged ACKs that opened a backend connection: $(delta e0 e1 proxied) (allowed $allowed)"
+sg_log "(5) forged ACKs that opened a backend connection: $(sg_delta e0 e1 proxied) (allowed $allowed)"
 sg_assert_le "(5) server SYN counter grew by at most the 2^-24 bound" "$((s1 - s0))" "$allowed"
-sg_assert_le "(5) backend SYNs within the 2^-24 bound" "$(delta e0 e1 backend_syns)" "$allowed"
-sg_assert_le "(5) proxied within the 2^-24 bound" "$(delta e0 e1 proxied)" "$allowed"
+sg_assert_le "(5) backend SYNs within the 2^-24 bound" "$(sg_delta e0 e1 backend_syns)" "$allowed"
+sg_assert_le "(5) proxied within the 2^-24 bound" "$(sg_delta e0 e1 proxied)" "$allowed"
 sg_assert_ge "(5) cookies_invalid counted >= 90% of the forged ACKs" "$inv" "$((acks * 9 / 10))"
 sg_assert_eq "(5) every invalid cookie is a drop_cookie_mac or drop_cookie_stale" "$((mac + stale))" "$inv"
 sg_assert_ge "(5) drop_cookie_mac counted" "$mac" 1
@@ -239,18 +218,18 @@ T5=$(sg_elapsed "$t")
 # ------------------------------------------------------------------ (6) SYN flood v6
 t=$(sg_now)
 rmac=$(sg_in "$SG_NS_R" cat "/sys/class/net/$SG_IF_RC/address")
-snap f0
+sg_snap f0
 s0=$(sg_syn_count "$HTTP" 6)
 SG_FLOOD_LOG=$SG_TMP/flood6.log
 sg_bg "$SG_NS_C" "$SG_FLOOD_LOG" timeout -s INT $((FLOOD_SECS / 2 + 5)) "$SG_PYTHON" -u "$TOOL" \
     synflood6 --ifname "$SG_IF_C" --dst-mac "$rmac" --dst "$SG_SRV6" --port "$HTTP" \
     --secs $((FLOOD_SECS / 2))
 SG_FLOOD_PID=$SG_BG_PID
-legit_loop "http://[$SG_SRV6]:$HTTP/"
+sg_legit_loop "http://[$SG_SRV6]:$HTTP/"
 sg_wait_pid "$SG_FLOOD_PID" 30 || true
 sent=$(sed -n 's/^sent=\([0-9]*\) .*/\1/p' "$SG_FLOOD_LOG")
 sleep 0.5
-snap f1
+sg_snap f1
 s1=$(sg_syn_count "$HTTP" 6)
 flood_checks "(6) v6 SYN flood" 6 "${sent:-0}" f0 f1 "$s0" "$s1"
 T6=$(sg_elapsed "$t")
@@ -259,15 +238,15 @@ T6=$(sg_elapsed "$t")
 t=$(sg_now)
 sg_assert "(7) warm-up connection on :$ECHO" sg_in "$SG_NS_C" "$SG_PYTHON" "$TOOL" hold \
     --host "$SG_SRV4" --port "$ECHO" --go /dev/null --bytes 1000 --timeout 10
-snap g0
+sg_snap g0
 GO=$SG_TMP/hold.go
 sg_bg "$SG_NS_C" "$SG_TMP/hold.log" "$SG_PYTHON" -u "$TOOL" hold --host "$SG_SRV4" --port "$ECHO" \
     --go "$GO" --bytes 1048576 --timeout 30
 HOLD_PID=$SG_BG_PID
 for ((i = 0; i < 100; i++)); do grep -q '^round1 ok' "$SG_TMP/hold.log" && break; sleep 0.05; done
-snap g1
+sg_snap g1
 sg_assert "(7) long-lived connection: round 1 through syngate" grep -q '^round1 ok' "$SG_TMP/hold.log"
-sg_assert_eq "(7) the long-lived connection was proxied" "$(delta g0 g1 proxied)" 1
+sg_assert_eq "(7) the long-lived connection was proxied" "$(sg_delta g0 g1 proxied)" 1
 kill -KILL "$SGD_PID"
 sg_wait_pid "$SGD_PID" 5 || true
 sg_assert "(7) syngate is gone after SIGKILL" bash -c "! kill -0 $SGD_PID 2>/dev/null"
@@ -285,30 +264,30 @@ T7=$(sg_elapsed "$t")
 t=$(sg_now)
 start_syngate B --learn no --backend-timeout-ms 2000
 sg_log "syngate B (--learn no) up: pid $SGD_PID"
-snap h0
+sg_snap h0
 read -r rc secs <<<"$(curl_rc "http://$SG_SRV4:$CLOSED/" --max-time 5)"
-snap h1
+sg_snap h1
 sg_log "(9) closed port: curl rc $rc after ${secs}s"
 sg_assert "(9) closed port: client reset/refused (curl rc $rc is 7, 52, 55 or 56)" \
     bash -c "case $rc in 7|52|55|56) exit 0;; *) exit 1;; esac"
 sg_assert "(9) closed port: within 1 s (${secs}s)" awk -v s="$secs" 'BEGIN { exit !(s < 1) }'
-sg_assert_eq "(9) drop_backend_rst +1" "$(delta h0 h1 drop_backend_rst)" 1
-sg_assert_eq "(9) half-open table empty" "$(stat h1 halfopen)" 0
+sg_assert_eq "(9) drop_backend_rst +1" "$(sg_delta h0 h1 drop_backend_rst)" 1
+sg_assert_eq "(9) half-open table empty" "$(sg_stat h1 halfopen)" 0
 T9=$(sg_elapsed "$t")
 
 # ------------------------------------------------------------------ (10) silent backend
 t=$(sg_now)
-snap i0
+sg_snap i0
 read -r rc secs <<<"$(curl_rc "http://$SG_SRV4:$SILENT/" --max-time 10)"
-snap i1
-sg_log "(10) silent backend: curl rc $rc after ${secs}s; backend_syns +$(delta i0 i1 backend_syns)"
+sg_snap i1
+sg_log "(10) silent backend: curl rc $rc after ${secs}s; backend_syns +$(sg_delta i0 i1 backend_syns)"
 sg_assert "(10) silent backend: client reset (curl rc $rc is 7, 52, 55 or 56; 28 = own timeout)" \
     bash -c "case $rc in 7|52|55|56) exit 0;; *) exit 1;; esac"
 sg_assert "(10) silent backend: reset after 1.9..3.0 s (${secs}s)" \
     awk -v s="$secs" 'BEGIN { exit !(s >= 1.9 && s < 3.0) }'
-sg_assert_eq "(10) drop_backend_timeout +1" "$(delta i0 i1 drop_backend_timeout)" 1
+sg_assert_eq "(10) drop_backend_timeout +1" "$(sg_delta i0 i1 drop_backend_timeout)" 1
 sg_assert_ge "(10) the backend SYN was retransmitted (backend_syns +2 or more)" \
-    "$(delta i0 i1 backend_syns)" 2
+    "$(sg_delta i0 i1 backend_syns)" 2
 T10=$(sg_elapsed "$t")
 
 # ------------------------------------------------------------------ (8) small backend wscale
@@ -324,10 +303,10 @@ bulk_server_small() {
     sg_wait_port "$SG_NS_S" "$WS" 10
 }
 bulk_server_small 1000
-snap j0
+sg_snap j0
 sg_bulk_client "$SG_SRV4" "$WS" 1000 >/dev/null 2>&1 || true
-snap j1
-sg_log "(8) warm-up on :$WS: wscale_mismatch +$(delta j0 j1 wscale_mismatch) (learning the backend)"
+sg_snap j1
+sg_log "(8) warm-up on :$WS: wscale_mismatch +$(sg_delta j0 j1 wscale_mismatch) (learning the backend)"
 # sample both ends' window scales during the transfer
 (
     for ((i = 0; i < 100; i++)); do
@@ -342,7 +321,7 @@ bulk_server_small "$BYTES"
 sg_assert "(8) $BYTES bytes each way through syngate, small backend wscale, sha256 identical" \
     sg_bulk_client "$SG_SRV4" "$WS" "$BYTES"
 SECS_SG=$SG_BULK_SECS
-snap j2
+sg_snap j2
 kill "$SS_PID" 2>/dev/null || true
 wait "$SS_PID" 2>/dev/null || true
 srv_ws=$(grep -o '^S .*wscale:[0-9]*,[0-9]*' "$SG_TMP/ss.ws" | sed 's/.*wscale:[0-9]*,//' | sort -u | tr '\n' ' ')
@@ -350,8 +329,8 @@ cli_ws=$(grep -o '^C .*wscale:[0-9]*,[0-9]*' "$SG_TMP/ss.ws" | sed 's/.*wscale:\
 sg_log "(8) server's own (receive) wscale: ${srv_ws:-?}; wscale the client was given: ${cli_ws:-?}"
 sg_assert_eq "(8) the server advertises a small wscale (2)" "${srv_ws% }" 2
 sg_assert_eq "(8) the client was given the backend's wscale (2)" "${cli_ws% }" 2
-sg_assert_eq "(8) the transfer was proxied" "$(delta j1 j2 proxied)" 1
-sg_assert_eq "(8) wscale_mismatch stayed 0 after warm-up" "$(delta j1 j2 wscale_mismatch)" 0
+sg_assert_eq "(8) the transfer was proxied" "$(sg_delta j1 j2 proxied)" 1
+sg_assert_eq "(8) wscale_mismatch stayed 0 after warm-up" "$(sg_delta j1 j2 wscale_mismatch)" 0
 # plain forwarding: stop syngate (SIGTERM removes its rules)
 kill -TERM "$SGD_PID"
 sg_wait_pid "$SGD_PID" 10 || true

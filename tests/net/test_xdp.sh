@@ -37,6 +37,7 @@ sg_require_cmds ip iptables hping3 curl "$SG_PYTHON" timeout awk
 sg_cleanup_on_exit
 sg_topo_up
 CTL=$SG_TMP/syngate.sock
+SG_SNAP_WAIT=0.15
 SGD_PID=''
 
 # start_syngate NAME [flags] : the daemon in the router ns with XDP on the client veth
@@ -50,125 +51,104 @@ stop_syngate() {
     sg_wait_pid "$SGD_PID" 10 || kill -KILL "$SGD_PID" 2>/dev/null || true
     SGD_PID=''
 }
-# snap NAME : stats snapshot (json), taken after the workers' next tick (XDP counts)
-snap() {
-    sleep 0.15
-    sg_in "$SG_NS_R" "$SYNGATE" stats --control "$CTL" --json >"$SG_TMP/stats.$1.json"
-}
-stat() { grep -o "\"$2\":[0-9]*" "$SG_TMP/stats.$1.json" | cut -d: -f2; }
-delta() { echo $(($(stat "$2" "$3") - $(stat "$1" "$3"))); }
-log_count() { grep -c "^$1 " "$SG_HTTP_LOG" || true; }
 xdp_attached() { sg_in "$SG_NS_R" ip link show "$SG_IF_RC" | grep -q 'prog/xdp.*name syngate_xdp'; }
 xdp_detached() { ! sg_in "$SG_NS_R" ip link show "$SG_IF_RC" | grep -q 'prog/xdp'; }
-# legit_loop URL : one curl every 100 ms while the flood runs; sets OK BAD N
-legit_loop() {
-    local url=$1 code
-    OK=0 BAD=0 N=0
-    sleep 0.3
-    while kill -0 "$SG_FLOOD_PID" 2>/dev/null; do
-        code=$(SG_CURL_TIMEOUT=8 sg_curl "$SG_NS_C" "$url")
-        N=$((N + 1))
-        if [ "$code" = 200 ]; then OK=$((OK + 1)); else BAD=$((BAD + 1)); sg_log "legit curl: $code"; fi
-        sleep 0.1
-    done
-}
-
 sg_http_server "$HTTP"
 sg_syn_counter_install "$HTTP"
 
 # ------------------------------------------------------------------ (1) XDP answers
 start_syngate A
 sg_assert "(1) syngate_xdp attached to $SG_IF_RC (xdpgeneric)" xdp_attached
-snap w0
+sg_snap w0
 sg_assert "(1) warm-up curl v4" sg_curl_ok "http://$SG_SRV4:$HTTP/"
 sg_assert "(1) warm-up curl v6" sg_curl_ok "http://[$SG_SRV6]:$HTTP/"
-snap a0
+sg_snap a0
 sg_assert_eq "(1) the first SYN to each backend went to the daemon to learn it" \
-    "$(delta w0 a0 xdp_pass_learn),$(delta w0 a0 syn_passed)" "2,2"
-l4=$(log_count "::ffff:$SG_CLI4") l6=$(log_count "$SG_CLI6")
+    "$(sg_delta w0 a0 xdp_pass_learn),$(sg_delta w0 a0 syn_passed)" "2,2"
+l4=$(sg_log_count "::ffff:$SG_CLI4") l6=$(sg_log_count "$SG_CLI6")
 for i in 1 2 3 4 5; do
     sg_assert "(1) curl v4 #$i" sg_curl_ok "http://$SG_SRV4:$HTTP/"
     sg_assert "(1) curl v6 #$i" sg_curl_ok "http://[$SG_SRV6]:$HTTP/"
 done
-snap a1
-sg_log "(1) xdp_answered +$(delta a0 a1 xdp_answered), proxied +$(delta a0 a1 proxied)," \
-    "packets (NFQUEUE) +$(delta a0 a1 packets), cookies_valid +$(delta a0 a1 cookies_valid)"
-sg_assert_eq "(1) XDP answered the 10 SYNs" "$(delta a0 a1 xdp_answered)" 10
+sg_snap a1
+sg_log "(1) xdp_answered +$(sg_delta a0 a1 xdp_answered), proxied +$(sg_delta a0 a1 proxied)," \
+    "packets (NFQUEUE) +$(sg_delta a0 a1 packets), cookies_valid +$(sg_delta a0 a1 cookies_valid)"
+sg_assert_eq "(1) XDP answered the 10 SYNs" "$(sg_delta a0 a1 xdp_answered)" 10
 sg_assert_eq "(1) the daemon verified 10 cookies and spliced 10 connections" \
-    "$(delta a0 a1 cookies_valid),$(delta a0 a1 proxied)" "10,10"
-sg_assert_eq "(1) no SYN passed through" "$(delta a0 a1 syn_passed)" 0
+    "$(sg_delta a0 a1 cookies_valid),$(sg_delta a0 a1 proxied)" "10,10"
+sg_assert_eq "(1) no SYN passed through" "$(sg_delta a0 a1 syn_passed)" 0
 sg_assert_eq "(1) the server saw the real v4 client 5 times" \
-    "$(($(log_count "::ffff:$SG_CLI4") - l4))" 5
-sg_assert_eq "(1) the server saw the real v6 client 5 times" "$(($(log_count "$SG_CLI6") - l6))" 5
-sg_assert_eq "(1) XDP errors" "$(stat a1 xdp_error)" 0
+    "$(($(sg_log_count "::ffff:$SG_CLI4") - l4))" 5
+sg_assert_eq "(1) the server saw the real v6 client 5 times" "$(($(sg_log_count "$SG_CLI6") - l6))" 5
+sg_assert_eq "(1) XDP errors" "$(sg_stat a1 xdp_error)" 0
 
 # ------------------------------------------------------------------ (2) bulk
 sg_assert "(2) warm-up transfer v4 on :$BULK" sg_bulk_check "$SG_SRV4" "$BULK" 1000
-snap b0
+sg_snap b0
 sg_assert "(2) $BYTES bytes each way through an XDP-answered connection, sha256 identical" \
     sg_bulk_check "$SG_SRV4" "$BULK" "$BYTES"
-snap b1
+sg_snap b1
 sg_assert_eq "(2) the transfer's SYN was answered by XDP and proxied" \
-    "$(delta b0 b1 xdp_answered),$(delta b0 b1 proxied)" "1,1"
+    "$(sg_delta b0 b1 xdp_answered),$(sg_delta b0 b1 proxied)" "1,1"
 sg_assert_eq "(2) wscale_mismatch 0 (XDP advertised what the daemon assumed)" \
-    "$(stat b1 wscale_mismatch)" 0
+    "$(sg_stat b1 wscale_mismatch)" 0
 sg_log "(2) ${BYTES}B each way in ${SG_BULK_SECS}s"
 
 # ------------------------------------------------------------------ (3) port reuse
-snap c0
+sg_snap c0
 sg_assert "(3) curl from client port 41000" sg_curl_ok "http://$SG_SRV4:$HTTP/" --local-port 41000
 sleep 0.3
 sg_assert "(3) curl from client port 41000 again (old entry in TIME_WAIT)" \
     sg_curl_ok "http://$SG_SRV4:$HTTP/" --local-port 41000
-snap c1
+sg_snap c1
 sg_assert_eq "(3) the reused tuple's SYN went to the daemon (pass_recent +1)" \
-    "$(delta c0 c1 xdp_pass_recent)" 1
+    "$(sg_delta c0 c1 xdp_pass_recent)" 1
 
 # ------------------------------------------------------------------ (4) SYN flood
-snap d0
+sg_snap d0
 s0=$(sg_syn_count "$HTTP" 4)
 sg_flood "$FLOOD_SECS" "$HTTP"
-legit_loop "http://$SG_SRV4:$HTTP/"
+sg_legit_loop "http://$SG_SRV4:$HTTP/"
 sent=$(sg_flood_wait 30)
 sleep 0.3
-snap d1
+sg_snap d1
 s1=$(sg_syn_count "$HTTP" 4)
-sg_log "(4) flood sent $sent; xdp_answered +$(delta d0 d1 xdp_answered); NFQUEUE packets" \
-    "+$(delta d0 d1 packets); legit $OK ok / $BAD failed of $N; server SYNs +$((s1 - s0))"
+sg_log "(4) flood sent $sent; xdp_answered +$(sg_delta d0 d1 xdp_answered); NFQUEUE packets" \
+    "+$(sg_delta d0 d1 packets); legit $OK ok / $BAD failed of $N; server SYNs +$((s1 - s0))"
 sg_assert_ge "(4) the flood was real" "$sent" 10000
 sg_assert_ge "(4) legitimate connections were made during the flood" "$N" 5
 sg_assert_eq "(4) every legitimate connection succeeded" "$BAD" 0
 sg_assert_eq "(4) server SYNs == legitimate connections (no flood SYN reached it)" \
     "$((s1 - s0))" "$OK"
-sg_assert_ge "(4) XDP answered at least 95% of the flood" "$(delta d0 d1 xdp_answered)" \
+sg_assert_ge "(4) XDP answered at least 95% of the flood" "$(sg_delta d0 d1 xdp_answered)" \
     "$((sent * 95 / 100))"
 # the queue sees the legitimate ACKs and backend SYN-ACKs, not the flood's SYNs
 sg_assert_le "(4) NFQUEUE saw no flood SYN (packets <= 10 x legit)" \
-    "$(delta d0 d1 packets)" "$((10 * N + 10))"
-sg_assert_eq "(4) half-open table empty afterwards" "$(stat d1 halfopen)" 0
+    "$(sg_delta d0 d1 packets)" "$((10 * N + 10))"
+sg_assert_eq "(4) half-open table empty afterwards" "$(sg_stat d1 halfopen)" 0
 stop_syngate
 
 # ------------------------------------------------------------------ (5) adaptive
 start_syngate B --mode adaptive --adaptive-high 2000 --adaptive-low 500 \
     --adaptive-window-ms 800 --learn no
-snap e0
+sg_snap e0
 sg_assert "(5) curl before the flood" sg_curl_ok "http://$SG_SRV4:$HTTP/"
-snap e1
+sg_snap e1
 sg_assert_eq "(5) not engaged: XDP passed the SYN (pass_off +1), it went through" \
-    "$(delta e0 e1 xdp_pass_off),$(delta e0 e1 syn_passed)" "1,1"
+    "$(sg_delta e0 e1 xdp_pass_off),$(sg_delta e0 e1 syn_passed)" "1,1"
 sg_flood 3 "$HTTP"
 sleep 1.5
-snap e2
+sg_snap e2
 sent=$(sg_flood_wait 20)
-sg_assert_eq "(5) engaged under the flood" "$(stat e2 cookies_engaged)" 1
-sg_assert_ge "(5) XDP answered flood SYNs once engaged" "$(delta e1 e2 xdp_answered)" 1000
+sg_assert_eq "(5) engaged under the flood" "$(sg_stat e2 cookies_engaged)" 1
+sg_assert_ge "(5) XDP answered flood SYNs once engaged" "$(sg_delta e1 e2 xdp_answered)" 1000
 sleep 2.5
-snap e3
-sg_assert_eq "(5) released after the flood" "$(stat e3 cookies_engaged)" 0
+sg_snap e3
+sg_assert_eq "(5) released after the flood" "$(sg_stat e3 cookies_engaged)" 0
 sg_assert "(5) curl after the flood" sg_curl_ok "http://$SG_SRV4:$HTTP/"
-snap e4
-sg_assert_eq "(5) released: XDP passes SYNs again" "$(delta e3 e4 xdp_pass_off)" 1
-sg_log "(5) flood sent $sent, XDP answered $(delta e1 e2 xdp_answered) while engaged"
+sg_snap e4
+sg_assert_eq "(5) released: XDP passes SYNs again" "$(sg_delta e3 e4 xdp_pass_off)" 1
+sg_log "(5) flood sent $sent, XDP answered $(sg_delta e1 e2 xdp_answered) while engaged"
 sg_assert "(5) the log names the engagement" grep -q 'XDP: cookies engaged' "$SG_TMP/syngate.B.log"
 sg_assert "(5) the log names the release" grep -q 'XDP: cookies released' "$SG_TMP/syngate.B.log"
 
