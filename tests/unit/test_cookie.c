@@ -14,6 +14,7 @@
 
 #include "syngate/cookie.h"
 #include "syngate/cookie_mac.h"
+#include "tuples.h"
 
 #define PERIOD 30
 
@@ -31,34 +32,6 @@ static void fill_random(uint8_t *out, size_t n, uint64_t seed)
 		x ^= x >> 27;
 		out[i] = (uint8_t)((x * 2685821657736338717ull) >> 56);
 	}
-}
-
-static struct sg_tuple tuple4(void)
-{
-	struct sg_tuple t;
-
-	memset(&t, 0, sizeof(t));
-	t.family = AF_INET;
-	t.saddr[0] = 198, t.saddr[1] = 51, t.saddr[2] = 100, t.saddr[3] = 2;
-	t.daddr[0] = 203, t.daddr[1] = 0, t.daddr[2] = 113, t.daddr[3] = 2;
-	t.sport = 40000;
-	t.dport = 80;
-	return t;
-}
-
-static struct sg_tuple tuple6(void)
-{
-	struct sg_tuple t;
-
-	memset(&t, 0, sizeof(t));
-	t.family = AF_INET6;
-	t.saddr[0] = 0x20, t.saddr[1] = 0x01, t.saddr[2] = 0x0d, t.saddr[3] = 0xb8;
-	t.saddr[15] = 2;
-	memcpy(t.daddr, t.saddr, 16);
-	t.daddr[5] = 2;
-	t.sport = 50000;
-	t.dport = 443;
-	return t;
 }
 
 static void keys_at(struct sg_cookie_keys *k, uint64_t now)

@@ -71,6 +71,7 @@
 #include "syngate/cookie.h"
 #include "syngate/packet.h"
 #include "syngate/xdp_abi.h"
+#include "tuples.h"
 
 #define ETH_LEN 14
 #define IP4_LEN 20
@@ -138,34 +139,6 @@ static void wr32(uint8_t *p, uint32_t v)
 {
 	wr16(p, (uint16_t)(v >> 16));
 	wr16(p + 2, (uint16_t)v);
-}
-
-static struct sg_tuple tuple4(void)
-{
-	struct sg_tuple t;
-
-	memset(&t, 0, sizeof(t));
-	t.family = AF_INET;
-	t.saddr[0] = 198, t.saddr[1] = 51, t.saddr[2] = 100, t.saddr[3] = 2;
-	t.daddr[0] = 203, t.daddr[1] = 0, t.daddr[2] = 113, t.daddr[3] = 2;
-	t.sport = 40000;
-	t.dport = 80;
-	return t;
-}
-
-static struct sg_tuple tuple6(void)
-{
-	struct sg_tuple t;
-
-	memset(&t, 0, sizeof(t));
-	t.family = AF_INET6;
-	t.saddr[0] = 0x20, t.saddr[1] = 0x01, t.saddr[2] = 0x0d, t.saddr[3] = 0xb8;
-	t.saddr[15] = 2;
-	memcpy(t.daddr, t.saddr, 16);
-	t.daddr[7] = 2;
-	t.sport = 50000;
-	t.dport = 443;
-	return t;
 }
 
 static struct spec spec_linux4(void)
@@ -536,46 +509,38 @@ static int reset(void **state)
 
 /* --- SYN-ACKs ------------------------------------------------------------ */
 
-static void synack_ipv4(void **state)
+/* A Linux SYN to a backend learned with MSS 1400, wscale 10 and SACK. */
+static void synack_known_backend(int v6)
 {
-	struct spec s = spec_linux4();
+	struct spec s = v6 ? spec_linux6() : spec_linux4();
 	struct frame in, out;
 	struct sg_pkt syn, p;
 
-	(void)state;
 	backend_put(&s.t, 1400, 1, 10, 1);
 	frame_build(&in, &s);
 	assert_int_equal(run(&in, &out), XDP_TX);
 	/* 20 bytes of options in, 12 out: MSS, NOP NOP SACK-perm, NOP wscale */
-	assert_int_equal(out.len, ETH_LEN + IP4_LEN + TCP_LEN + 12);
+	assert_int_equal(out.len, ETH_LEN + (v6 ? IP6_LEN : IP4_LEN) + TCP_LEN + 12);
 	check_synack(&in, &out, &syn, &p);
 	assert_int_equal(p.opts.mss, 1400); /* the backend's, below the cap */
 	assert_true(p.opts.sack_ok);
 	assert_true(p.opts.has_wscale);
 	assert_int_equal(p.opts.wscale, 10); /* the backend's, not the client's */
 	assert_int_equal(p.seq & 1, SLOT & 1);
-	check_cookie(&keys, &syn, p.seq, 1460, true, 7);
+	check_cookie(&keys, &syn, p.seq, v6 ? 1440 : 1460, true, 7);
 	expect_counters((uint64_t[SG_XDP__COUNT]){[SG_XDP_SYN] = 1, [SG_XDP_ANSWERED] = 1});
+}
+
+static void synack_ipv4(void **state)
+{
+	(void)state;
+	synack_known_backend(0);
 }
 
 static void synack_ipv6(void **state)
 {
-	struct spec s = spec_linux6();
-	struct frame in, out;
-	struct sg_pkt syn, p;
-
 	(void)state;
-	backend_put(&s.t, 1400, 1, 10, 1);
-	frame_build(&in, &s);
-	assert_int_equal(run(&in, &out), XDP_TX);
-	assert_int_equal(out.len, ETH_LEN + IP6_LEN + TCP_LEN + 12);
-	check_synack(&in, &out, &syn, &p);
-	assert_int_equal(p.opts.mss, 1400);
-	assert_true(p.opts.sack_ok);
-	assert_true(p.opts.has_wscale);
-	assert_int_equal(p.opts.wscale, 10);
-	check_cookie(&keys, &syn, p.seq, 1440, true, 7);
-	expect_counters((uint64_t[SG_XDP__COUNT]){[SG_XDP_SYN] = 1, [SG_XDP_ANSWERED] = 1});
+	synack_known_backend(1);
 }
 
 /* hping3's SYN: no options at all.  The frame grows by the 4 bytes of MSS. */
