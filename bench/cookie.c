@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "syngate/cookie.h"
+#include "syngate/core/cookie.h"
 
 static double now_s(void)
 {

@@ -2,7 +2,7 @@
  *
  *   nfq_null [-q queue] [-l maxlen] [-b rcvbuf] [-m mark] accept|reflect
  *
- * A single-threaded loop on src/nfq.c (the project's NFQUEUE module: batched
+ * A single-threaded loop on src/io/nfq.c (the project's NFQUEUE module: batched
  * receive, every verdict of a batch in one sendmsg) that does the least work
  * syngate's rule set allows:
  *
@@ -34,8 +34,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "syngate/nfq.h"
-#include "syngate/packet.h"
+#include "syngate/io/nfq.h"
+#include "syngate/core/packet.h"
 
 #define SYNACK_LEN 44 /* IPv4 20 + TCP 20 + MSS option 4 */
 

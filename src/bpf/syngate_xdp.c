@@ -1,15 +1,15 @@
 /* syngate XDP fast path: answers client SYNs with cookie SYN-ACKs from the
- * driver.  The maps and what each counter means: include/syngate/xdp_abi.h.
+ * driver.  The maps and what each counter means: include/syngate/core/xdp_abi.h.
  *
- * It sends exactly the SYN-ACK src/proxy.c's on_syn() would: the cookie of
- * src/cookie.c (same keys, same MAC through cookie_mac.h), the backend's
+ * It sends exactly the SYN-ACK src/core/proxy.c's on_syn() would: the cookie of
+ * src/core/cookie.c (same keys, same MAC through cookie_mac.h), the backend's
  * learned options, window 0, TTL 64.  Whatever it is not sure of goes on to
  * the kernel with XDP_PASS, where the iptables rules queue it to the daemon
  * as before: IPv4 options, IPv6 extension headers, VLAN tags, malformed TCP
  * options, SYNs to backends not learned yet, tuples that just completed a
  * handshake, and every SYN while cookies are not engaged.
  *
- * Built with clang -target bpf; loaded and fed by src/xdp.c.
+ * Built with clang -target bpf; loaded and fed by src/io/xdp.c.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -21,8 +21,8 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
-#include "syngate/cookie_mac.h"
-#include "syngate/xdp_abi.h"
+#include "syngate/core/cookie_mac.h"
+#include "syngate/core/xdp_abi.h"
 
 #define FAMILY_INET 2
 #define FAMILY_INET6 10

@@ -1,4 +1,4 @@
-/* ct_probe: drives src/ct.c against the real kernel, for the netns tests.
+/* ct_probe: drives src/io/ct.c against the real kernel, for the netns tests.
  *
  *   ct_probe create    SADDR SPORT DADDR DPORT [offset] [mark]
  *   ct_probe establish SADDR SPORT DADDR DPORT [offset] [mark]
@@ -24,7 +24,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "syngate/ct.h"
+#include "syngate/io/ct.h"
 
 static int usage(void)
 {

@@ -1,4 +1,4 @@
-/* raw_send: sends one TCP SYN through src/raw.c, for the network tests.
+/* raw_send: sends one TCP SYN through src/io/raw.c, for the network tests.
  *
  *   raw_send [-n netns] SRC DST DPORT [SPORT]
  *
@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "syngate/raw.h"
+#include "syngate/io/raw.h"
 
 #define TCP_HLEN 20
 

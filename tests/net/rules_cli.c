@@ -1,4 +1,4 @@
-/* rules_cli: a thin command line over src/rules.c for tests/net/test_rules.sh.
+/* rules_cli: a thin command line over src/ops/rules.c for tests/net/test_rules.sh.
  *
  *   rules_cli install|remove|status|format [-p PORT]... [-i IFACE]... [-q QUEUE]
  *             [-n NQUEUES] [-m MARK] [-r REFLECT_MARK] [-o] [-4] [-6] [-d]
@@ -8,7 +8,7 @@
  * status: what the library call returned (0, 1 for status "not installed",
  * 255 for -1), 2 on a usage error.
  */
-#include "syngate/rules.h"
+#include "syngate/ops/rules.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -46,7 +46,7 @@ static int option(struct sg_rules_config *c, int opt, const char *arg, bool *por
 		c->ports[c->nports++] = (uint16_t)v;
 		return 0;
 	case 'i':
-		if (c->nifaces == SG_RULES_MAX_IFACES || strlen(arg) >= sizeof(c->ifaces[0]))
+		if (c->nifaces == SG_MAX_IFACES || strlen(arg) >= sizeof(c->ifaces[0]))
 			return -1;
 		strcpy(c->ifaces[c->nifaces++], arg);
 		return 0;

@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "syngate/adaptive.h"
+#include "syngate/core/adaptive.h"
 
 static void engages_at_high(void **state)
 {

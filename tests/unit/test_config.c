@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "syngate/config.h"
+#include "syngate/ops/config.h"
 
 static char err[SG_CONFIG_ERR_LEN];
 

@@ -12,8 +12,8 @@
 
 #include <xxhash.h>
 
-#include "syngate/cookie.h"
-#include "syngate/cookie_mac.h"
+#include "syngate/core/cookie.h"
+#include "syngate/core/cookie_mac.h"
 #include "tuples.h"
 
 #define PERIOD 30

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "syngate/packet.h"
+#include "syngate/core/packet.h"
 #include "kernel_vectors.h"
 
 static uint8_t buf[256];

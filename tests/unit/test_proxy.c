@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "syngate/proxy.h"
+#include "syngate/core/proxy.h"
 
 #define CLIENT_ISN 0x11111111u
 #define MS(x) ((uint64_t)(x) * 1000) /* the proxy's clock is in microseconds */

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "syngate/table.h"
+#include "syngate/core/table.h"
 
 static struct sg_tuple key(uint32_t i)
 {

@@ -1,6 +1,6 @@
 /* cmocka tests of the XDP fast path: the real eBPF object (syngate_xdp.o,
  * built from src/bpf/syngate_xdp.c) loaded with libbpf, its maps filled
- * directly as src/xdp.c fills them, and the program run on hand-built
+ * directly as src/io/xdp.c fills them, and the program run on hand-built
  * Ethernet frames with BPF_PROG_TEST_RUN.  Every SYN-ACK it sends is parsed
  * with the daemon's codec and its cookie checked with the daemon's cookie
  * code, so the two paths cannot drift apart unnoticed.
@@ -68,9 +68,9 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
-#include "syngate/cookie.h"
-#include "syngate/packet.h"
-#include "syngate/xdp_abi.h"
+#include "syngate/core/cookie.h"
+#include "syngate/core/packet.h"
+#include "syngate/core/xdp_abi.h"
 #include "tuples.h"
 
 #define ETH_LEN 14

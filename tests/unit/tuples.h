@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "syngate/packet.h"
+#include "syngate/core/packet.h"
 
 static inline struct sg_tuple tuple4(void)
 {

@@ -1,0 +1,173 @@
+/* syngate proxy state machine.
+ *
+ * Decides what happens to each queued packet: a client SYN is answered with
+ * a cookie SYN-ACK, a client ACK with a valid cookie becomes the backend SYN,
+ * the backend's SYN-ACK completes the splice.  The decision code does no I/O
+ * of its own: conntrack and raw sends go through struct sg_proxy_io, and time
+ * is passed in (microseconds, monotonic), so tests drive it with mocks.
+ *
+ *   client            syngate                         backend
+ *   SYN      ──►  cookie SYN-ACK (win 0)  ◄── reflected in place
+ *   ACK      ──►  check cookie, ct create (pending)
+ *                 ACK rewritten into SYN (client ISN, cookie options)  ──►
+ *                 ◄── SYN-ACK (learn backend wscale/MSS)
+ *                 ACK to backend (raw)                                 ──►
+ *                 ct: seq offset = cookie - backend ISN, mark proxied
+ *            ◄──  SYN-ACK rewritten into the window update
+ *   data  ◄══════ kernel only (conntrack sequence adjustment) ══════►
+ */
+#ifndef SYNGATE_PROXY_H
+#define SYNGATE_PROXY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "syngate/core/adaptive.h"
+#include "syngate/core/cookie.h"
+#include "syngate/core/packet.h"
+#include "syngate/core/reason.h"
+#include "syngate/core/table.h"
+#include "syngate/core/types.h"
+
+/* never: pass every SYN to the backend; always: answer every SYN with a
+ * cookie; adaptive: pass SYNs until the half-open estimate reaches the high
+ * watermark, cookie them until it falls below the low one (adaptive.h). */
+enum sg_mode { SG_MODE_NEVER, SG_MODE_ALWAYS, SG_MODE_ADAPTIVE };
+
+struct sg_proxy_config {
+	enum sg_mode mode;
+	uint32_t table_max;	   /* half-open entries */
+	uint32_t per_source_max;   /* half-open entries one client address may hold (0: no cap) */
+	uint32_t mark_pending;	   /* connmark while the backend handshake runs */
+	uint32_t mark_proxied;	   /* connmark once spliced */
+	uint32_t reflect_mark;	   /* packet mark of reflected SYN-ACKs (rules notrack them) */
+	uint32_t complete_mark;	   /* packet mark the rules put on a pass-through handshake's ACK */
+	uint32_t backend_timeout_ms; /* give up on a silent backend, RST the client */
+	uint32_t syn_rto_ms;	   /* first backend SYN retransmission */
+	uint32_t cookie_period;	   /* seconds per secret slot */
+	bool rst_invalid;	   /* answer a bad cookie with RST instead of dropping */
+	uint16_t mss4, mss6;	   /* upper bound of the MSS advertised to clients */
+	bool learn_first;	   /* pass the first SYN to an unknown backend through */
+	uint8_t default_wscale;	   /* advertised while the backend's is unknown */
+	uint32_t adaptive_high;	   /* engage cookies at this half-open estimate */
+	uint32_t adaptive_low;	   /* release them below this one */
+	uint32_t adaptive_window_ms; /* the estimate's sliding window */
+};
+
+/* Options learned of one backend (from its SYN-ACKs). */
+struct sg_backend_opts {
+	bool has_wscale;
+	bool sack_ok;
+	uint8_t wscale;
+	uint16_t mss;
+};
+
+/* What the proxy asks of the outside world.  Each returns 0 or -1 + errno.
+ * The last three are optional (NULL): they keep a SYN fast path that answers
+ * SYNs elsewhere (XDP) in step with the proxy. */
+struct sg_proxy_io {
+	void *ctx;
+	int (*ct_create)(void *ctx, const struct sg_ct_new *n);
+	int (*ct_establish)(void *ctx, const struct sg_tuple *orig, int32_t reply_off,
+			    uint32_t mark);
+	int (*ct_delete)(void *ctx, const struct sg_tuple *orig);
+	int (*send)(void *ctx, const uint8_t *pkt, size_t len);
+	/* backend @b (its address and port in saddr/sport) has options @o */
+	void (*learned)(void *ctx, const struct sg_tuple *b, const struct sg_backend_opts *o);
+	/* the options known elsewhere of backend @b (daddr/dport), when the proxy
+	 * has none: 0 and @o filled, or -1 */
+	int (*backend)(void *ctx, const struct sg_tuple *b, struct sg_backend_opts *o);
+	/* tuple @t (client -> server) completed a handshake (port reuse) */
+	void (*remember)(void *ctx, const struct sg_tuple *t);
+};
+
+#define SG_HIST_BUCKETS 12
+/* Upper bounds (microseconds) of the backend handshake-time histogram. */
+extern const uint32_t sg_hist_bounds_us[SG_HIST_BUCKETS];
+
+struct sg_counters {
+	uint64_t packets;
+	uint64_t syn_seen;
+	uint64_t syn_passed;	  /* passed through to the backend untouched */
+	uint64_t cookies_sent;
+	uint64_t cookies_valid;
+	uint64_t cookies_invalid;
+	uint64_t rst_sent;
+	uint64_t synacks_resent;  /* SYN-ACKs re-sent to a probing client whose ACK was lost */
+	uint64_t backend_syns;	  /* SYNs sent to backends, retransmissions included */
+	uint64_t proxied;	  /* connections spliced */
+	uint64_t closed;	  /* spliced connections that ended: filled by the daemon
+				   * from conntrack destroy events, 0 in a proxy's own */
+	uint64_t learned;	  /* backend SYN-ACKs learned from */
+	uint64_t passed_completed; /* passed-through handshakes seen completing */
+	uint64_t wscale_mismatch; /* backend wscale differed from the one advertised */
+	uint64_t drops[SG_R__COUNT];
+	uint64_t hist[SG_HIST_BUCKETS + 1]; /* last bucket: +Inf */
+	uint64_t hist_sum_us;
+};
+
+/* What to do with the packet handed to sg_proxy_packet(). */
+struct sg_action {
+	enum sg_verdict verdict;
+	bool set_mark;
+	uint32_t mark;
+	size_t len;			/* > 0: replace the packet by out[0..len) */
+	uint8_t out[SG_PKT_MAX_BUILT];
+	enum sg_reason reason;		/* why it was dropped (SG_R_OK otherwise) */
+};
+
+struct sg_proxy;
+
+/* Creates a proxy.  @random supplies 2 * SG_COOKIE_SECRET_LEN + 8 bytes (cookie
+ * secrets and table seed).  Returns NULL with errno set. */
+struct sg_proxy *sg_proxy_new(const struct sg_proxy_config *c, const struct sg_proxy_io *io,
+			      uint64_t now_us, const uint8_t *random);
+void sg_proxy_free(struct sg_proxy *px);
+
+/* Decides the fate of the IP packet @data/@len at @now_us, performing the
+ * conntrack operations and raw sends it needs through the io table, in the
+ * order the kernel requires.  Fills @a; never fails. */
+void sg_proxy_packet(struct sg_proxy *px, const uint8_t *data, size_t len, uint64_t now_us,
+		     struct sg_action *a);
+/* The same, where @tracked says the rules marked the packet (complete_mark)
+ * as the client ACK that completes a passed-through handshake, which
+ * conntrack tracks as established (queued once per connection).  It is
+ * counted for adaptive mode and accepted. */
+void sg_proxy_packet_ct(struct sg_proxy *px, const uint8_t *data, size_t len, bool tracked,
+			uint64_t now_us, struct sg_action *a);
+
+/* Timers: retransmits backend SYNs, gives up on silent backends, ages the
+ * adaptive estimate.  Visits at most @budget table slots.  Call it every
+ * 100 ms or so. */
+void sg_proxy_tick(struct sg_proxy *px, uint64_t now_us, uint32_t budget);
+
+/* Rotates cookie secrets when the slot changes; @random as for sg_cookie_rotate. */
+int sg_proxy_rotate(struct sg_proxy *px, uint64_t now_s, const uint8_t *random);
+/* Replaces the cookie keys by @k (keys shared between workers and XDP). */
+void sg_proxy_set_keys(struct sg_proxy *px, const struct sg_cookie_keys *k);
+/* @n SYNs were answered elsewhere (the XDP fast path) since the last call:
+ * they count towards the adaptive estimate and cookies_sent. */
+void sg_proxy_note_syns(struct sg_proxy *px, uint64_t n, uint64_t now_us);
+
+
+const struct sg_counters *sg_proxy_counters(const struct sg_proxy *px);
+/* Cookies issued in the current slot ([0]) and the previous one ([1]): the
+ * cookies that can still come back. */
+void sg_proxy_cookies_in_flight(const struct sg_proxy *px, uint64_t out[2]);
+/* Applies the options of @c that can change at run time (mode, timeouts, MSS
+ * caps, wscale default, learning, RST policy); the table size, marks and
+ * cookie period stay as they were. */
+void sg_proxy_reconfigure(struct sg_proxy *px, const struct sg_proxy_config *c);
+uint32_t sg_proxy_halfopen(const struct sg_proxy *px);
+void sg_proxy_set_mode(struct sg_proxy *px, enum sg_mode m);
+enum sg_mode sg_proxy_mode(const struct sg_proxy *px);
+/* Adaptive state: engaged now, the half-open estimate, the transition counts. */
+const struct sg_adaptive *sg_proxy_adaptive(const struct sg_proxy *px);
+/* Whether SYNs are answered with cookies now (always, or adaptive engaged). */
+bool sg_proxy_cookies_on(const struct sg_proxy *px);
+void sg_proxy_defaults(struct sg_proxy_config *c);
+/* "never", "always" or "adaptive". */
+const char *sg_mode_name(enum sg_mode m);
+
+#endif

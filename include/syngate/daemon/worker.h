@@ -1,0 +1,66 @@
+/* syngate worker: one thread per NFQUEUE queue.
+ *
+ * A worker owns everything one queue needs: its proxy (half-open table,
+ * learned backends, adaptive estimate), the queue socket, a ctnetlink
+ * socket, the raw sockets and a 100 ms timer.  Nothing is shared between
+ * workers on the packet path; the cookie keys are copied from a keyring once
+ * per slot, and the XDP fast path's maps are written by syscalls.  That works because the rules spread
+ * flows with --queue-balance, whose hash covers the addresses in either
+ * direction: a flow's SYN, ACK and backend SYN-ACK all reach the same queue.
+ *
+ * The daemon's thread talks to a worker only through sg_worker_snapshot()
+ * and sg_worker_reconfigure(), under the worker's lock.  Return convention:
+ * 0 or a pointer on success; -1 or NULL after logging why.
+ */
+#ifndef SYNGATE_WORKER_H
+#define SYNGATE_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "syngate/ops/config.h"
+#include "syngate/io/nfq.h"
+#include "syngate/core/proxy.h"
+#include "syngate/io/xdp.h"
+
+/* A worker's figures at one moment. */
+struct sg_worker_snap {
+	struct sg_counters c;
+	struct sg_nfq_stats nfq;
+	struct sg_adaptive ad;
+	uint64_t cookies_slot[2];
+	uint32_t halfopen;
+	enum sg_mode mode;
+	bool cookies_on;
+};
+
+struct sg_worker;
+
+/* The cookie keys all workers and the XDP program sign and check with: an
+ * ACK may reach another worker than the one (or the program) that answered
+ * its SYN.  The first worker to reach a new slot draws its secret; the XDP
+ * program gets it only once every worker holds it, so that no worker ever
+ * sees a cookie of a slot it does not know yet. */
+struct sg_keyring;
+
+/* Keys for @nworkers workers (at most 64), cookie slots of @period seconds,
+ * given to @xdp (NULL: none) from the start. */
+struct sg_keyring *sg_keyring_new(uint32_t period, int nworkers, struct sg_xdp *xdp);
+void sg_keyring_free(struct sg_keyring *r);
+
+/* Opens queue @queue and everything the worker needs.  Worker @id of
+ * @nworkers: the count divides the adaptive watermarks (each worker sees its
+ * share of the SYNs).  @ring and @xdp (NULL: none) outlive the worker. */
+struct sg_worker *sg_worker_new(const struct sg_config *cfg, uint16_t queue, int id, int nworkers,
+				struct sg_keyring *ring, struct sg_xdp *xdp);
+/* Starts the worker's thread. */
+int sg_worker_start(struct sg_worker *w);
+/* Stops the thread (if started) and frees everything.  NULL is fine. */
+void sg_worker_free(struct sg_worker *w);
+/* Copies the worker's figures into @out.  With @fresh, asks the thread for
+ * new ones and waits for them (at most 200 ms, else the last ones). */
+void sg_worker_snapshot(struct sg_worker *w, bool fresh, struct sg_worker_snap *out);
+/* Hands the worker new live options (applied on its thread). */
+void sg_worker_reconfigure(struct sg_worker *w, const struct sg_proxy_config *c);
+
+#endif

@@ -1,0 +1,57 @@
+/* syngate configuration: one table of options, set from a file (INI, parsed
+ * with libinih) or from command-line flags of the same names.
+ *
+ *   [syngate]
+ *   ports = 80,443
+ *   interfaces = eth0
+ *   mode = always
+ *
+ * Return convention: 0 on success, -1 with a message in the caller's buffer
+ * naming the key (and the line, for files).
+ */
+#ifndef SYNGATE_CONFIG_H
+#define SYNGATE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "syngate/core/proxy.h"
+#include "syngate/ops/rules.h"
+
+#define SG_CONFIG_ERR_LEN 256
+
+struct sg_config {
+	struct sg_proxy_config proxy;
+	struct sg_rules_config rules;
+	uint32_t queue_maxlen;
+	uint32_t rcvbuf_mb;
+	bool install_rules;	/* run: install rules at start, remove them at exit */
+	char control[108];	/* control socket path */
+	char metrics_addr[64];	/* Prometheus endpoint address */
+	uint16_t metrics_port;	/* 0: no endpoint */
+	char backend_netns[108]; /* where the backends' listen queues are read; "" = here */
+	bool backend_queues;	/* read them at all */
+	int log_level;
+	int xdp_mode;		/* enum sg_xdp_mode */
+	char xdp_object[256];	/* the eBPF object; "" = sg_xdp_default_object() */
+	char config_path[256];	/* the file read by --config (for SIGHUP), "" if none */
+};
+
+/* Names the options of @b that differ from @a and cannot change without a
+ * restart, into @out (comma-separated).  Returns how many. */
+int sg_config_restart_keys(const struct sg_config *a, const struct sg_config *b, char *out,
+			   size_t len);
+
+void sg_config_defaults(struct sg_config *c);
+/* Sets option @key to @value.  Unknown keys and bad values are errors. */
+int sg_config_set(struct sg_config *c, const char *key, const char *value, char *err,
+		  size_t errlen);
+/* Reads @path into @c (on top of what @c holds). */
+int sg_config_load(struct sg_config *c, const char *path, char *err, size_t errlen);
+/* Cross-option checks (marks distinct, ports given, ...). */
+int sg_config_check(const struct sg_config *c, char *err, size_t errlen);
+/* Prints every option with its help text (for --help). */
+void sg_config_usage(FILE *out);
+
+#endif

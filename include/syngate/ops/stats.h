@@ -1,0 +1,43 @@
+/* syngate statistics snapshot formatting, for the control socket
+ * (`syngate stats`).  Pure: takes the counters, writes text or JSON. */
+#ifndef SYNGATE_STATS_H
+#define SYNGATE_STATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "syngate/io/ct.h"
+#include "syngate/io/kstats.h"
+#include "syngate/io/nfq.h"
+#include "syngate/core/proxy.h"
+#include "syngate/io/xdp.h"
+
+struct sg_stats_src {
+	const struct sg_counters *c;
+	uint32_t halfopen;
+	uint32_t table_max;
+	enum sg_mode mode;
+	bool engaged;		/* SYNs answered with cookies now */
+	uint32_t estimate;	/* adaptive half-open estimate */
+	uint32_t adaptive_high, adaptive_low; /* its watermarks */
+	uint64_t engagements, releases; /* adaptive transitions */
+	uint16_t queue;
+	const struct sg_nfq_stats *nfq;		  /* may be NULL */
+	const struct sg_ct_events_stats *ev;	  /* may be NULL */
+	const struct sg_kqueue *kq;		  /* may be NULL */
+	uint64_t cookies_slot[2];		  /* cookies issued: current, previous slot */
+	const struct sg_listen_queue *backend;	  /* backend listeners, one per port */
+	int nbackend;
+	const uint64_t *xdp;			  /* SG_XDP__COUNT counters; NULL: no XDP */
+};
+
+/* Writes the snapshot in the Prometheus text exposition format (version
+ * 0.0.4).  Returns its length (output cut at @cap - 1, always terminated). */
+size_t sg_metrics_format(const struct sg_stats_src *s, char *out, size_t cap);
+
+/* Writes the snapshot into @out (@cap bytes, always NUL-terminated) as
+ * "name value" lines, or as one JSON object when @json.  Returns its length. */
+size_t sg_stats_format(const struct sg_stats_src *s, bool json, char *out, size_t cap);
+
+#endif

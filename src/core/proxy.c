@@ -1,0 +1,842 @@
+/* syngate proxy state machine: see include/syngate/core/proxy.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <xxhash.h>
+
+#include "syngate/core/proxy.h"
+
+#define SRC_SLOTS 65536 /* per-source half-open counters (hashed; power of 2) */
+#define LEARN_SLOTS 1024 /* learned backends: 256 sets of LEARN_WAYS */
+#define LEARN_WAYS 4
+#define LEARN_PROBE_US 1000000 /* a learning pass-through SYN a second, in all */
+#define LEARN_PROBE_BURST 4	/* ... with this many at once (start-up, several backends) */
+#define RECENT_SLOTS (1u << 20) /* tuples remembered for port reuse (power of 2; 8 MiB) */
+
+const uint32_t sg_hist_bounds_us[SG_HIST_BUCKETS] = {
+	100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000};
+
+/* What syngate knows of one backend (address + port), learned from its SYN-ACKs. */
+struct backend {
+	uint8_t family;
+	uint8_t addr[16];
+	uint16_t port;
+	bool known;	   /* options below were seen in a SYN-ACK */
+	bool has_wscale;
+	bool sack_ok;
+	uint8_t wscale;
+	uint16_t mss;
+};
+
+struct sg_proxy {
+	struct sg_proxy_config cfg;
+	struct sg_proxy_io io;
+	struct sg_cookie_keys keys;
+	struct sg_table *table;
+	struct sg_counters c;
+	struct backend learned[LEARN_SLOTS];
+	uint64_t *recent; /* RECENT_SLOTS tuple hashes (| 1; 0 = empty) */
+	uint16_t *src_count; /* SRC_SLOTS: half-open entries per (hashed) client address */
+	uint64_t seed;
+	uint64_t now_us;	   /* for the tick callback */
+	uint64_t slot_cookies[2]; /* cookies issued in the slot of each parity */
+	uint64_t probe_at;	  /* learning token bucket: last refill */
+	uint32_t probe_tokens;
+	struct sg_adaptive ad;
+};
+
+void sg_proxy_defaults(struct sg_proxy_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->mode = SG_MODE_ALWAYS;
+	c->table_max = 65536;
+	c->per_source_max = 1024;
+	c->mark_pending = 0x10000000;
+	c->mark_proxied = 0x08000000;
+	c->reflect_mark = 0x20000000;
+	c->complete_mark = 0x04000000;
+	c->backend_timeout_ms = 10000;
+	c->syn_rto_ms = 1000;
+	c->cookie_period = 30;
+	c->mss4 = 1460;
+	c->mss6 = 1440;
+	c->learn_first = true;
+	c->default_wscale = 7;
+	c->adaptive_high = 1000;
+	c->adaptive_low = 500;
+	c->adaptive_window_ms = 2000;
+}
+
+struct sg_proxy *sg_proxy_new(const struct sg_proxy_config *c, const struct sg_proxy_io *io,
+			      uint64_t now_us, const uint8_t *random)
+{
+	struct sg_proxy *px = calloc(1, sizeof(*px));
+
+	if (!px)
+		return NULL;
+	px->cfg = *c;
+	px->io = *io;
+	memcpy(&px->seed, random + 2 * SG_COOKIE_SECRET_LEN, sizeof(px->seed));
+	px->table = sg_table_new(c->table_max, px->seed);
+	px->recent = calloc(RECENT_SLOTS, sizeof(*px->recent));
+	px->src_count = calloc(SRC_SLOTS, sizeof(*px->src_count));
+	if (!px->table || !px->recent || !px->src_count) {
+		sg_table_free(px->table);
+		free(px->recent);
+		free(px->src_count);
+		free(px);
+		return NULL;
+	}
+	sg_cookie_init(&px->keys, c->cookie_period, now_us / 1000000, random);
+	px->probe_at = now_us;
+	px->probe_tokens = LEARN_PROBE_BURST;
+	sg_adaptive_init(&px->ad, c->adaptive_high, c->adaptive_low, c->adaptive_window_ms,
+			 now_us / 1000);
+	return px;
+}
+
+void sg_proxy_free(struct sg_proxy *px)
+{
+	if (!px)
+		return;
+	sg_table_free(px->table);
+	free(px->recent);
+	free(px->src_count);
+	free(px);
+}
+
+/* --- learned backend options -------------------------------------------- */
+
+/* The first of the LEARN_WAYS records where a backend may be kept. */
+static struct backend *backend_set(struct sg_proxy *px, uint8_t family, const uint8_t *addr,
+				   uint16_t port)
+{
+	uint8_t in[18];
+	size_t n = sg_addr_len(family);
+	uint64_t h;
+
+	memcpy(in, addr, n);
+	memcpy(in + n, &port, 2);
+	h = XXH3_64bits_withSeed(in, n + 2, px->seed);
+	return &px->learned[(h % (LEARN_SLOTS / LEARN_WAYS)) * LEARN_WAYS];
+}
+
+static bool backend_is(const struct backend *b, uint8_t family, const uint8_t *addr,
+		       uint16_t port)
+{
+	return b->family == family && b->port == port &&
+	       !memcmp(b->addr, addr, sg_addr_len(family));
+}
+
+/* The learned record of a backend, or NULL. */
+static struct backend *backend_find(struct sg_proxy *px, uint8_t family, const uint8_t *addr,
+				    uint16_t port)
+{
+	struct backend *set = backend_set(px, family, addr, port);
+	int i;
+
+	for (i = 0; i < LEARN_WAYS; i++)
+		if (backend_is(&set[i], family, addr, port))
+			return &set[i];
+	return NULL;
+}
+
+/* The record of a backend, made if needed in a free way of its set or in
+ * place of one that never learned anything.  A known backend is never
+ * evicted: SYNs to random destinations (the rules match ports, not
+ * addresses) must not make syngate forget its real backends.  Returns NULL
+ * when the set is full of known backends (defaults are used then). */
+static struct backend *backend_claim(struct sg_proxy *px, uint8_t family, const uint8_t *addr,
+				     uint16_t port)
+{
+	struct backend *set = backend_set(px, family, addr, port), *b = NULL;
+	int i;
+
+	for (i = 0; i < LEARN_WAYS; i++) {
+		if (backend_is(&set[i], family, addr, port))
+			return &set[i];
+		if (!b && !set[i].known)
+			b = &set[i];
+	}
+	if (!b)
+		return NULL;
+	memset(b, 0, sizeof(*b));
+	b->family = family;
+	memcpy(b->addr, addr, sg_addr_len(family));
+	b->port = port;
+	return b;
+}
+
+/* Records the options of a backend SYN-ACK @p (backend -> client).  A backend
+ * leaves wscale and SACK-permitted out of its SYN-ACK when the SYN did not
+ * offer them (flood SYNs offer nothing, and the backend retransmits its
+ * SYN-ACK to their forged sources) and when it answers with a SYN cookie of
+ * its own (without timestamps, which syngate's backend SYN lacks, a Linux
+ * cookie carries neither).  So their presence is learned from any SYN-ACK,
+ * their absence only from the first one. */
+static void learn(struct sg_proxy *px, const struct sg_pkt *p)
+{
+	struct backend *b = backend_claim(px, p->tuple.family, p->tuple.saddr, p->tuple.sport);
+	uint16_t floor = p->tuple.family == AF_INET6 ? 1220 : 536;
+
+	if (!b)
+		return;
+	if (p->opts.has_wscale || !b->known) {
+		b->has_wscale = p->opts.has_wscale;
+		b->wscale = p->opts.wscale;
+	}
+	if (p->opts.sack_ok || !b->known)
+		b->sack_ok = p->opts.sack_ok;
+	b->known = true;
+	b->mss = p->opts.has_mss && p->opts.mss >= floor ? p->opts.mss : floor;
+	px->c.learned++;
+	if (px->io.learned) {
+		struct sg_backend_opts o = {b->has_wscale, b->sack_ok, b->wscale, b->mss};
+
+		px->io.learned(px->io.ctx, &p->tuple, &o);
+	}
+}
+
+/* The record of the backend a client packet @p goes to; when the proxy has
+ * none, the options known to the fast path (which answered the SYN) are
+ * taken in, so that the ACK is handled with the options the SYN-ACK had. */
+static struct backend *backend_of(struct sg_proxy *px, const struct sg_pkt *p)
+{
+	struct backend *b = backend_find(px, p->tuple.family, p->tuple.daddr, p->tuple.dport);
+	struct sg_backend_opts o;
+
+	if ((b && b->known) || !px->io.backend || px->io.backend(px->io.ctx, &p->tuple, &o) != 0)
+		return b;
+	b = backend_claim(px, p->tuple.family, p->tuple.daddr, p->tuple.dport);
+	if (!b)
+		return NULL;
+	b->known = true;
+	b->has_wscale = o.has_wscale;
+	b->sack_ok = o.sack_ok;
+	b->wscale = o.wscale;
+	b->mss = o.mss;
+	return b;
+}
+
+/* --- recently spliced tuples --------------------------------------------- */
+
+/* A connection's conntrack entry outlives it (TIME_WAIT: 120 s, CLOSE after a
+ * reset: 10 s), so when the client reuses the port the cookie ACK of the new
+ * connection is taken as a packet of the old entry: it is forwarded (with the
+ * old offsets, for a spliced one) instead of reaching syngate, and the
+ * backend answers with a RST or the client hangs.  A SYN that reaches
+ * conntrack reopens such an entry, so a SYN whose tuple completed a
+ * handshake recently (spliced, or passed through and seen completing) passes
+ * through once.  Direct-mapped, 2^20 slots: about 10k connections a second
+ * over a 120 s TIME_WAIT fit; an overwritten slot only forgets a tuple, and
+ * forged SYNs cannot name tuples they do not know. */
+static uint64_t tuple_hash(const struct sg_proxy *px, const struct sg_tuple *t)
+{
+	uint8_t in[36];
+	size_t n = sg_addr_len(t->family);
+
+	memcpy(in, t->saddr, n);
+	memcpy(in + n, t->daddr, n);
+	memcpy(in + 2 * n, &t->sport, 2);
+	memcpy(in + 2 * n + 2, &t->dport, 2);
+	return XXH3_64bits_withSeed(in, 2 * n + 4, px->seed ^ t->family) | 1;
+}
+
+static void recent_add(struct sg_proxy *px, const struct sg_tuple *t)
+{
+	uint64_t h = tuple_hash(px, t);
+
+	px->recent[(h >> 1) & (RECENT_SLOTS - 1)] = h;
+	if (px->io.remember)
+		px->io.remember(px->io.ctx, t);
+}
+
+/* True (and forgotten) if @t was spliced recently. */
+static bool recent_take(struct sg_proxy *px, const struct sg_tuple *t)
+{
+	uint64_t h = tuple_hash(px, t);
+	uint64_t *slot = &px->recent[(h >> 1) & (RECENT_SLOTS - 1)];
+
+	if (*slot != h)
+		return false;
+	*slot = 0;
+	return true;
+}
+
+/* --- per-source share of the half-open table ----------------------------- */
+
+/* One client address completing cookies towards silent destinations could
+ * otherwise fill the whole table for backend-timeout-ms and lock everyone
+ * else out.  Counters are hashed (keyed): colliding addresses share one. */
+static uint16_t *src_counter(struct sg_proxy *px, const struct sg_tuple *t)
+{
+	return &px->src_count[XXH3_64bits_withSeed(t->saddr, sg_addr_len(t->family),
+						   px->seed ^ 0x736f75726365ull) &
+			      (SRC_SLOTS - 1)];
+}
+
+/* Inserts the half-open entry of @t, or returns NULL and the reason. */
+static struct sg_halfopen *halfopen_add(struct sg_proxy *px, const struct sg_tuple *t,
+					enum sg_reason *why)
+{
+	uint16_t *n = src_counter(px, t);
+	struct sg_halfopen *e;
+
+	if (px->cfg.per_source_max && *n >= px->cfg.per_source_max) {
+		*why = SG_R_SOURCE_LIMIT;
+		return NULL;
+	}
+	e = sg_table_insert(px->table, t);
+	if (!e) {
+		*why = SG_R_TABLE_FULL;
+		return NULL;
+	}
+	if (*n < UINT16_MAX)
+		(*n)++;
+	return e;
+}
+
+static void halfopen_remove(struct sg_proxy *px, struct sg_halfopen *e)
+{
+	uint16_t *n = src_counter(px, &e->tuple);
+
+	if (*n)
+		(*n)--;
+	sg_table_remove(px->table, e);
+}
+
+/* --- segment builders ---------------------------------------------------- */
+
+static void build(struct sg_action *a, const struct sg_seg *s)
+{
+	a->len = sg_pkt_build(a->out, sizeof(a->out), s);
+}
+
+static void seg_init(struct sg_seg *s, const struct sg_tuple *t, uint32_t seq, uint32_t ack,
+		     uint8_t flags, uint16_t window)
+{
+	memset(s, 0, sizeof(*s));
+	s->tuple = *t;
+	s->seq = seq;
+	s->ack = ack;
+	s->flags = flags;
+	s->window = window;
+}
+
+/* The SYN towards the backend, carrying the client's ISN and the options its
+ * cookie encoded.  The SYN's window is unscaled: the client's window in bytes,
+ * capped. */
+static void backend_syn(struct sg_seg *s, const struct sg_halfopen *e)
+{
+	uint32_t win = (uint32_t)e->client_win << (e->opts.has_wscale ? e->opts.wscale : 0);
+
+	seg_init(s, &e->tuple, e->client_isn, 0, SG_TCP_SYN, win > 65535 ? 65535 : (uint16_t)win);
+	s->opts.has_mss = true;
+	s->opts.mss = e->opts.mss;
+	s->opts.sack_ok = e->opts.sack_ok;
+	s->opts.has_wscale = e->opts.has_wscale;
+	s->opts.wscale = e->opts.wscale;
+}
+
+/* The RST that tells the client its connection is gone (client's sequence space). */
+static void client_rst(struct sg_seg *s, const struct sg_halfopen *e)
+{
+	struct sg_tuple r = sg_tuple_reverse(&e->tuple);
+
+	seg_init(s, &r, e->cookie + 1, e->client_isn + 1, SG_TCP_RST | SG_TCP_ACK, 0);
+}
+
+static void drop(struct sg_proxy *px, struct sg_action *a, enum sg_reason r)
+{
+	a->verdict = SG_V_DROP;
+	a->reason = r;
+	a->len = 0;
+	px->c.drops[r]++;
+}
+
+static void reflect(struct sg_proxy *px, struct sg_action *a)
+{
+	a->verdict = SG_V_REPEAT;
+	a->set_mark = true;
+	a->mark = px->cfg.reflect_mark;
+}
+
+/* --- client SYN ---------------------------------------------------------- */
+
+/* Takes a learning token if there is one (LEARN_PROBE_BURST, one more a second). */
+static bool probe_take(struct sg_proxy *px, uint64_t now)
+{
+	uint64_t add = (now - px->probe_at) / LEARN_PROBE_US;
+
+	if (add) {
+		px->probe_tokens = add >= LEARN_PROBE_BURST - px->probe_tokens
+					   ? LEARN_PROBE_BURST
+					   : px->probe_tokens + (uint32_t)add;
+		px->probe_at += add * LEARN_PROBE_US;
+	}
+	if (!px->probe_tokens)
+		return false;
+	px->probe_tokens--;
+	return true;
+}
+
+static uint8_t adv_wscale(const struct sg_proxy *px, const struct backend *b)
+{
+	if (b && b->known)
+		return b->has_wscale ? b->wscale : 0;
+	return px->cfg.default_wscale;
+}
+
+static void on_syn(struct sg_proxy *px, const struct sg_pkt *p, uint64_t now, struct sg_action *a)
+{
+	struct backend *b = backend_find(px, p->tuple.family, p->tuple.daddr, p->tuple.dport);
+	uint16_t cap = p->tuple.family == AF_INET6 ? px->cfg.mss6 : px->cfg.mss4;
+	struct sg_tuple r = sg_tuple_reverse(&p->tuple);
+	struct sg_seg s;
+
+	px->c.syn_seen++;
+	/* every SYN counts towards the estimate, whatever the mode, so that the
+	 * operator sees it and adaptive mode can be switched to at any time */
+	if (!sg_adaptive_begin(&px->ad, now / 1000) && px->cfg.mode == SG_MODE_ADAPTIVE)
+		goto pass;
+	if (px->cfg.mode == SG_MODE_NEVER || recent_take(px, &p->tuple))
+		goto pass;
+	/* a SYN to an unknown backend passes through to teach its options, within
+	 * a token bucket for all backends: a flood to random destinations gets no
+	 * more than one a second */
+	if (px->cfg.learn_first && !(b && b->known) && probe_take(px, now) &&
+	    backend_claim(px, p->tuple.family, p->tuple.daddr, p->tuple.dport))
+		goto pass;
+	seg_init(&s, &r, sg_cookie_make(&px->keys, &p->tuple, p->seq, &p->opts, NULL), p->seq + 1,
+		 SG_TCP_SYN | SG_TCP_ACK, 0);
+	s.opts.has_mss = true;
+	s.opts.mss = b && b->known && b->mss < cap ? b->mss : cap;
+	s.opts.sack_ok = p->opts.sack_ok && (!(b && b->known) || b->sack_ok);
+	/* window scaling is on only if both ends do it: a backend known to
+	 * refuse it must not have the client scale its windows */
+	s.opts.has_wscale = p->opts.has_wscale && !(b && b->known && !b->has_wscale);
+	s.opts.wscale = adv_wscale(px, b);
+	build(a, &s);
+	reflect(px, a);
+	px->c.cookies_sent++;
+	px->slot_cookies[px->keys.slot & 1]++;
+	return;
+pass:
+	px->c.syn_passed++;
+	a->verdict = SG_V_ACCEPT;
+}
+
+/* --- client ACK carrying a cookie ----------------------------------------- */
+
+static void refuse(struct sg_proxy *px, const struct sg_pkt *p, enum sg_reason r,
+		   struct sg_action *a)
+{
+	struct sg_tuple t = sg_tuple_reverse(&p->tuple);
+	struct sg_seg s;
+
+	drop(px, a, r);
+	if (!px->cfg.rst_invalid)
+		return;
+	seg_init(&s, &t, p->ack, 0, SG_TCP_RST, 0);
+	build(a, &s);
+	reflect(px, a);
+	px->c.rst_sent++;
+}
+
+/* A zero-window probe (seq = ISN) carrying a valid cookie: the client's
+ * first ACK was lost (dropped while the table was full, a queue overflow, the
+ * network), and behind a zero window it never sends one again.  Accepting the
+ * probe would double the odds of a forged ACK (two ISNs to try); instead the
+ * SYN-ACK goes out again, and the client answers it with a challenge ACK
+ * (RFC 5961, seq = ISN + 1) that takes the normal path. */
+static void resend_synack(struct sg_proxy *px, const struct sg_pkt *p,
+			  const struct sg_cookie_opts *dec, struct sg_action *a)
+{
+	struct sg_tuple r = sg_tuple_reverse(&p->tuple);
+	struct sg_seg s;
+
+	seg_init(&s, &r, p->ack - 1, p->seq + 1, SG_TCP_SYN | SG_TCP_ACK, 0);
+	s.opts.has_mss = true;
+	s.opts.mss = dec->mss;
+	s.opts.sack_ok = dec->sack_ok;
+	s.opts.has_wscale = dec->has_wscale;
+	s.opts.wscale = dec->wscale;
+	build(a, &s);
+	reflect(px, a);
+	px->c.synacks_resent++;
+}
+
+/* Creates the conntrack entry of @e, replacing a stale one a packet made. */
+static int ct_create(struct sg_proxy *px, const struct sg_halfopen *e)
+{
+	struct sg_ct_new n = {
+		.orig = e->tuple,
+		.mark = px->cfg.mark_pending,
+		.timeout = px->cfg.backend_timeout_ms / 1000 + 5,
+		.orig_wscale = e->opts.has_wscale ? e->opts.wscale : 0,
+		.reply_wscale = e->adv_wscale,
+		.orig_sack_perm = e->opts.sack_ok,
+		.reply_sack_perm = e->opts.sack_ok,
+	};
+
+	if (px->io.ct_create(px->io.ctx, &n) == 0)
+		return 0;
+	if (errno != EEXIST || px->io.ct_delete(px->io.ctx, &e->tuple) != 0)
+		return -1;
+	return px->io.ct_create(px->io.ctx, &n);
+}
+
+static void on_client_ack(struct sg_proxy *px, const struct sg_pkt *p, uint64_t now,
+			  struct sg_action *a)
+{
+	struct backend *b;
+	struct sg_cookie_opts dec;
+	struct sg_halfopen *e;
+	struct sg_seg s;
+	enum sg_reason r;
+
+	r = sg_cookie_check(&px->keys, &p->tuple, p->seq - 1, p->ack - 1, &dec);
+	if (r != SG_R_OK && p->payload_len == 0 &&
+	    sg_cookie_check(&px->keys, &p->tuple, p->seq, p->ack - 1, &dec) == SG_R_OK) {
+		resend_synack(px, p, &dec, a);
+		return;
+	}
+	if (r != SG_R_OK) {
+		px->c.cookies_invalid++;
+		refuse(px, p, r, a);
+		return;
+	}
+	px->c.cookies_valid++;
+	sg_adaptive_done(&px->ad, now / 1000);
+	b = backend_of(px, p);
+	e = halfopen_add(px, &p->tuple, &r);
+	if (!e) {
+		drop(px, a, r);
+		return;
+	}
+	e->client_isn = p->seq - 1;
+	e->cookie = p->ack - 1;
+	e->client_win = p->window;
+	e->opts = dec;
+	e->adv_wscale = dec.has_wscale ? adv_wscale(px, b) : 0;
+	e->created_us = now;
+	e->last_syn_us = now;
+	if (ct_create(px, e) != 0) {
+		halfopen_remove(px, e);
+		drop(px, a, SG_R_CT_ERROR);
+		return;
+	}
+	backend_syn(&s, e);
+	build(a, &s);
+	a->verdict = SG_V_ACCEPT;
+	px->c.backend_syns++;
+}
+
+/* A client segment while its backend handshake runs (ACK retransmission,
+ * zero-window probe): re-send the backend SYN at most once per RTO. */
+static void on_pending_client(struct sg_proxy *px, struct sg_halfopen *e, uint64_t now,
+			      struct sg_action *a)
+{
+	struct sg_seg s;
+
+	if (now - e->last_syn_us < ((uint64_t)px->cfg.syn_rto_ms * 1000 << e->retries)) {
+		drop(px, a, SG_R_PENDING);
+		return;
+	}
+	e->last_syn_us = now;
+	e->retries++;
+	backend_syn(&s, e);
+	build(a, &s);
+	a->verdict = SG_V_ACCEPT;
+	px->c.backend_syns++;
+}
+
+/* --- backend answers ----------------------------------------------------- */
+
+static void observe_handshake(struct sg_proxy *px, uint64_t us)
+{
+	unsigned i = 0;
+
+	while (i < SG_HIST_BUCKETS && us > sg_hist_bounds_us[i])
+		i++;
+	px->c.hist[i]++;
+	px->c.hist_sum_us += us;
+}
+
+/* The backend's SYN-ACK: ACK the backend, set the sequence offset, and turn
+ * the SYN-ACK into the client's window update, in that order (the offset must
+ * not apply to the backend ACK, and must apply to the update). */
+static void on_backend_synack(struct sg_proxy *px, struct sg_halfopen *e, const struct sg_pkt *p,
+			      uint64_t now, struct sg_action *a)
+{
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_seg s;
+	size_t n;
+
+	if (p->ack != e->client_isn + 1) {
+		drop(px, a, SG_R_UNEXPECTED);
+		return;
+	}
+	learn(px, p);
+	if (e->opts.has_wscale && (p->opts.has_wscale ? p->opts.wscale : 0) != e->adv_wscale)
+		px->c.wscale_mismatch++;
+	seg_init(&s, &e->tuple, e->client_isn + 1, p->seq + 1, SG_TCP_ACK, e->client_win);
+	n = sg_pkt_build(pkt, sizeof(pkt), &s);
+	if (px->io.send(px->io.ctx, pkt, n) != 0)
+		px->c.drops[SG_R_SEND_ERROR]++; /* the backend re-sends its SYN-ACK */
+	if (px->io.ct_establish(px->io.ctx, &e->tuple, (int32_t)(e->cookie - p->seq),
+				px->cfg.mark_proxied) != 0) {
+		/* the backend holds an established socket now: reset both ends
+		 * rather than leave them hanging */
+		seg_init(&s, &e->tuple, e->client_isn + 1, 0, SG_TCP_RST, 0);
+		n = sg_pkt_build(pkt, sizeof(pkt), &s);
+		px->io.send(px->io.ctx, pkt, n);
+		px->io.ct_delete(px->io.ctx, &e->tuple);
+		px->c.drops[SG_R_CT_ERROR]++;
+		px->c.rst_sent += 2;
+		client_rst(&s, e);
+		build(a, &s);
+		a->verdict = SG_V_ACCEPT;
+		halfopen_remove(px, e);
+		return;
+	}
+	seg_init(&s, &p->tuple, p->seq + 1, p->ack, SG_TCP_ACK, (uint16_t)(p->window >> e->adv_wscale));
+	build(a, &s);
+	a->verdict = SG_V_ACCEPT;
+	observe_handshake(px, now - e->created_us);
+	recent_add(px, &e->tuple);
+	px->c.proxied++;
+	halfopen_remove(px, e);
+}
+
+static void on_backend_rst(struct sg_proxy *px, struct sg_halfopen *e, struct sg_action *a)
+{
+	struct sg_seg s;
+
+	client_rst(&s, e);
+	px->io.ct_delete(px->io.ctx, &e->tuple);
+	halfopen_remove(px, e);
+	px->c.drops[SG_R_BACKEND_RST]++;
+	px->c.rst_sent++;
+	build(a, &s);
+	a->verdict = SG_V_ACCEPT;
+}
+
+/* A RST refuses the backend SYN only if it acknowledges it (RFC 793,
+ * SYN-SENT).  Any other RST answers another segment: once a retransmitted
+ * backend SYN (raw socket) went through conntrack, the entry's SYN-proxy
+ * keep-alive case lets the client's zero-window probe through to the
+ * backend, which resets it; that must not end the handshake. */
+static bool backend_refused(const struct sg_halfopen *e, const struct sg_pkt *p)
+{
+	return (p->flags & (SG_TCP_RST | SG_TCP_ACK)) == (SG_TCP_RST | SG_TCP_ACK) &&
+	       p->ack == e->client_isn + 1;
+}
+
+static void on_backend(struct sg_proxy *px, struct sg_halfopen *e, const struct sg_pkt *p,
+		       uint64_t now, struct sg_action *a)
+{
+	if ((p->flags & (SG_TCP_SYN | SG_TCP_ACK)) == (SG_TCP_SYN | SG_TCP_ACK))
+		on_backend_synack(px, e, p, now, a);
+	else if (backend_refused(e, p))
+		on_backend_rst(px, e, a);
+	else
+		drop(px, a, SG_R_UNEXPECTED);
+}
+
+/* --- dispatch ------------------------------------------------------------ */
+
+/* The ACK completing a passed-through handshake: the estimate's other half,
+ * and a tuple whose reuse must reach conntrack. */
+static void on_completed(struct sg_proxy *px, const struct sg_pkt *p, uint64_t now,
+			 struct sg_action *a)
+{
+	sg_adaptive_done(&px->ad, now / 1000);
+	recent_add(px, &p->tuple);
+	px->c.passed_completed++;
+	a->verdict = SG_V_ACCEPT;
+}
+
+void sg_proxy_packet(struct sg_proxy *px, const uint8_t *data, size_t len, uint64_t now_us,
+		     struct sg_action *a)
+{
+	sg_proxy_packet_ct(px, data, len, false, now_us, a);
+}
+
+void sg_proxy_packet_ct(struct sg_proxy *px, const uint8_t *data, size_t len, bool tracked,
+			uint64_t now_us, struct sg_action *a)
+{
+	struct sg_halfopen *e;
+	struct sg_tuple rev;
+	struct sg_pkt p;
+	enum sg_reason r;
+
+	memset(a, 0, offsetof(struct sg_action, out));
+	a->reason = SG_R_OK;
+	px->c.packets++;
+	r = sg_pkt_parse(&p, data, len);
+	if (r != SG_R_OK) {
+		drop(px, a, r);
+		return;
+	}
+	if (tracked && (p.flags & (SG_TCP_ACK | SG_TCP_RST | SG_TCP_SYN)) == SG_TCP_ACK) {
+		on_completed(px, &p, now_us, a);
+		return;
+	}
+	if ((p.flags & (SG_TCP_SYN | SG_TCP_ACK)) == SG_TCP_SYN) {
+		on_syn(px, &p, now_us, a);
+		return;
+	}
+	e = sg_table_find(px->table, &p.tuple);
+	if (e) {
+		on_pending_client(px, e, now_us, a);
+		return;
+	}
+	rev = sg_tuple_reverse(&p.tuple);
+	e = sg_table_find(px->table, &rev);
+	if (e) {
+		on_backend(px, e, &p, now_us, a);
+		return;
+	}
+	if ((p.flags & (SG_TCP_SYN | SG_TCP_ACK)) == (SG_TCP_SYN | SG_TCP_ACK)) {
+		learn(px, &p); /* a pass-through connection's SYN-ACK */
+		a->verdict = SG_V_ACCEPT;
+		return;
+	}
+	if ((p.flags & (SG_TCP_ACK | SG_TCP_RST | SG_TCP_SYN)) == SG_TCP_ACK) {
+		on_client_ack(px, &p, now_us, a);
+		return;
+	}
+	drop(px, a, SG_R_UNEXPECTED);
+}
+
+/* --- timers -------------------------------------------------------------- */
+
+static bool expire_one(void *ctx, struct sg_halfopen *e)
+{
+	struct sg_proxy *px = ctx;
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_seg s;
+	size_t n;
+
+	if (px->now_us - e->created_us >= (uint64_t)px->cfg.backend_timeout_ms * 1000) {
+		px->io.ct_delete(px->io.ctx, &e->tuple);
+		client_rst(&s, e);
+		n = sg_pkt_build(pkt, sizeof(pkt), &s);
+		if (px->io.send(px->io.ctx, pkt, n) == 0)
+			px->c.rst_sent++;
+		px->c.drops[SG_R_BACKEND_TIMEOUT]++;
+		halfopen_remove(px, e);
+		return true;
+	}
+	if (px->now_us - e->last_syn_us >= ((uint64_t)px->cfg.syn_rto_ms * 1000 << e->retries)) {
+		backend_syn(&s, e);
+		n = sg_pkt_build(pkt, sizeof(pkt), &s);
+		if (px->io.send(px->io.ctx, pkt, n) != 0)
+			px->c.drops[SG_R_SEND_ERROR]++;
+		e->last_syn_us = px->now_us;
+		e->retries++;
+		px->c.backend_syns++;
+	}
+	return false;
+}
+
+void sg_proxy_tick(struct sg_proxy *px, uint64_t now_us, uint32_t budget)
+{
+	px->now_us = now_us;
+	sg_adaptive_tick(&px->ad, now_us / 1000);
+	sg_table_scan(px->table, budget, expire_one, px);
+}
+
+int sg_proxy_rotate(struct sg_proxy *px, uint64_t now_s, const uint8_t *random)
+{
+	int r = sg_cookie_rotate(&px->keys, now_s, random);
+
+	if (r == 2)
+		px->slot_cookies[0] = px->slot_cookies[1] = 0;
+	else if (r == 1)
+		px->slot_cookies[px->keys.slot & 1] = 0;
+	return r;
+}
+
+void sg_proxy_set_keys(struct sg_proxy *px, const struct sg_cookie_keys *k)
+{
+	if (k->slot >= px->keys.slot + 2)
+		px->slot_cookies[0] = px->slot_cookies[1] = 0;
+	else if (k->slot == px->keys.slot + 1)
+		px->slot_cookies[k->slot & 1] = 0;
+	px->keys = *k;
+}
+
+void sg_proxy_note_syns(struct sg_proxy *px, uint64_t n, uint64_t now_us)
+{
+	px->c.syn_seen += n;
+	px->c.cookies_sent += n;
+	px->slot_cookies[px->keys.slot & 1] += n;
+	sg_adaptive_begin_n(&px->ad, now_us / 1000, n);
+}
+
+void sg_proxy_cookies_in_flight(const struct sg_proxy *px, uint64_t out[2])
+{
+	out[0] = px->slot_cookies[px->keys.slot & 1];
+	out[1] = px->slot_cookies[(px->keys.slot + 1) & 1];
+}
+
+void sg_proxy_reconfigure(struct sg_proxy *px, const struct sg_proxy_config *c)
+{
+	struct sg_proxy_config *k = &px->cfg;
+
+	k->mode = c->mode;
+	k->rst_invalid = c->rst_invalid;
+	k->backend_timeout_ms = c->backend_timeout_ms;
+	k->syn_rto_ms = c->syn_rto_ms;
+	k->mss4 = c->mss4;
+	k->mss6 = c->mss6;
+	k->default_wscale = c->default_wscale;
+	k->learn_first = c->learn_first;
+	k->per_source_max = c->per_source_max;
+	k->adaptive_high = c->adaptive_high;
+	k->adaptive_low = c->adaptive_low;
+	k->adaptive_window_ms = c->adaptive_window_ms;
+	sg_adaptive_set(&px->ad, c->adaptive_high, c->adaptive_low, c->adaptive_window_ms);
+}
+
+const struct sg_counters *sg_proxy_counters(const struct sg_proxy *px)
+{
+	return &px->c;
+}
+
+uint32_t sg_proxy_halfopen(const struct sg_proxy *px)
+{
+	return sg_table_count(px->table);
+}
+
+void sg_proxy_set_mode(struct sg_proxy *px, enum sg_mode m)
+{
+	px->cfg.mode = m;
+}
+
+enum sg_mode sg_proxy_mode(const struct sg_proxy *px)
+{
+	return px->cfg.mode;
+}
+
+const struct sg_adaptive *sg_proxy_adaptive(const struct sg_proxy *px)
+{
+	return &px->ad;
+}
+
+bool sg_proxy_cookies_on(const struct sg_proxy *px)
+{
+	return px->cfg.mode == SG_MODE_ALWAYS ||
+	       (px->cfg.mode == SG_MODE_ADAPTIVE && px->ad.engaged);
+}
+
+const char *sg_mode_name(enum sg_mode m)
+{
+	static const char *const names[] = {"never", "always", "adaptive"};
+
+	return (unsigned)m < 3 ? names[m] : "unknown";
+}

@@ -1,0 +1,534 @@
+/* syngate daemon: the coordinator around the per-queue workers.
+ *
+ * One worker thread per NFQUEUE queue (worker.c) runs the packet path.  This
+ * thread runs one epoll loop for everything else: conntrack destroy events,
+ * signals (signalfd), the control socket, and a 100 ms timer that gathers
+ * the workers' figures for the metrics endpoint (its own thread,
+ * libmicrohttpd).  Sockets are opened in an order that matters: the
+ * conntrack event listener before any entry is created (with
+ * nf_conntrack_events=2 an entry created with no listener never reports its
+ * end), the queues after everything they need, and the control socket last,
+ * so that its existence means syngate is handling packets.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "syngate/ops/config.h"
+#include "syngate/io/ct.h"
+#include "syngate/daemon/daemon.h"
+#include "syngate/ops/http.h"
+#include "syngate/io/kstats.h"
+#include "syngate/io/log.h"
+#include "syngate/ops/rules.h"
+#include "syngate/ops/stats.h"
+#include "syngate/daemon/worker.h"
+#include "syngate/io/xdp.h"
+
+#define TICK_MS 100
+#define MAX_QUEUES 64
+
+/* The figures of all workers together, plus the daemon's own. */
+struct snapshot {
+	struct sg_counters c;
+	struct sg_nfq_stats nfq;
+	struct sg_ct_events_stats ev;
+	struct sg_kqueue kq;
+	struct sg_listen_queue backend[SG_RULES_MAX_PORTS];
+	uint64_t cookies_slot[2];
+	uint32_t halfopen;
+	enum sg_mode mode;
+	bool cookies_on;
+	uint32_t estimate;
+	uint64_t engagements, releases;
+	bool has_ev, has_kq, has_xdp;
+	int nbackend;
+	uint64_t xdp[SG_XDP__COUNT];
+};
+
+struct daemon {
+	struct sg_config cfg;
+	struct sg_worker *w[MAX_QUEUES];
+	int nw;
+	struct sg_xdp *xdp;
+	struct sg_keyring *ring;
+	struct sg_http *http;
+	struct sg_diag *diag;
+	struct sg_ct_events *ev;
+	pthread_mutex_t lock; /* guards snap (the metrics thread reads it) */
+	struct snapshot snap;
+	int epfd, tfd, sfd, cfd;
+	bool rules_installed;
+	uint64_t closed; /* spliced connections that ended (destroy events) */
+	struct sg_listen_queue backend[SG_RULES_MAX_PORTS]; /* last sock_diag read */
+	int nbackend;
+	uint64_t backend_us; /* when it was read */
+};
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Adds the @bytes / 8 counters at @src to those at @dst (structs of uint64_t only). */
+static void add_u64(void *dst, const void *src, size_t bytes)
+{
+	uint64_t *d = dst;
+	const uint64_t *s = src;
+	size_t i;
+
+	for (i = 0; i < bytes / sizeof(uint64_t); i++)
+		d[i] += s[i];
+}
+
+_Static_assert(sizeof(struct sg_counters) % sizeof(uint64_t) == 0, "counters are u64s");
+_Static_assert(sizeof(struct sg_nfq_stats) % sizeof(uint64_t) == 0, "nfq stats are u64s");
+
+/* Reads the backends' listen queues, at most once a second: sock_diag dumps
+ * every listener of the namespace. */
+static void read_backends(struct daemon *d)
+{
+	uint64_t now = mono_us();
+	int i;
+
+	if (!d->diag || (d->backend_us && now - d->backend_us < 1000000))
+		return;
+	d->backend_us = now;
+	d->nbackend = 0;
+	for (i = 0; i < d->cfg.rules.nports; i++)
+		if (sg_diag_listen(d->diag, d->cfg.rules.ports[i], &d->backend[d->nbackend]) == 0)
+			d->nbackend++;
+}
+
+/* Gathers the workers' figures (fresh ones, asked for, when @fresh) and the
+ * daemon's own into d->snap. */
+static void snapshot_take(struct daemon *d, bool fresh)
+{
+	struct snapshot n;
+	struct sg_kqueue kq;
+	int i;
+
+	memset(&n, 0, sizeof(n));
+	n.mode = d->cfg.proxy.mode;
+	n.has_kq = true;
+	for (i = 0; i < d->nw; i++) {
+		struct sg_worker_snap ws;
+
+		sg_worker_snapshot(d->w[i], fresh, &ws);
+		add_u64(&n.c, &ws.c, sizeof(n.c));
+		add_u64(&n.nfq, &ws.nfq, sizeof(n.nfq));
+		n.cookies_slot[0] += ws.cookies_slot[0];
+		n.cookies_slot[1] += ws.cookies_slot[1];
+		n.halfopen += ws.halfopen;
+		n.mode = ws.mode;
+		n.cookies_on |= ws.cookies_on;
+		n.estimate += sg_adaptive_estimate(&ws.ad);
+		n.engagements += ws.ad.engagements;
+		n.releases += ws.ad.releases;
+		if (sg_kqueue_read(NULL, (uint16_t)(d->cfg.rules.queue + i), &kq) == 0) {
+			n.kq.backlog += kq.backlog;
+			n.kq.queue_dropped += kq.queue_dropped;
+			n.kq.user_dropped += kq.user_dropped;
+		} else {
+			n.has_kq = false;
+		}
+	}
+	n.c.closed = d->closed;
+	if (d->ev) {
+		n.ev = *sg_ct_events_stats(d->ev);
+		n.has_ev = true;
+	}
+	n.has_xdp = d->xdp && sg_xdp_counters(d->xdp, n.xdp) == 0;
+	read_backends(d);
+	memcpy(n.backend, d->backend, sizeof(n.backend));
+	n.nbackend = d->nbackend;
+	pthread_mutex_lock(&d->lock);
+	d->snap = n;
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* Points @src at @s (which must outlive it). */
+static void snapshot_src(const struct daemon *d, const struct snapshot *s,
+			 struct sg_stats_src *src)
+{
+	memset(src, 0, sizeof(*src));
+	src->c = &s->c;
+	src->halfopen = s->halfopen;
+	src->table_max = d->cfg.proxy.table_max * (uint32_t)d->nw;
+	src->mode = s->mode;
+	src->engaged = s->cookies_on;
+	src->estimate = s->estimate;
+	src->adaptive_high = d->cfg.proxy.adaptive_high;
+	src->adaptive_low = d->cfg.proxy.adaptive_low;
+	src->engagements = s->engagements;
+	src->releases = s->releases;
+	src->queue = d->cfg.rules.queue;
+	src->nfq = &s->nfq;
+	src->ev = s->has_ev ? &s->ev : NULL;
+	src->kq = s->has_kq ? &s->kq : NULL;
+	src->cookies_slot[0] = s->cookies_slot[0];
+	src->cookies_slot[1] = s->cookies_slot[1];
+	src->backend = s->backend;
+	src->nbackend = s->nbackend;
+	src->xdp = s->has_xdp ? s->xdp : NULL;
+}
+
+/* The metrics endpoint's renderer: runs on libmicrohttpd's thread. */
+static size_t render_metrics(void *ctx, char *out, size_t cap)
+{
+	struct daemon *d = ctx;
+	struct sg_stats_src src;
+	struct snapshot s;
+
+	pthread_mutex_lock(&d->lock);
+	s = d->snap;
+	pthread_mutex_unlock(&d->lock);
+	snapshot_src(d, &s, &src);
+	return sg_metrics_format(&src, out, cap);
+}
+
+/* --- events ----------------------------------------------------------------- */
+
+static void on_destroy(void *ctx, const struct sg_tuple *orig, uint32_t mark)
+{
+	(void)orig;
+	(void)mark;
+	((struct daemon *)ctx)->closed++;
+}
+
+static void on_tick(struct daemon *d)
+{
+	uint64_t expirations;
+
+	if (read(d->tfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		sg_log_warn("timerfd read");
+	snapshot_take(d, false);
+}
+
+static void on_control(struct daemon *d)
+{
+	static char out[65536];
+	char req[64] = "";
+	int c = accept4(d->cfd, NULL, NULL, SOCK_CLOEXEC);
+	struct timeval tv = {0, 200000};
+	struct sg_stats_src src;
+	ssize_t n;
+	size_t len;
+
+	if (c < 0)
+		return;
+	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	n = read(c, req, sizeof(req) - 1);
+	req[n > 0 ? n : 0] = '\0';
+	snapshot_take(d, true);
+	snapshot_src(d, &d->snap, &src); /* this thread is snap's only writer */
+	if (!strncmp(req, "metrics", 7))
+		len = sg_metrics_format(&src, out, sizeof(out));
+	else
+		len = sg_stats_format(&src, !strncmp(req, "json", 4), out, sizeof(out));
+	if (write(c, out, len) < 0)
+		sg_log_warn("control socket write");
+	close(c);
+}
+
+/* What the XDP program must know of @c (ports pointed at, not copied). */
+static void xdp_params(const struct sg_config *c, struct sg_xdp_params *p)
+{
+	p->ports = c->rules.ports;
+	p->nports = c->rules.nports;
+	p->ipv4 = c->rules.ipv4;
+	p->ipv6 = c->rules.ipv6;
+	p->mss4 = c->proxy.mss4;
+	p->mss6 = c->proxy.mss6;
+	p->default_wscale = c->proxy.default_wscale;
+	p->learn_first = c->proxy.learn_first;
+}
+
+/* Loads and attaches the XDP fast path if the configuration asks for it. */
+static int open_xdp(struct daemon *d)
+{
+	struct sg_xdp_params p;
+	char path[sizeof(d->cfg.xdp_object) + 32];
+
+	if (d->cfg.xdp_mode == SG_XDP_OFF)
+		return 0;
+	if (d->cfg.xdp_object[0])
+		snprintf(path, sizeof(path), "%s", d->cfg.xdp_object);
+	else
+		sg_xdp_default_object(path, sizeof(path));
+	xdp_params(&d->cfg, &p);
+	d->xdp = sg_xdp_open(path, (const char(*)[16])d->cfg.rules.ifaces, d->cfg.rules.nifaces,
+			     (enum sg_xdp_mode)d->cfg.xdp_mode, &p);
+	return d->xdp ? 0 : -1;
+}
+
+/* SIGHUP: re-reads the config file and applies what can change at run time.
+ * Connections in flight and spliced ones are untouched; a bad file changes
+ * nothing. */
+static void reload(struct daemon *d)
+{
+	char err[SG_CONFIG_ERR_LEN], keys[256];
+	struct sg_config n;
+	int i;
+
+	if (!d->cfg.config_path[0]) {
+		sg_log(SG_LOG_INFO, "SIGHUP: no config file to reload (started without --config)");
+		return;
+	}
+	sg_config_defaults(&n);
+	if (sg_config_load(&n, d->cfg.config_path, err, sizeof(err)) != 0 ||
+	    sg_config_check(&n, err, sizeof(err)) != 0) {
+		sg_log(SG_LOG_ERR, "SIGHUP: %s; keeping the running configuration", err);
+		return;
+	}
+	if (sg_config_restart_keys(&d->cfg, &n, keys, sizeof(keys)) > 0)
+		sg_log(SG_LOG_WARN, "SIGHUP: changes to %s need a restart; not applied", keys);
+	for (i = 0; i < d->nw; i++)
+		sg_worker_reconfigure(d->w[i], &n.proxy);
+	if (d->xdp) {
+		struct sg_xdp_params xp;
+
+		xdp_params(&n, &xp);
+		sg_xdp_configure(d->xdp, &xp);
+	}
+	d->cfg.proxy.mode = n.proxy.mode;
+	d->cfg.proxy.adaptive_high = n.proxy.adaptive_high;
+	d->cfg.proxy.adaptive_low = n.proxy.adaptive_low;
+	d->cfg.log_level = n.log_level;
+	sg_log_set_level((enum sg_log_level)n.log_level);
+	sg_log(SG_LOG_INFO, "SIGHUP: reloaded %s (mode %s)", d->cfg.config_path,
+	       sg_mode_name(n.proxy.mode));
+}
+
+/* Returns 1 to stop, 0 to go on. */
+static int on_signal(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	if (read(d->sfd, &si, sizeof(si)) != sizeof(si))
+		return 0;
+	if (si.ssi_signo == SIGHUP) {
+		reload(d);
+		return 0;
+	}
+	sg_log(SG_LOG_INFO, "signal %u: stopping", si.ssi_signo);
+	return 1;
+}
+
+/* --- setup and teardown -------------------------------------------------- */
+
+static int control_open(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	mode_t old;
+	int fd;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	unlink(path);
+	old = umask(0177); /* the socket is created 0600 */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0) {
+		umask(old);
+		close(fd);
+		return -1;
+	}
+	umask(old);
+	return fd;
+}
+
+static int add_fd(int ep, int fd)
+{
+	struct epoll_event e = {.events = EPOLLIN, .data.fd = fd};
+
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
+}
+
+static void teardown(struct daemon *d)
+{
+	int i;
+
+	sg_http_stop(d->http);
+	for (i = 0; i < d->nw; i++)
+		sg_worker_free(d->w[i]);
+	sg_keyring_free(d->ring);
+	sg_xdp_close(d->xdp);
+	sg_diag_close(d->diag);
+	if (d->rules_installed)
+		sg_rules_remove(&d->cfg.rules, stderr);
+	if (d->cfd >= 0) {
+		close(d->cfd);
+		unlink(d->cfg.control);
+	}
+	if (d->sfd >= 0)
+		close(d->sfd);
+	if (d->tfd >= 0)
+		close(d->tfd);
+	if (d->epfd >= 0)
+		close(d->epfd);
+	sg_ct_events_close(d->ev);
+}
+
+/* Blocks the signals this thread takes through signalfd (the workers and the
+ * metrics thread, created later, inherit the mask) and arms the timer. */
+static int open_timer_and_signals(struct daemon *d)
+{
+	struct itimerspec its = {{0, TICK_MS * 1000000}, {0, TICK_MS * 1000000}};
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	d->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d->sfd < 0 || d->tfd < 0 || timerfd_settime(d->tfd, 0, &its, NULL) < 0)
+		return -1;
+	return 0;
+}
+
+static int open_backend_diag(struct daemon *d)
+{
+	const char *ns = d->cfg.backend_netns[0] ? d->cfg.backend_netns : NULL;
+
+	if (!d->cfg.backend_queues)
+		return 0;
+	d->diag = sg_diag_open(ns);
+	if (!d->diag && errno == ENOTRECOVERABLE)
+		return sg_log_warn("left the backends' namespace %s", ns), -1;
+	if (!d->diag)
+		sg_log_warn("sock_diag in %s: backend queues not shown", ns ? ns : "this namespace");
+	return 0;
+}
+
+static int setup(struct daemon *d)
+{
+	int i;
+
+	if (!sg_has_capability(12) || !sg_has_capability(13)) {
+		sg_log(SG_LOG_ERR, "syngate run needs CAP_NET_ADMIN (NFQUEUE, conntrack, rules) and "
+				   "CAP_NET_RAW (raw sends): run it as root, or grant both "
+				   "(systemd: AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW)");
+		return -1;
+	}
+	d->ev = sg_ct_events_open(d->cfg.proxy.mark_proxied, d->cfg.proxy.mark_proxied);
+	if (!d->ev)
+		sg_log_warn("conntrack events unavailable: connection ends will not be counted");
+	if (open_timer_and_signals(d) < 0)
+		return sg_log_warn("timerfd/signalfd"), -1;
+	if (open_backend_diag(d) < 0)
+		return -1;
+	if (d->cfg.install_rules) {
+		if (sg_rules_install(&d->cfg.rules, stderr) != 0)
+			return -1;
+		d->rules_installed = true;
+	}
+	if (open_xdp(d) < 0)
+		return -1;
+	d->ring = sg_keyring_new(d->cfg.proxy.cookie_period, d->cfg.rules.nqueues, d->xdp);
+	if (!d->ring)
+		return -1;
+	for (i = 0; i < d->cfg.rules.nqueues; i++) {
+		d->w[i] = sg_worker_new(&d->cfg, (uint16_t)(d->cfg.rules.queue + i), i,
+					d->cfg.rules.nqueues, d->ring, d->xdp);
+		if (!d->w[i])
+			return -1;
+		d->nw++;
+	}
+	for (i = 0; i < d->nw; i++)
+		if (sg_worker_start(d->w[i]) < 0)
+			return -1;
+	snapshot_take(d, false);
+	/* last: once the control socket exists, syngate is handling packets */
+	if ((d->cfd = control_open(d->cfg.control)) < 0)
+		return sg_log_warn("control socket %s", d->cfg.control), -1;
+	if (d->cfg.metrics_port) {
+		d->http = sg_http_start(d->cfg.metrics_addr, d->cfg.metrics_port, render_metrics, d);
+		if (!d->http)
+			return sg_log_warn("metrics endpoint %s port %u", d->cfg.metrics_addr,
+					   d->cfg.metrics_port),
+			       -1;
+		sg_log(SG_LOG_INFO, "metrics on http://%s:%u/metrics", d->cfg.metrics_addr,
+		       d->cfg.metrics_port);
+	}
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->epfd < 0 || add_fd(d->epfd, d->tfd) || add_fd(d->epfd, d->sfd) ||
+	    add_fd(d->epfd, d->cfd) || (d->ev && add_fd(d->epfd, sg_ct_events_fd(d->ev))))
+		return sg_log_warn("epoll"), -1;
+	return 0;
+}
+
+static int loop(struct daemon *d)
+{
+	struct epoll_event evs[8];
+
+	for (;;) {
+		int i, n = epoll_wait(d->epfd, evs, 8, -1);
+
+		if (n < 0 && errno != EINTR)
+			return sg_log_warn("epoll_wait"), -1;
+		for (i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+
+			if (fd == d->tfd) {
+				on_tick(d);
+			} else if (fd == d->sfd) {
+				if (on_signal(d))
+					return 0;
+			} else if (fd == d->cfd) {
+				on_control(d);
+			} else if (d->ev && fd == sg_ct_events_fd(d->ev)) {
+				if (sg_ct_events_read(d->ev, on_destroy, d) < 0)
+					sg_log_warn("conntrack events");
+			}
+		}
+	}
+}
+
+int sg_daemon_run(const struct sg_config *cfg)
+{
+	struct daemon d;
+	int r;
+
+	memset(&d, 0, sizeof(d));
+	d.cfg = *cfg;
+	d.cfg.rules.mark = cfg->proxy.mark_pending;
+	d.cfg.rules.proxied_mark = cfg->proxy.mark_proxied;
+	d.cfg.rules.complete_mark = cfg->proxy.complete_mark;
+	d.cfg.rules.reflect_mark = cfg->proxy.reflect_mark;
+	if (d.cfg.rules.nqueues < 1)
+		d.cfg.rules.nqueues = 1;
+	if (d.cfg.rules.nqueues > MAX_QUEUES)
+		d.cfg.rules.nqueues = MAX_QUEUES;
+	d.epfd = d.tfd = d.sfd = d.cfd = -1;
+	pthread_mutex_init(&d.lock, NULL);
+	sg_log_set_level((enum sg_log_level)cfg->log_level);
+	r = setup(&d);
+	if (r == 0) {
+		sg_log(SG_LOG_INFO, "running: queues %u-%u, mode %s, table %u per queue",
+		       d.cfg.rules.queue, d.cfg.rules.queue + d.cfg.rules.nqueues - 1,
+		       sg_mode_name(cfg->proxy.mode), cfg->proxy.table_max);
+		r = loop(&d);
+	}
+	teardown(&d);
+	pthread_mutex_destroy(&d.lock);
+	return r;
+}

@@ -1,0 +1,535 @@
+/* syngate worker: see include/syngate/daemon/worker.h. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "syngate/io/ct.h"
+#include "syngate/io/log.h"
+#include "syngate/io/raw.h"
+#include "syngate/daemon/worker.h"
+
+#define TICK_MS 100
+/* The timer pass visits the whole half-open table (fewer than 4 * table-size
+ * slots) within SCAN_MS, so backend SYN retransmissions and timeouts fire at
+ * most that late (a fixed 8192 slots per tick took 1.6 s with the default
+ * table); huge tables are capped at TICK_BUDGET_MAX slots per tick. */
+#define SCAN_MS 500
+#define TICK_BUDGET_MIN 8192
+#define TICK_BUDGET_MAX (1u << 18)
+#define RANDOM_LEN (2 * SG_COOKIE_SECRET_LEN + 8)
+#define SNAP_WAIT_MS 200
+
+struct sg_keyring {
+	pthread_mutex_t lock;
+	struct sg_cookie_keys keys;
+	uint64_t held[64]; /* slot whose keys each worker holds */
+	int nworkers;
+	struct sg_xdp *xdp;
+	uint64_t published; /* slot whose keys the XDP program has */
+};
+
+struct sg_worker {
+	struct sg_config cfg;
+	uint16_t queue;
+	int id, nworkers;
+	struct sg_keyring *ring;
+	struct sg_xdp *xdp;
+	uint64_t xdp_answered; /* the program's answered count at the last tick */
+	struct sg_proxy *px;
+	struct sg_nfq *q;
+	struct sg_ct *ct;
+	struct sg_raw *raw;
+	int epfd, tfd, efd; /* efd: the daemon's requests */
+	pthread_t th;
+	bool started;
+	uint64_t now_us;    /* monotonic microseconds, read once per batch */
+	uint64_t last_slot; /* cookie slot of the last rotation check */
+	uint64_t peak_halfopen;
+	bool cookies_on;    /* last logged: SYNs answered with cookies */
+
+	pthread_mutex_t lock; /* guards everything below */
+	pthread_cond_t cond;
+	struct sg_worker_snap snap;
+	uint64_t snap_gen;	 /* bumped at each snapshot */
+	struct sg_proxy_config pending;
+	bool has_pending, stop;
+};
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Fills @buf with @len bytes from the kernel's CSPRNG.  Returns 0 or -1. */
+static int fill_random(uint8_t *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = getrandom(buf + got, len - got, 0);
+
+		if (n < 0 && errno != EINTR)
+			return -1;
+		if (n > 0)
+			got += (size_t)n;
+	}
+	return 0;
+}
+
+/* --- shared cookie keys ----------------------------------------------------- */
+
+struct sg_keyring *sg_keyring_new(uint32_t period, int nworkers, struct sg_xdp *xdp)
+{
+	struct sg_keyring *r = calloc(1, sizeof(*r));
+	struct timespec ts;
+	uint8_t rnd[2 * SG_COOKIE_SECRET_LEN];
+
+	if (!r || nworkers < 1 || nworkers > 64 || fill_random(rnd, sizeof(rnd)) != 0) {
+		sg_log_warn("cookie keys");
+		free(r);
+		return NULL;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	sg_cookie_init(&r->keys, period, (uint64_t)ts.tv_sec, rnd);
+	pthread_mutex_init(&r->lock, NULL);
+	r->nworkers = nworkers;
+	r->xdp = xdp;
+	r->published = r->keys.slot;
+	if (xdp && sg_xdp_set_keys(xdp, &r->keys) != 0) {
+		sg_keyring_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void sg_keyring_free(struct sg_keyring *r)
+{
+	if (!r)
+		return;
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+/* Worker @id takes the keys of the slot of @now_s into @out, drawing the
+ * slot's secret if it is the first there. */
+static void keyring_sync(struct sg_keyring *r, int id, uint64_t now_s, struct sg_cookie_keys *out)
+{
+	uint8_t rnd[2 * SG_COOKIE_SECRET_LEN];
+	int i;
+
+	pthread_mutex_lock(&r->lock);
+	if (now_s / r->keys.period > r->keys.slot) {
+		if (fill_random(rnd, sizeof(rnd)) == 0)
+			sg_cookie_rotate(&r->keys, now_s, rnd);
+		else
+			sg_log_warn("getrandom: cookie secrets not rotated");
+	}
+	*out = r->keys;
+	r->held[id] = r->keys.slot;
+	for (i = 0; i < r->nworkers && r->held[i] == r->keys.slot; i++)
+		;
+	if (r->xdp && i == r->nworkers && r->published != r->keys.slot &&
+	    sg_xdp_set_keys(r->xdp, &r->keys) == 0)
+		r->published = r->keys.slot;
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* --- io table for the proxy --------------------------------------------- */
+
+static int io_create(void *ctx, const struct sg_ct_new *n)
+{
+	return sg_ct_create(((struct sg_worker *)ctx)->ct, n);
+}
+
+static int io_establish(void *ctx, const struct sg_tuple *t, int32_t off, uint32_t mark)
+{
+	return sg_ct_establish(((struct sg_worker *)ctx)->ct, t, off, mark);
+}
+
+static int io_delete(void *ctx, const struct sg_tuple *t)
+{
+	return sg_ct_delete(((struct sg_worker *)ctx)->ct, t);
+}
+
+static int io_send(void *ctx, const uint8_t *pkt, size_t len)
+{
+	return sg_raw_send(((struct sg_worker *)ctx)->raw, pkt, len);
+}
+
+static void io_learned(void *ctx, const struct sg_tuple *b, const struct sg_backend_opts *o)
+{
+	struct sg_xdp_backend v = {o->mss, o->has_wscale, o->wscale, o->sack_ok, {0}};
+
+	sg_xdp_learned(((struct sg_worker *)ctx)->xdp, b->family, b->saddr, b->sport, &v);
+}
+
+static int io_backend(void *ctx, const struct sg_tuple *b, struct sg_backend_opts *o)
+{
+	struct sg_xdp_backend v;
+
+	if (sg_xdp_backend(((struct sg_worker *)ctx)->xdp, b->family, b->daddr, b->dport, &v) != 0)
+		return -1;
+	o->mss = v.mss;
+	o->has_wscale = v.has_wscale;
+	o->wscale = v.wscale;
+	o->sack_ok = v.sack_ok;
+	return 0;
+}
+
+static void io_remember(void *ctx, const struct sg_tuple *t)
+{
+	sg_xdp_remember(((struct sg_worker *)ctx)->xdp, t);
+}
+
+/* --- the packet path ------------------------------------------------------ */
+
+static void on_packet(void *ctx, struct sg_nfq *q, const struct sg_nfq_pkt *pkt)
+{
+	struct sg_worker *w = ctx;
+	uint32_t cm = w->cfg.proxy.complete_mark;
+	bool completes = (pkt->mark & cm) == cm;
+	struct sg_action a;
+
+	sg_proxy_packet_ct(w->px, pkt->data, pkt->data ? pkt->len : 0, completes, w->now_us, &a);
+	if (completes) /* the rules' mark has done its job: take it off */
+		sg_nfq_verdict_mark(q, pkt->id, a.verdict, NULL, 0, pkt->mark & ~cm);
+	else if (a.set_mark)
+		sg_nfq_verdict_mark(q, pkt->id, a.verdict, a.len ? a.out : NULL, a.len, a.mark);
+	else
+		sg_nfq_verdict(q, pkt->id, a.verdict, a.len ? a.out : NULL, a.len);
+}
+
+/* --- timers and requests ----------------------------------------------------- */
+
+/* Table slots one tick visits (see SCAN_MS). */
+static uint32_t tick_budget(uint32_t table_max)
+{
+	uint64_t b = (uint64_t)table_max * 4 * TICK_MS / SCAN_MS;
+
+	if (b < TICK_BUDGET_MIN)
+		return TICK_BUDGET_MIN;
+	return b > TICK_BUDGET_MAX ? TICK_BUDGET_MAX : (uint32_t)b;
+}
+
+/* This worker's share of the adaptive watermarks. */
+static void share_watermarks(struct sg_proxy_config *c, int nworkers)
+{
+	c->adaptive_high = c->adaptive_high / (uint32_t)nworkers ?: 1;
+	c->adaptive_low = c->adaptive_low / (uint32_t)nworkers;
+}
+
+/* Logs when cookies engage or are released (adaptive mode), once per change. */
+static void log_transition(struct sg_worker *w)
+{
+	const struct sg_adaptive *ad = sg_proxy_adaptive(w->px);
+	bool on = sg_proxy_cookies_on(w->px);
+
+	if (on == w->cookies_on)
+		return;
+	w->cookies_on = on;
+	if (sg_proxy_mode(w->px) != SG_MODE_ADAPTIVE)
+		return;
+	if (on)
+		sg_log(SG_LOG_WARN, "queue %u: cookies engaged: half-open estimate %u reached %u",
+		       w->queue, sg_adaptive_estimate(ad), ad->high);
+	else
+		sg_log(SG_LOG_INFO, "queue %u: cookies released: half-open estimate %u below %u",
+		       w->queue, sg_adaptive_estimate(ad), ad->low);
+}
+
+/* Takes the keyring's keys when the cookie slot changes. */
+static void rotate(struct sg_worker *w)
+{
+	uint64_t slot = w->now_us / 1000000 / w->cfg.proxy.cookie_period;
+	struct sg_cookie_keys k;
+
+	if (slot == w->last_slot)
+		return;
+	keyring_sync(w->ring, w->id, w->now_us / 1000000, &k);
+	sg_proxy_set_keys(w->px, &k);
+	w->last_slot = k.slot;
+	sg_log(SG_LOG_DEBUG, "queue %u: cookie slot %lu", w->queue, (unsigned long)k.slot);
+}
+
+/* Keeps the XDP program answering while this worker answers SYNs with
+ * cookies, and gives the worker its share of the SYNs the program
+ * answered (the adaptive estimate counts them). */
+static void xdp_tick(struct sg_worker *w)
+{
+	uint64_t c[SG_XDP__COUNT], delta, share;
+
+	if (!w->xdp)
+		return;
+	sg_xdp_engage(w->xdp, (unsigned)w->id, sg_proxy_cookies_on(w->px));
+	if (sg_xdp_counters(w->xdp, c) != 0 || c[SG_XDP_ANSWERED] <= w->xdp_answered)
+		return;
+	delta = c[SG_XDP_ANSWERED] - w->xdp_answered;
+	share = delta / (uint64_t)w->nworkers;
+	if ((uint64_t)w->id < delta % (uint64_t)w->nworkers)
+		share++;
+	w->xdp_answered = c[SG_XDP_ANSWERED];
+	sg_proxy_note_syns(w->px, share, w->now_us);
+}
+
+/* Takes the figures, applies pending options; on the worker's thread. */
+static void snapshot_take(struct sg_worker *w)
+{
+	struct sg_worker_snap n;
+
+	memset(&n, 0, sizeof(n));
+	n.c = *sg_proxy_counters(w->px);
+	n.nfq = *sg_nfq_stats(w->q);
+	n.ad = *sg_proxy_adaptive(w->px);
+	sg_proxy_cookies_in_flight(w->px, n.cookies_slot);
+	n.halfopen = sg_proxy_halfopen(w->px);
+	n.mode = sg_proxy_mode(w->px);
+	n.cookies_on = sg_proxy_cookies_on(w->px);
+	pthread_mutex_lock(&w->lock);
+	if (w->has_pending) {
+		sg_proxy_reconfigure(w->px, &w->pending);
+		w->has_pending = false;
+		n.mode = sg_proxy_mode(w->px);
+		n.cookies_on = sg_proxy_cookies_on(w->px);
+	}
+	w->snap = n;
+	w->snap_gen++;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void on_tick(struct sg_worker *w)
+{
+	uint64_t expirations;
+	uint32_t ho;
+
+	if (read(w->tfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		sg_log_warn("queue %u: timerfd read", w->queue);
+	w->now_us = mono_us();
+	sg_proxy_tick(w->px, w->now_us, tick_budget(w->cfg.proxy.table_max));
+	rotate(w);
+	xdp_tick(w);
+	log_transition(w);
+	snapshot_take(w);
+	ho = sg_proxy_halfopen(w->px);
+	if (ho > w->peak_halfopen && ho >= w->cfg.proxy.table_max / 2) {
+		sg_log(SG_LOG_WARN, "queue %u: half-open table at %u of %u entries", w->queue, ho,
+		       w->cfg.proxy.table_max);
+		w->peak_halfopen = ho;
+	}
+}
+
+/* A request from the daemon's thread.  Returns true to stop. */
+static bool on_request(struct sg_worker *w)
+{
+	uint64_t v;
+	bool stop;
+
+	if (read(w->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		sg_log_warn("queue %u: eventfd read", w->queue);
+	pthread_mutex_lock(&w->lock);
+	stop = w->stop;
+	pthread_mutex_unlock(&w->lock);
+	if (!stop)
+		snapshot_take(w);
+	return stop;
+}
+
+static void *run(void *arg)
+{
+	struct sg_worker *w = arg;
+	struct epoll_event evs[4];
+	int qfd = sg_nfq_fd(w->q);
+
+	for (;;) {
+		int i, n = epoll_wait(w->epfd, evs, 4, -1);
+
+		if (n < 0 && errno != EINTR) {
+			sg_log_warn("queue %u: epoll_wait", w->queue);
+			return NULL;
+		}
+		for (i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+
+			if (fd == qfd) {
+				w->now_us = mono_us();
+				if (sg_nfq_poll(w->q, false, on_packet, w) < 0)
+					sg_log_warn("queue %u: NFQUEUE receive", w->queue);
+			} else if (fd == w->tfd) {
+				on_tick(w);
+			} else if (fd == w->efd && on_request(w)) {
+				return NULL;
+			}
+		}
+	}
+}
+
+/* --- life cycle ------------------------------------------------------------ */
+
+static int add_fd(int ep, int fd)
+{
+	struct epoll_event e = {.events = EPOLLIN, .data.fd = fd};
+
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
+}
+
+static int open_fds(struct sg_worker *w)
+{
+	struct itimerspec its = {{0, TICK_MS * 1000000}, {0, TICK_MS * 1000000}};
+
+	w->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (w->tfd < 0 || w->efd < 0 || w->epfd < 0 ||
+	    timerfd_settime(w->tfd, 0, &its, NULL) < 0 || add_fd(w->epfd, w->tfd) ||
+	    add_fd(w->epfd, w->efd) || add_fd(w->epfd, sg_nfq_fd(w->q)))
+		return -1;
+	return 0;
+}
+
+struct sg_worker *sg_worker_new(const struct sg_config *cfg, uint16_t queue, int id, int nworkers,
+				struct sg_keyring *ring, struct sg_xdp *xdp)
+{
+	struct sg_worker *w = calloc(1, sizeof(*w));
+	struct sg_proxy_io io = {.ctx = w,
+				 .ct_create = io_create,
+				 .ct_establish = io_establish,
+				 .ct_delete = io_delete,
+				 .send = io_send,
+				 .learned = xdp ? io_learned : NULL,
+				 .backend = xdp ? io_backend : NULL,
+				 .remember = xdp ? io_remember : NULL};
+	struct sg_nfq_config qc = {queue, cfg->queue_maxlen, (size_t)cfg->rcvbuf_mb << 20,
+				   cfg->rules.fail_open};
+	struct sg_proxy_config pc = cfg->proxy;
+	uint8_t rnd[RANDOM_LEN];
+
+	if (!w)
+		return NULL;
+	w->cfg = *cfg;
+	w->queue = queue;
+	w->id = id;
+	w->nworkers = nworkers;
+	w->ring = ring;
+	w->xdp = xdp;
+	w->epfd = w->tfd = w->efd = -1;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	share_watermarks(&pc, nworkers);
+	w->now_us = mono_us();
+	if (!(w->ct = sg_ct_open()))
+		sg_log_warn("ctnetlink (is nf_conntrack_netlink available?)");
+	else if (!(w->raw = sg_raw_open()))
+		sg_log_warn("raw sockets");
+	else if (fill_random(rnd, sizeof(rnd)) != 0)
+		sg_log_warn("getrandom");
+	else if (!(w->px = sg_proxy_new(&pc, &io, w->now_us, rnd)))
+		sg_log_warn("proxy state (table-size %u)", pc.table_max);
+	else if (!(w->q = sg_nfq_open(&qc)))
+		sg_log_warn("NFQUEUE %u", queue);
+	else if (open_fds(w) < 0)
+		sg_log_warn("queue %u: timerfd/eventfd/epoll", queue);
+	else {
+		w->last_slot = UINT64_MAX;
+		rotate(w);
+		if (xdp) {
+			uint64_t c[SG_XDP__COUNT];
+
+			if (sg_xdp_counters(xdp, c) == 0)
+				w->xdp_answered = c[SG_XDP_ANSWERED];
+		}
+		snapshot_take(w);
+		return w;
+	}
+	sg_worker_free(w);
+	return NULL;
+}
+
+int sg_worker_start(struct sg_worker *w)
+{
+	int r = pthread_create(&w->th, NULL, run, w);
+
+	if (r) {
+		errno = r;
+		sg_log_warn("queue %u: thread", w->queue);
+		return -1;
+	}
+	w->started = true;
+	return 0;
+}
+
+static void poke(struct sg_worker *w)
+{
+	uint64_t one = 1;
+
+	if (write(w->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		sg_log_warn("queue %u: eventfd write", w->queue);
+}
+
+void sg_worker_free(struct sg_worker *w)
+{
+	if (!w)
+		return;
+	if (w->started) {
+		pthread_mutex_lock(&w->lock);
+		w->stop = true;
+		pthread_mutex_unlock(&w->lock);
+		poke(w);
+		pthread_join(w->th, NULL);
+	}
+	sg_nfq_close(w->q);
+	if (w->epfd >= 0)
+		close(w->epfd);
+	if (w->tfd >= 0)
+		close(w->tfd);
+	if (w->efd >= 0)
+		close(w->efd);
+	sg_raw_close(w->raw);
+	sg_ct_close(w->ct);
+	sg_proxy_free(w->px);
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}
+
+void sg_worker_snapshot(struct sg_worker *w, bool fresh, struct sg_worker_snap *out)
+{
+	struct timespec until;
+	uint64_t gen;
+
+	pthread_mutex_lock(&w->lock);
+	if (fresh && w->started) {
+		gen = w->snap_gen;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += SNAP_WAIT_MS * 1000000L;
+		until.tv_sec += until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
+		pthread_mutex_unlock(&w->lock);
+		poke(w);
+		pthread_mutex_lock(&w->lock);
+		while (w->snap_gen == gen &&
+		       pthread_cond_timedwait(&w->cond, &w->lock, &until) == 0)
+			;
+	}
+	*out = w->snap;
+	pthread_mutex_unlock(&w->lock);
+}
+
+void sg_worker_reconfigure(struct sg_worker *w, const struct sg_proxy_config *c)
+{
+	pthread_mutex_lock(&w->lock);
+	w->pending = *c;
+	share_watermarks(&w->pending, w->nworkers);
+	w->has_pending = true;
+	pthread_mutex_unlock(&w->lock);
+	poke(w);
+}

@@ -1,0 +1,552 @@
+/* syngate ctnetlink client over libmnl.
+ *
+ * Requests: one NFNL_SUBSYS_CTNETLINK message per call, sent with NLM_F_ACK
+ * and a per-handle sequence number, then the kernel's NLMSG_ERROR answer is
+ * checked with mnl_cb_run() (error 0 = success, else errno = -error).  The
+ * kernel handles a ctnetlink request inside sendmsg(), so the answer is
+ * already queued when we receive.
+ *
+ * Events: a second socket bound to NFNLGRP_CONNTRACK_DESTROY.  Every attribute
+ * is validated (mnl_attr_validate*) before it is read; unknown attributes are
+ * skipped.
+ *
+ * Byte order on the wire: addresses as stored in struct sg_tuple (network),
+ * ports, mark, status, timeout and sequence-adjust values big endian.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_conntrack_tcp.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+
+#include "syngate/io/ct.h"
+
+/* Large enough for any request we build and for the kernel's error answer,
+ * which echoes the request. */
+#define CT_BUF_SIZE 8192
+/* One datagram of events; a destroy event is a few hundred bytes. */
+#define CT_EV_BUF_SIZE 8192
+
+struct sg_ct {
+	struct mnl_socket *nl;
+	uint32_t portid;
+	uint32_t seq;
+	char buf[CT_BUF_SIZE];
+};
+
+struct sg_ct_events {
+	struct mnl_socket *nl;
+	uint32_t mark;
+	uint32_t mask;
+	struct sg_ct_events_stats stats;
+	char buf[CT_EV_BUF_SIZE];
+};
+
+/* --- building requests ---------------------------------------------------- */
+
+/* Starts a ctnetlink message of @type (IPCTNL_MSG_CT_*) in @buf.  @buf must
+ * hold at least CT_BUF_SIZE bytes. */
+static struct nlmsghdr *ct_msg_start(char *buf, uint16_t type, uint16_t flags, uint8_t family,
+                                     uint32_t seq)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nfgenmsg *nfg;
+
+	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	nlh->nlmsg_seq = seq;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = family;
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = 0;
+	return nlh;
+}
+
+/* Puts a CTA_TUPLE_* nest (@type) for @t, with source and destination
+ * swapped when @reverse is true (the reply tuple of a TCP flow). */
+static void ct_put_tuple(struct nlmsghdr *nlh, uint16_t type, const struct sg_tuple *t,
+                         bool reverse)
+{
+	const uint8_t *src = reverse ? t->daddr : t->saddr;
+	const uint8_t *dst = reverse ? t->saddr : t->daddr;
+	uint16_t sport = reverse ? t->dport : t->sport;
+	uint16_t dport = reverse ? t->sport : t->dport;
+	struct nlattr *tuple, *ip, *proto;
+
+	tuple = mnl_attr_nest_start(nlh, type);
+	ip = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
+	if (t->family == AF_INET) {
+		mnl_attr_put(nlh, CTA_IP_V4_SRC, 4, src);
+		mnl_attr_put(nlh, CTA_IP_V4_DST, 4, dst);
+	} else {
+		mnl_attr_put(nlh, CTA_IP_V6_SRC, 16, src);
+		mnl_attr_put(nlh, CTA_IP_V6_DST, 16, dst);
+	}
+	mnl_attr_nest_end(nlh, ip);
+	proto = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
+	mnl_attr_put_u8(nlh, CTA_PROTO_NUM, IPPROTO_TCP);
+	mnl_attr_put_u16(nlh, CTA_PROTO_SRC_PORT, htons(sport));
+	mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, htons(dport));
+	mnl_attr_nest_end(nlh, proto);
+	mnl_attr_nest_end(nlh, tuple);
+}
+
+/* Puts a CTA_SEQ_ADJ_* nest (@type) with correction position 0 and @off both
+ * before and after it.  Both offsets are equal because the kernel picks one
+ * by comparing seq with the position in sequence space (after(seq, 0) is
+ * false for half of all sequence numbers). */
+static void ct_put_seqadj(struct nlmsghdr *nlh, uint16_t type, int32_t off)
+{
+	struct nlattr *nest = mnl_attr_nest_start(nlh, type);
+
+	mnl_attr_put_u32(nlh, CTA_SEQADJ_CORRECTION_POS, htonl(0));
+	mnl_attr_put_u32(nlh, CTA_SEQADJ_OFFSET_BEFORE, htonl((uint32_t)off));
+	mnl_attr_put_u32(nlh, CTA_SEQADJ_OFFSET_AFTER, htonl((uint32_t)off));
+	mnl_attr_nest_end(nlh, nest);
+}
+
+/* The conntrack TCP flags of one direction: always liberal window tracking. */
+static struct nf_ct_tcp_flags ct_tcp_flags(uint8_t wscale, bool sack_perm)
+{
+	struct nf_ct_tcp_flags f = {
+	    .flags = IP_CT_TCP_FLAG_BE_LIBERAL,
+	    .mask =
+	        IP_CT_TCP_FLAG_BE_LIBERAL | IP_CT_TCP_FLAG_WINDOW_SCALE | IP_CT_TCP_FLAG_SACK_PERM,
+	};
+
+	if (wscale > 0)
+		f.flags |= IP_CT_TCP_FLAG_WINDOW_SCALE;
+	if (sack_perm)
+		f.flags |= IP_CT_TCP_FLAG_SACK_PERM;
+	return f;
+}
+
+/* Puts CTA_PROTOINFO/CTA_PROTOINFO_TCP: state SYN_SENT, window scales and
+ * the flags of both directions. */
+static void ct_put_protoinfo(struct nlmsghdr *nlh, const struct sg_ct_new *n)
+{
+	struct nf_ct_tcp_flags fo = ct_tcp_flags(n->orig_wscale, n->orig_sack_perm);
+	struct nf_ct_tcp_flags fr = ct_tcp_flags(n->reply_wscale, n->reply_sack_perm);
+	struct nlattr *pinfo, *tcp;
+
+	pinfo = mnl_attr_nest_start(nlh, CTA_PROTOINFO);
+	tcp = mnl_attr_nest_start(nlh, CTA_PROTOINFO_TCP);
+	mnl_attr_put_u8(nlh, CTA_PROTOINFO_TCP_STATE, TCP_CONNTRACK_SYN_SENT);
+	mnl_attr_put_u8(nlh, CTA_PROTOINFO_TCP_WSCALE_ORIGINAL, n->orig_wscale);
+	mnl_attr_put_u8(nlh, CTA_PROTOINFO_TCP_WSCALE_REPLY, n->reply_wscale);
+	mnl_attr_put(nlh, CTA_PROTOINFO_TCP_FLAGS_ORIGINAL, sizeof(fo), &fo);
+	mnl_attr_put(nlh, CTA_PROTOINFO_TCP_FLAGS_REPLY, sizeof(fr), &fr);
+	mnl_attr_nest_end(nlh, tcp);
+	mnl_attr_nest_end(nlh, pinfo);
+}
+
+/* --- request / acknowledgement -------------------------------------------- */
+
+/* Receives into ct->buf, retrying on EINTR.  Returns the length or -1. */
+static ssize_t ct_recv(struct sg_ct *ct)
+{
+	ssize_t n;
+
+	do
+		n = mnl_socket_recvfrom(ct->nl, ct->buf, sizeof(ct->buf));
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+/* Sends the request @nlh (built in ct->buf with sequence ct->seq) and waits
+ * for its acknowledgement.  Returns 0, or -1 with errno set: the kernel's
+ * error for the request, or a socket error.  Answers to other sequence
+ * numbers (left over from an interrupted call) are skipped. */
+static int ct_request(struct sg_ct *ct, const struct nlmsghdr *nlh)
+{
+	uint32_t seq = nlh->nlmsg_seq;
+	ssize_t n;
+	int ret;
+
+	if (mnl_socket_sendto(ct->nl, nlh, nlh->nlmsg_len) < 0)
+		return -1;
+	do {
+		n = ct_recv(ct);
+		if (n < 0)
+			return -1;
+		ret = mnl_cb_run(ct->buf, (size_t)n, seq, ct->portid, NULL, NULL);
+	} while (ret == MNL_CB_OK || (ret < 0 && errno == ESRCH));
+	return ret < 0 ? -1 : 0;
+}
+
+/* The next request's sequence number (never 0: mnl_cb_run skips the check
+ * for 0). */
+static uint32_t ct_next_seq(struct sg_ct *ct)
+{
+	if (++ct->seq == 0)
+		ct->seq = 1;
+	return ct->seq;
+}
+
+static bool ct_family_ok(uint8_t family)
+{
+	return family == AF_INET || family == AF_INET6;
+}
+
+/* --- public requests ------------------------------------------------------ */
+
+struct sg_ct *sg_ct_open(void)
+{
+	struct sg_ct *ct = calloc(1, sizeof(*ct));
+
+	if (!ct)
+		return NULL;
+	ct->nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!ct->nl)
+		goto err_free;
+	if (mnl_socket_bind(ct->nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		goto err_close;
+	ct->portid = mnl_socket_get_portid(ct->nl);
+	ct->seq = (uint32_t)time(NULL);
+	return ct;
+
+err_close:
+	mnl_socket_close(ct->nl);
+err_free:
+	free(ct);
+	return NULL;
+}
+
+/* Closes the socket and frees @ct.  NULL is accepted. */
+void sg_ct_close(struct sg_ct *ct)
+{
+	if (!ct)
+		return;
+	mnl_socket_close(ct->nl);
+	free(ct);
+}
+
+/* Returns -1/EINVAL for a family other than AF_INET/AF_INET6. */
+int sg_ct_create(struct sg_ct *ct, const struct sg_ct_new *n)
+{
+	struct nlmsghdr *nlh;
+
+	if (!ct_family_ok(n->orig.family)) {
+		errno = EINVAL;
+		return -1;
+	}
+	nlh = ct_msg_start(ct->buf, IPCTNL_MSG_CT_NEW, NLM_F_CREATE | NLM_F_EXCL, n->orig.family,
+	                   ct_next_seq(ct));
+	ct_put_tuple(nlh, CTA_TUPLE_ORIG, &n->orig, false);
+	ct_put_tuple(nlh, CTA_TUPLE_REPLY, &n->orig, true);
+	mnl_attr_put_u32(nlh, CTA_STATUS, htonl(IPS_CONFIRMED));
+	mnl_attr_put_u32(nlh, CTA_TIMEOUT, htonl(n->timeout));
+	mnl_attr_put_u32(nlh, CTA_MARK, htonl(n->mark));
+	ct_put_protoinfo(nlh, n);
+	ct_put_seqadj(nlh, CTA_SEQ_ADJ_ORIG, 0);
+	ct_put_seqadj(nlh, CTA_SEQ_ADJ_REPLY, 0);
+	return ct_request(ct, nlh);
+}
+
+/* Returns -1/ENOENT when no entry has @orig as original tuple.  The kernel
+ * applies mark and offsets one after the other, not atomically. */
+int sg_ct_establish(struct sg_ct *ct, const struct sg_tuple *orig, int32_t reply_off, uint32_t mark)
+{
+	struct nlmsghdr *nlh;
+
+	if (!ct_family_ok(orig->family)) {
+		errno = EINVAL;
+		return -1;
+	}
+	nlh = ct_msg_start(ct->buf, IPCTNL_MSG_CT_NEW, 0, orig->family, ct_next_seq(ct));
+	ct_put_tuple(nlh, CTA_TUPLE_ORIG, orig, false);
+	ct_put_seqadj(nlh, CTA_SEQ_ADJ_ORIG, 0);
+	ct_put_seqadj(nlh, CTA_SEQ_ADJ_REPLY, reply_off);
+	mnl_attr_put_u32(nlh, CTA_MARK, htonl(mark));
+	return ct_request(ct, nlh);
+}
+
+/* Returns -1/ENOENT when no entry has @orig as original tuple. */
+int sg_ct_delete(struct sg_ct *ct, const struct sg_tuple *orig)
+{
+	struct nlmsghdr *nlh;
+
+	if (!ct_family_ok(orig->family)) {
+		errno = EINVAL;
+		return -1;
+	}
+	nlh = ct_msg_start(ct->buf, IPCTNL_MSG_CT_DELETE, 0, orig->family, ct_next_seq(ct));
+	ct_put_tuple(nlh, CTA_TUPLE_ORIG, orig, false);
+	return ct_request(ct, nlh);
+}
+
+/* --- parsing events ------------------------------------------------------- */
+
+/* An attribute table for mnl_attr_parse*: @tb has @max + 1 slots. */
+struct ct_attrs {
+	const struct nlattr **tb;
+	uint16_t max;
+};
+
+/* mnl_attr_cb_t: stores each attribute whose type is within the table, skips
+ * the others (unknown to this build). */
+static int ct_attr_store(const struct nlattr *attr, void *data)
+{
+	struct ct_attrs *a = data;
+	uint16_t type = mnl_attr_get_type(attr);
+
+	if (type <= a->max)
+		a->tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+/* Fills @tb (@max + 1 slots, zeroed here) from the nest @nest.  Returns 0, or
+ * -1 if @nest is not a nest.  The walk stops at an attribute that runs past
+ * the nest (libmnl); what it misses reads as absent, which callers check. */
+static int ct_parse_nested(const struct nlattr *nest, const struct nlattr **tb, uint16_t max)
+{
+	struct ct_attrs a = {.tb = tb, .max = max};
+
+	memset(tb, 0, (max + 1u) * sizeof(*tb));
+	if (mnl_attr_validate(nest, MNL_TYPE_NESTED) < 0)
+		return -1;
+	return mnl_attr_parse_nested(nest, ct_attr_store, &a) < 0 ? -1 : 0;
+}
+
+/* Copies the binary attribute @attr of exactly @len bytes into @out.
+ * Returns 0, or -1 if it is missing or of another length. */
+static int ct_get_addr(const struct nlattr *attr, uint8_t *out, size_t len)
+{
+	if (!attr || mnl_attr_validate2(attr, MNL_TYPE_BINARY, len) < 0)
+		return -1;
+	memcpy(out, mnl_attr_get_payload(attr), len);
+	return 0;
+}
+
+/* Parses a CTA_TUPLE_IP nest of @family into @t's addresses.  Returns 0 or -1. */
+static int ct_parse_ip(const struct nlattr *nest, uint8_t family, struct sg_tuple *t)
+{
+	const struct nlattr *tb[CTA_IP_MAX + 1];
+
+	if (!nest || ct_parse_nested(nest, tb, CTA_IP_MAX) < 0)
+		return -1;
+	if (family == AF_INET) {
+		if (ct_get_addr(tb[CTA_IP_V4_SRC], t->saddr, 4) < 0)
+			return -1;
+		return ct_get_addr(tb[CTA_IP_V4_DST], t->daddr, 4);
+	}
+	if (ct_get_addr(tb[CTA_IP_V6_SRC], t->saddr, 16) < 0)
+		return -1;
+	return ct_get_addr(tb[CTA_IP_V6_DST], t->daddr, 16);
+}
+
+/* Parses a CTA_TUPLE_PROTO nest into @t's ports.  Returns 0, or -1 if it is
+ * malformed or not TCP. */
+static int ct_parse_proto(const struct nlattr *nest, struct sg_tuple *t)
+{
+	const struct nlattr *tb[CTA_PROTO_MAX + 1];
+
+	if (!nest || ct_parse_nested(nest, tb, CTA_PROTO_MAX) < 0)
+		return -1;
+	if (!tb[CTA_PROTO_NUM] || mnl_attr_validate(tb[CTA_PROTO_NUM], MNL_TYPE_U8) < 0 ||
+	    mnl_attr_get_u8(tb[CTA_PROTO_NUM]) != IPPROTO_TCP)
+		return -1;
+	if (!tb[CTA_PROTO_SRC_PORT] ||
+	    mnl_attr_validate(tb[CTA_PROTO_SRC_PORT], MNL_TYPE_U16) < 0 ||
+	    !tb[CTA_PROTO_DST_PORT] || mnl_attr_validate(tb[CTA_PROTO_DST_PORT], MNL_TYPE_U16) < 0)
+		return -1;
+	t->sport = ntohs(mnl_attr_get_u16(tb[CTA_PROTO_SRC_PORT]));
+	t->dport = ntohs(mnl_attr_get_u16(tb[CTA_PROTO_DST_PORT]));
+	return 0;
+}
+
+/* Parses the CTA_TUPLE_* nest @nest of a TCP entry of @family (AF_INET or
+ * AF_INET6) into @t.  Returns 0, or -1 if a part is missing, malformed, of
+ * another family, or not TCP (@t is then undefined). */
+static int ct_parse_tuple(const struct nlattr *nest, uint8_t family, struct sg_tuple *t)
+{
+	const struct nlattr *tb[CTA_TUPLE_MAX + 1];
+
+	memset(t, 0, sizeof(*t));
+	t->family = family;
+	if (!ct_family_ok(family) || ct_parse_nested(nest, tb, CTA_TUPLE_MAX) < 0)
+		return -1;
+	if (ct_parse_ip(tb[CTA_TUPLE_IP], family, t) < 0)
+		return -1;
+	return ct_parse_proto(tb[CTA_TUPLE_PROTO], t);
+}
+
+/* What ct_event_cb needs. */
+struct ct_event_ctx {
+	struct sg_ct_events *ev;
+	sg_ct_destroy_cb cb;
+	void *ctx;
+	int calls;
+};
+
+/* Extracts the original tuple and mark of the destroy event @nlh.  The mark
+ * is 0 when the kernel omits it (it does so for mark 0).  Returns 0 or -1. */
+static int ct_parse_event(const struct nlmsghdr *nlh, struct sg_tuple *orig, uint32_t *mark)
+{
+	const struct nlattr *tb[CTA_MAX + 1] = {0};
+	struct ct_attrs a = {.tb = tb, .max = CTA_MAX};
+	const struct nfgenmsg *nfg;
+
+	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_CTNETLINK ||
+	    NFNL_MSG_TYPE(nlh->nlmsg_type) != IPCTNL_MSG_CT_DELETE ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*nfg))
+		return -1;
+	nfg = mnl_nlmsg_get_payload(nlh);
+	if (mnl_attr_parse(nlh, sizeof(*nfg), ct_attr_store, &a) < 0 || !tb[CTA_TUPLE_ORIG])
+		return -1;
+	if (ct_parse_tuple(tb[CTA_TUPLE_ORIG], nfg->nfgen_family, orig) < 0)
+		return -1;
+	*mark = 0;
+	if (tb[CTA_MARK]) {
+		if (mnl_attr_validate(tb[CTA_MARK], MNL_TYPE_U32) < 0)
+			return -1;
+		*mark = ntohl(mnl_attr_get_u32(tb[CTA_MARK]));
+	}
+	return 0;
+}
+
+/* mnl_cb_t for one event message: counts it and calls the user callback when
+ * the mark matches.  Malformed messages are counted and skipped. */
+static int ct_event_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct ct_event_ctx *c = data;
+	struct sg_ct_events *ev = c->ev;
+	struct sg_tuple orig;
+	uint32_t mark;
+
+	if (ct_parse_event(nlh, &orig, &mark) < 0) {
+		ev->stats.bad++;
+		return MNL_CB_OK;
+	}
+	ev->stats.events++;
+	if ((mark & ev->mask) != (ev->mark & ev->mask))
+		return MNL_CB_OK;
+	ev->stats.matched++;
+	c->calls++;
+	c->cb(c->ctx, &orig, mark);
+	return MNL_CB_OK;
+}
+
+/* --- event socket --------------------------------------------------------- */
+
+/* Asks for SG_CT_EVENTS_RCVBUF bytes of receive buffer: forced past
+ * rmem_max when privileged, else as much as rmem_max allows.  Failure is not
+ * fatal (a smaller buffer only loses events sooner, and that is counted). */
+static void ct_events_rcvbuf(struct mnl_socket *nl)
+{
+	int fd = mnl_socket_get_fd(nl);
+	int size = SG_CT_EVENTS_RCVBUF;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+}
+
+/* Makes @nl non-blocking.  Returns 0 or -1. */
+static int ct_set_nonblock(struct mnl_socket *nl)
+{
+	int fd = mnl_socket_get_fd(nl);
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return -1;
+	return fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+struct sg_ct_events *sg_ct_events_open(uint32_t mark, uint32_t mask)
+{
+	struct sg_ct_events *ev = calloc(1, sizeof(*ev));
+	int group = NFNLGRP_CONNTRACK_DESTROY;
+
+	if (!ev)
+		return NULL;
+	ev->mark = mark;
+	ev->mask = mask;
+	ev->nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!ev->nl)
+		goto err_free;
+	if (mnl_socket_bind(ev->nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		goto err_close;
+	if (mnl_socket_setsockopt(ev->nl, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0)
+		goto err_close;
+	ct_events_rcvbuf(ev->nl);
+	if (ct_set_nonblock(ev->nl) < 0)
+		goto err_close;
+	return ev;
+
+err_close:
+	mnl_socket_close(ev->nl);
+err_free:
+	free(ev);
+	return NULL;
+}
+
+/* Closes the socket and frees @ev.  NULL is accepted. */
+void sg_ct_events_close(struct sg_ct_events *ev)
+{
+	if (!ev)
+		return;
+	mnl_socket_close(ev->nl);
+	free(ev);
+}
+
+int sg_ct_events_fd(const struct sg_ct_events *ev)
+{
+	return mnl_socket_get_fd(ev->nl);
+}
+
+/* Receives one datagram and runs its messages.  Returns 1 if one was
+ * handled, 0 if nothing is pending, -1 with errno on a socket error.
+ * ENOBUFS is counted and handled like a datagram (more may follow); a
+ * datagram larger than the buffer (ENOSPC from libmnl) is counted as bad. */
+static int ct_events_one(struct sg_ct_events *ev, struct ct_event_ctx *c)
+{
+	ssize_t n = mnl_socket_recvfrom(ev->nl, ev->buf, sizeof(ev->buf));
+
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		if (errno == ENOBUFS) {
+			ev->stats.enobufs++;
+			return 1;
+		}
+		if (errno == ENOSPC) {
+			ev->stats.bad++;
+			return 1;
+		}
+		if (errno == EINTR)
+			return 1;
+		return -1;
+	}
+	/* Portid and sequence 0: multicast messages, no check.  Errors inside
+	 * the datagram (an NLMSG_ERROR would be one) are skipped. */
+	(void)mnl_cb_run(ev->buf, (size_t)n, 0, 0, ct_event_cb, c);
+	return 1;
+}
+
+int sg_ct_events_read(struct sg_ct_events *ev, sg_ct_destroy_cb cb, void *ctx)
+{
+	struct ct_event_ctx c = {.ev = ev, .cb = cb, .ctx = ctx, .calls = 0};
+	int i, ret;
+
+	for (i = 0; i < SG_CT_EVENTS_BATCH; i++) {
+		ret = ct_events_one(ev, &c);
+		if (ret < 0)
+			return -1;
+		if (ret == 0)
+			break;
+	}
+	return c.calls;
+}
+
+const struct sg_ct_events_stats *sg_ct_events_stats(const struct sg_ct_events *ev)
+{
+	return &ev->stats;
+}

@@ -1,0 +1,332 @@
+/* syngate XDP fast path, daemon side: see include/syngate/io/xdp.h. */
+#include <errno.h>
+#include <limits.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+
+#include "syngate/io/log.h"
+#include "syngate/io/xdp.h"
+
+#ifndef SYNGATE_XDP_INSTALLED
+#define SYNGATE_XDP_INSTALLED "/usr/local/lib/syngate/syngate_xdp.o"
+#endif
+
+_Static_assert(SG_XDP_SECRET_LEN == SG_COOKIE_SECRET_LEN, "one secret size");
+
+struct sg_xdp {
+	struct bpf_object *obj;
+	int links[SG_MAX_IFACES];
+	int nlinks;
+	int ctl_fd, cur_fd, backends_fd, recent_fd, stats_fd;
+	int ncpus;
+	uint64_t *percpu; /* ncpus values, read under the lock */
+	pthread_mutex_t lock;
+	struct sg_xdp_ctl ctl; /* what the program reads, kept here whole */
+	uint32_t cur;	       /* the entry of sg_ctl it reads */
+	uint64_t engaged;      /* bit i: worker i answers SYNs */
+};
+
+static const char *const counter_names[SG_XDP__COUNT] = {
+	[SG_XDP_SYN] = "syn",
+	[SG_XDP_ANSWERED] = "answered",
+	[SG_XDP_PASS_OFF] = "pass_off",
+	[SG_XDP_PASS_LEARN] = "pass_learn",
+	[SG_XDP_PASS_RECENT] = "pass_recent",
+	[SG_XDP_PASS_SHAPE] = "pass_shape",
+	[SG_XDP_ERROR] = "error",
+};
+
+const char *sg_xdp_counter_name(enum sg_xdp_counter c)
+{
+	return c < SG_XDP__COUNT ? counter_names[c] : "unknown";
+}
+
+const char *sg_xdp_mode_name(enum sg_xdp_mode m)
+{
+	return m == SG_XDP_NATIVE ? "native" : m == SG_XDP_GENERIC ? "generic" : "off";
+}
+
+int sg_xdp_mode_parse(const char *s)
+{
+	if (!strcmp(s, "off") || !strcmp(s, "no"))
+		return SG_XDP_OFF;
+	if (!strcmp(s, "native"))
+		return SG_XDP_NATIVE;
+	if (!strcmp(s, "generic"))
+		return SG_XDP_GENERIC;
+	return -1;
+}
+
+void sg_xdp_default_object(char *out, size_t len)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(out, len, "%s/syngate_xdp.o", exe);
+			if (access(out, R_OK) == 0)
+				return;
+		}
+	}
+	snprintf(out, len, "%s", SYNGATE_XDP_INSTALLED);
+}
+
+/* libbpf's messages: warnings (the verifier's log among them) to our log. */
+static int on_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	if (msg[0])
+		sg_log(level == LIBBPF_WARN ? SG_LOG_WARN : SG_LOG_INFO, "%s", msg);
+	return 0;
+}
+
+/* Writes the control record to the entry the program does not read, then
+ * points the program at it.  Called with the lock held. */
+static int publish(struct sg_xdp *x)
+{
+	uint32_t zero = 0, next = x->cur ^ 1;
+
+	if (bpf_map_update_elem(x->ctl_fd, &next, &x->ctl, BPF_ANY) != 0 ||
+	    bpf_map_update_elem(x->cur_fd, &zero, &next, BPF_ANY) != 0)
+		return sg_log_warn("XDP: map update"), -1;
+	x->cur = next;
+	return 0;
+}
+
+static void params_put(struct sg_xdp_ctl *c, const struct sg_xdp_params *p)
+{
+	int i;
+
+	memset(c->ports, 0, sizeof(c->ports));
+	for (i = 0; i < p->nports; i++)
+		c->ports[p->ports[i] >> 6] |= 1ULL << (p->ports[i] & 63);
+	c->ipv4 = p->ipv4;
+	c->ipv6 = p->ipv6;
+	c->mss4 = p->mss4;
+	c->mss6 = p->mss6;
+	c->default_wscale = p->default_wscale;
+	c->learn_first = p->learn_first;
+}
+
+int sg_xdp_configure(struct sg_xdp *x, const struct sg_xdp_params *p)
+{
+	int r;
+
+	pthread_mutex_lock(&x->lock);
+	params_put(&x->ctl, p);
+	r = publish(x);
+	pthread_mutex_unlock(&x->lock);
+	return r;
+}
+
+int sg_xdp_set_keys(struct sg_xdp *x, const struct sg_cookie_keys *k)
+{
+	int r;
+
+	pthread_mutex_lock(&x->lock);
+	x->ctl.slot = k->slot;
+	memcpy(x->ctl.secret, k->secret, sizeof(x->ctl.secret));
+	r = publish(x);
+	pthread_mutex_unlock(&x->lock);
+	return r;
+}
+
+int sg_xdp_engage(struct sg_xdp *x, unsigned id, bool on)
+{
+	uint64_t bit = 1ULL << (id & 63);
+	uint32_t was;
+	int r = 0;
+
+	pthread_mutex_lock(&x->lock);
+	was = x->ctl.engaged;
+	x->engaged = on ? x->engaged | bit : x->engaged & ~bit;
+	x->ctl.engaged = x->engaged != 0;
+	if (x->ctl.engaged != was) {
+		r = publish(x);
+		sg_log(SG_LOG_INFO, "XDP: cookies %s", x->ctl.engaged ? "engaged" : "released");
+	}
+	pthread_mutex_unlock(&x->lock);
+	return r;
+}
+
+static void bkey(struct sg_xdp_bkey *k, uint8_t family, const uint8_t *addr, uint16_t port)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = family;
+	k->port = port;
+	memcpy(k->addr, addr, sg_addr_len(family));
+}
+
+int sg_xdp_learned(struct sg_xdp *x, uint8_t family, const uint8_t *addr, uint16_t port,
+		   const struct sg_xdp_backend *b)
+{
+	struct sg_xdp_bkey k;
+
+	bkey(&k, family, addr, port);
+	if (bpf_map_update_elem(x->backends_fd, &k, b, BPF_ANY) != 0)
+		return sg_log_warn("XDP: backend map update"), -1;
+	return 0;
+}
+
+int sg_xdp_backend(struct sg_xdp *x, uint8_t family, const uint8_t *addr, uint16_t port,
+		   struct sg_xdp_backend *out)
+{
+	struct sg_xdp_bkey k;
+
+	bkey(&k, family, addr, port);
+	return bpf_map_lookup_elem(x->backends_fd, &k, out) == 0 ? 0 : -1;
+}
+
+int sg_xdp_remember(struct sg_xdp *x, const struct sg_tuple *t)
+{
+	struct sg_xdp_tkey k;
+	uint8_t one = 1;
+
+	memset(&k, 0, sizeof(k));
+	k.family = t->family;
+	k.sport = t->sport;
+	k.dport = t->dport;
+	memcpy(k.saddr, t->saddr, sg_addr_len(t->family));
+	memcpy(k.daddr, t->daddr, sg_addr_len(t->family));
+	return bpf_map_update_elem(x->recent_fd, &k, &one, BPF_ANY) == 0 ? 0 : -1;
+}
+
+int sg_xdp_counters(struct sg_xdp *x, uint64_t out[SG_XDP__COUNT])
+{
+	uint32_t k;
+	int i, r = 0;
+
+	pthread_mutex_lock(&x->lock);
+	for (k = 0; k < SG_XDP__COUNT && r == 0; k++) {
+		out[k] = 0;
+		if (bpf_map_lookup_elem(x->stats_fd, &k, x->percpu) != 0)
+			r = -1;
+		for (i = 0; r == 0 && i < x->ncpus; i++)
+			out[k] += x->percpu[i];
+	}
+	pthread_mutex_unlock(&x->lock);
+	if (r)
+		sg_log_warn("XDP: counters");
+	return r;
+}
+
+static int map_fd(struct sg_xdp *x, const char *name)
+{
+	int fd = bpf_object__find_map_fd_by_name(x->obj, name);
+
+	if (fd < 0)
+		sg_log_warnx("XDP: the object has no map '%s': is it syngate's?", name);
+	return fd;
+}
+
+static int attach(struct sg_xdp *x, int prog_fd, const char *ifname, enum sg_xdp_mode mode)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, o,
+		    .flags = mode == SG_XDP_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
+	unsigned ifindex = if_nametoindex(ifname);
+	int fd;
+
+	if (!ifindex)
+		return sg_log_warn("XDP: interface '%s'", ifname), -1;
+	fd = bpf_link_create(prog_fd, (int)ifindex, BPF_XDP, &o);
+	if (fd < 0) {
+		int e = errno;
+
+		sg_log_warnx("XDP: cannot attach to %s in %s mode: %s%s", ifname,
+			     sg_xdp_mode_name(mode), strerror(e),
+			     mode == SG_XDP_NATIVE ? " (the driver may lack XDP: try xdp = generic)"
+			     : e == EBUSY	   ? " (another XDP program is attached)"
+						   : "");
+		return -1;
+	}
+	x->links[x->nlinks++] = fd;
+	return 0;
+}
+
+struct sg_xdp *sg_xdp_open(const char *path, const char (*ifaces)[16], int nifaces,
+			   enum sg_xdp_mode mode, const struct sg_xdp_params *p)
+{
+	struct sg_xdp *x = calloc(1, sizeof(*x));
+	struct bpf_program *prog;
+	int i;
+
+	if (!x)
+		return sg_log_warn("XDP"), NULL;
+	pthread_mutex_init(&x->lock, NULL);
+	libbpf_set_print(on_libbpf);
+	if (nifaces < 1 || nifaces > SG_MAX_IFACES) {
+		sg_log_warnx("XDP needs the client-facing interfaces ('interfaces')");
+		goto fail;
+	}
+	x->ncpus = libbpf_num_possible_cpus();
+	x->percpu = x->ncpus > 0 ? calloc((size_t)x->ncpus, sizeof(uint64_t)) : NULL;
+	if (!x->percpu) {
+		sg_log_warn("XDP: CPU count");
+		goto fail;
+	}
+	x->obj = bpf_object__open_file(path, NULL);
+	if (!x->obj) {
+		sg_log_warn("XDP: cannot open %s (set xdp-object)", path);
+		goto fail;
+	}
+	if (bpf_object__load(x->obj) != 0) {
+		sg_log_warn("XDP: cannot load %s (needs CAP_BPF/CAP_SYS_ADMIN and a kernel with "
+			    "BPF, bpf_loop and bpf_xdp_load_bytes: 5.18 or later)",
+			    path);
+		goto fail;
+	}
+	prog = bpf_object__find_program_by_name(x->obj, "syngate_xdp");
+	x->ctl_fd = map_fd(x, "sg_ctl");
+	x->cur_fd = map_fd(x, "sg_cur");
+	x->backends_fd = map_fd(x, "sg_backends");
+	x->recent_fd = map_fd(x, "sg_recent");
+	x->stats_fd = map_fd(x, "sg_stats");
+	if (!prog || x->ctl_fd < 0 || x->cur_fd < 0 || x->backends_fd < 0 || x->recent_fd < 0 ||
+	    x->stats_fd < 0)
+		goto fail;
+	params_put(&x->ctl, p);
+	if (publish(x) != 0)
+		goto fail;
+	for (i = 0; i < nifaces; i++)
+		if (attach(x, bpf_program__fd(prog), ifaces[i], mode) != 0)
+			goto fail;
+	sg_log(SG_LOG_INFO, "XDP fast path on %d interface(s), %s mode (%s)", nifaces,
+	       sg_xdp_mode_name(mode), path);
+	return x;
+fail:
+	sg_xdp_close(x);
+	return NULL;
+}
+
+void sg_xdp_close(struct sg_xdp *x)
+{
+	int i;
+
+	if (!x)
+		return;
+	for (i = 0; i < x->nlinks; i++)
+		close(x->links[i]);
+	bpf_object__close(x->obj);
+	free(x->percpu);
+	pthread_mutex_destroy(&x->lock);
+	free(x);
+}

@@ -1,0 +1,132 @@
+/* syngate Prometheus exposition: see include/syngate/ops/stats.h.
+ *
+ * Names follow Prometheus conventions: the syngate_ prefix, _total on
+ * counters, base units (seconds, packets, connections). */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "syngate/ops/stats.h"
+#include "syngate/ops/strbuf.h"
+
+struct out {
+	struct sg_strbuf b;
+};
+
+#define put(o, ...) sg_strbuf_printf(&(o)->b, __VA_ARGS__)
+
+static void head(struct out *o, const char *name, const char *type, const char *help)
+{
+	put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A metric with no labels. */
+static void one(struct out *o, const char *name, const char *type, const char *help, uint64_t v)
+{
+	head(o, name, type, help);
+	put(o, "%s %" PRIu64 "\n", name, v);
+}
+
+static void counters(struct out *o, const struct sg_counters *c)
+{
+	int r;
+
+	one(o, "syngate_packets_total", "counter", "Packets syngate received from NFQUEUE.", c->packets);
+	one(o, "syngate_syns_total", "counter", "Client SYNs seen.", c->syn_seen);
+	one(o, "syngate_syns_passed_total", "counter", "SYNs passed to the backend untouched.", c->syn_passed);
+	one(o, "syngate_cookies_sent_total", "counter", "SYN-ACKs with a cookie sent.", c->cookies_sent);
+	one(o, "syngate_cookies_valid_total", "counter", "ACKs whose cookie verified.", c->cookies_valid);
+	one(o, "syngate_cookies_invalid_total", "counter", "ACKs whose cookie failed.", c->cookies_invalid);
+	one(o, "syngate_backend_syns_total", "counter", "SYNs sent to backends, retransmissions included.", c->backend_syns);
+	one(o, "syngate_connections_proxied_total", "counter", "Connections spliced to a backend.", c->proxied);
+	one(o, "syngate_connections_closed_total", "counter", "Spliced connections that ended.", c->closed);
+	one(o, "syngate_rsts_sent_total", "counter", "RSTs syngate sent.", c->rst_sent);
+	one(o, "syngate_synacks_resent_total", "counter", "SYN-ACKs re-sent to clients whose first ACK was lost.", c->synacks_resent);
+	one(o, "syngate_backend_learned_total", "counter", "Backend SYN-ACKs syngate learned options from.", c->learned);
+	one(o, "syngate_passthrough_completed_total", "counter", "Passed-through handshakes seen completing.", c->passed_completed);
+	one(o, "syngate_wscale_mismatch_total", "counter", "Connections whose backend wscale differed from the advertised one.", c->wscale_mismatch);
+	head(o, "syngate_drops_total", "counter", "Packets dropped or refused, by reason.");
+	for (r = 1; r < SG_R__COUNT; r++)
+		put(o, "syngate_drops_total{reason=\"%s\"} %" PRIu64 "\n",
+		    sg_reason_name((enum sg_reason)r), c->drops[r]);
+}
+
+static void histogram(struct out *o, const struct sg_counters *c)
+{
+	uint64_t cum = 0;
+	int i;
+
+	head(o, "syngate_backend_handshake_seconds", "histogram",
+	     "Time from the client's ACK to the backend's SYN-ACK.");
+	for (i = 0; i < SG_HIST_BUCKETS; i++) {
+		cum += c->hist[i];
+		put(o, "syngate_backend_handshake_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
+		    sg_hist_bounds_us[i] / 1e6, cum);
+	}
+	cum += c->hist[SG_HIST_BUCKETS];
+	put(o, "syngate_backend_handshake_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n", cum);
+	put(o, "syngate_backend_handshake_seconds_sum %.6f\n", (double)c->hist_sum_us / 1e6);
+	put(o, "syngate_backend_handshake_seconds_count %" PRIu64 "\n", cum);
+}
+
+static void queues(struct out *o, const struct sg_stats_src *s)
+{
+	const struct sg_counters *c = s->c;
+	int i;
+
+	one(o, "syngate_halfopen_connections", "gauge", "Connections in backend handshake (syngate's SYN queue).", s->halfopen);
+	one(o, "syngate_halfopen_limit", "gauge", "Size of the half-open table.", s->table_max);
+	one(o, "syngate_established_connections", "gauge", "Spliced connections still tracked (syngate's full queue).", c->proxied > c->closed ? c->proxied - c->closed : 0);
+	head(o, "syngate_cookies_in_flight", "gauge", "Cookies issued in each slot that is still valid.");
+	put(o, "syngate_cookies_in_flight{slot=\"current\"} %" PRIu64 "\n", s->cookies_slot[0]);
+	put(o, "syngate_cookies_in_flight{slot=\"previous\"} %" PRIu64 "\n", s->cookies_slot[1]);
+	head(o, "syngate_mode", "gauge", "Configured cookie mode (1 for the active one).");
+	for (i = 0; i <= SG_MODE_ADAPTIVE; i++)
+		put(o, "syngate_mode{mode=\"%s\"} %d\n", sg_mode_name((enum sg_mode)i),
+		    s->mode == (enum sg_mode)i);
+	one(o, "syngate_cookies_engaged", "gauge", "1 while SYNs are answered with cookies.", s->engaged);
+	one(o, "syngate_halfopen_estimate", "gauge", "Handshakes begun minus completed over the adaptive window.", s->estimate);
+	head(o, "syngate_mode_transitions_total", "counter", "Adaptive mode switches, by the state entered.");
+	put(o, "syngate_mode_transitions_total{to=\"cookies\"} %" PRIu64 "\n", s->engagements);
+	put(o, "syngate_mode_transitions_total{to=\"passthrough\"} %" PRIu64 "\n", s->releases);
+	if (s->kq) {
+		head(o, "syngate_nfqueue_backlog_packets", "gauge", "Packets waiting in the kernel queue.");
+		put(o, "syngate_nfqueue_backlog_packets{queue=\"%u\"} %u\n", s->queue, s->kq->backlog);
+		head(o, "syngate_nfqueue_kernel_drops_total", "counter", "Packets the kernel dropped before syngate saw them.");
+		put(o, "syngate_nfqueue_kernel_drops_total{queue=\"%u\",reason=\"queue_full\"} %" PRIu64 "\n", s->queue, s->kq->queue_dropped);
+		put(o, "syngate_nfqueue_kernel_drops_total{queue=\"%u\",reason=\"socket_full\"} %" PRIu64 "\n", s->queue, s->kq->user_dropped);
+	}
+	if (s->nfq)
+		one(o, "syngate_nfqueue_enobufs_total", "counter", "Receive overruns on the NFQUEUE socket.", s->nfq->enobufs);
+	if (s->xdp) {
+		head(o, "syngate_xdp_syns_total", "counter", "SYNs to protected ports the XDP fast path looked at, by outcome (syn: all of them).");
+		for (i = 0; i < SG_XDP__COUNT; i++)
+			put(o, "syngate_xdp_syns_total{outcome=\"%s\"} %" PRIu64 "\n",
+			    sg_xdp_counter_name((enum sg_xdp_counter)i), s->xdp[i]);
+	}
+	if (s->ev)
+		one(o, "syngate_conntrack_events_lost_total", "counter", "Conntrack event overruns (ends not counted).", s->ev->enobufs);
+	if (s->nbackend <= 0)
+		return;
+	head(o, "syngate_backend_syn_recv", "gauge", "Backend half-open connections (SYN_RECV) per listening port.");
+	for (i = 0; i < s->nbackend; i++)
+		put(o, "syngate_backend_syn_recv{port=\"%u\"} %u\n", s->backend[i].port, s->backend[i].syn_recv);
+	head(o, "syngate_backend_accept_queue", "gauge", "Backend accept queue length per listening port.");
+	for (i = 0; i < s->nbackend; i++)
+		put(o, "syngate_backend_accept_queue{port=\"%u\"} %u\n", s->backend[i].port, s->backend[i].accept_queue);
+	head(o, "syngate_backend_accept_queue_limit", "gauge", "Backend accept queue limit (listen backlog) per port.");
+	for (i = 0; i < s->nbackend; i++)
+		put(o, "syngate_backend_accept_queue_limit{port=\"%u\"} %u\n", s->backend[i].port, s->backend[i].backlog);
+}
+
+size_t sg_metrics_format(const struct sg_stats_src *s, char *out, size_t cap)
+{
+	struct out o;
+
+	if (!cap)
+		return 0;
+	sg_strbuf_init(&o.b, out, cap);
+	counters(&o, s->c);
+	histogram(&o, s->c);
+	queues(&o, s);
+	return o.b.len;
+}

@@ -1,0 +1,107 @@
+/* syngate statistics formatting: see include/syngate/ops/stats.h. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "syngate/ops/stats.h"
+#include "syngate/ops/strbuf.h"
+
+struct out {
+	struct sg_strbuf b;
+	bool json;
+	bool first;
+};
+
+#define put(o, ...) sg_strbuf_printf(&(o)->b, __VA_ARGS__)
+
+static void field(struct out *o, const char *name, uint64_t v)
+{
+	if (o->json)
+		put(o, "%s\"%s\":%" PRIu64, o->first ? "" : ",", name, v);
+	else
+		put(o, "%-28s %" PRIu64 "\n", name, v);
+	o->first = false;
+}
+
+static void counters(struct out *o, const struct sg_counters *c)
+{
+	char name[64];
+	int r;
+
+	field(o, "packets", c->packets);
+	field(o, "syn_seen", c->syn_seen);
+	field(o, "syn_passed", c->syn_passed);
+	field(o, "cookies_sent", c->cookies_sent);
+	field(o, "cookies_valid", c->cookies_valid);
+	field(o, "cookies_invalid", c->cookies_invalid);
+	field(o, "backend_syns", c->backend_syns);
+	field(o, "proxied", c->proxied);
+	field(o, "closed", c->closed);
+	field(o, "established", c->proxied > c->closed ? c->proxied - c->closed : 0);
+	field(o, "rst_sent", c->rst_sent);
+	field(o, "synacks_resent", c->synacks_resent);
+	field(o, "learned", c->learned);
+	field(o, "passed_completed", c->passed_completed);
+	field(o, "wscale_mismatch", c->wscale_mismatch);
+	for (r = 1; r < SG_R__COUNT; r++) {
+		snprintf(name, sizeof(name), "drop_%s", sg_reason_name((enum sg_reason)r));
+		field(o, name, c->drops[r]);
+	}
+}
+
+size_t sg_stats_format(const struct sg_stats_src *s, bool json, char *out, size_t cap)
+{
+	struct out o = {.json = json, .first = true};
+
+	if (!cap)
+		return 0;
+	sg_strbuf_init(&o.b, out, cap);
+	if (json)
+		put(&o, "{\"mode\":\"%s\",", sg_mode_name(s->mode));
+	else
+		put(&o, "%-28s %s\n", "mode", sg_mode_name(s->mode));
+	field(&o, "cookies_engaged", s->engaged);
+	field(&o, "halfopen_estimate", s->estimate);
+	field(&o, "adaptive_high", s->adaptive_high);
+	field(&o, "adaptive_low", s->adaptive_low);
+	field(&o, "adaptive_engagements", s->engagements);
+	field(&o, "adaptive_releases", s->releases);
+	field(&o, "queue", s->queue);
+	field(&o, "halfopen", s->halfopen);
+	field(&o, "halfopen_max", s->table_max);
+	counters(&o, s->c);
+	if (s->nfq) {
+		field(&o, "nfq_packets", s->nfq->packets);
+		field(&o, "nfq_batches", s->nfq->batches);
+		field(&o, "nfq_enobufs", s->nfq->enobufs);
+		field(&o, "nfq_send_errors", s->nfq->send_errors);
+	}
+	if (s->kq) {
+		field(&o, "nfq_backlog", s->kq->backlog);
+		field(&o, "nfq_kernel_queue_dropped", s->kq->queue_dropped);
+		field(&o, "nfq_kernel_user_dropped", s->kq->user_dropped);
+	}
+	for (int i = 0; i < s->nbackend; i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "backend_%u_syn_recv", s->backend[i].port);
+		field(&o, name, s->backend[i].syn_recv);
+		snprintf(name, sizeof(name), "backend_%u_accept_queue", s->backend[i].port);
+		field(&o, name, s->backend[i].accept_queue);
+		snprintf(name, sizeof(name), "backend_%u_accept_limit", s->backend[i].port);
+		field(&o, name, s->backend[i].backlog);
+	}
+	for (int i = 0; s->xdp && i < SG_XDP__COUNT; i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "xdp_%s", sg_xdp_counter_name((enum sg_xdp_counter)i));
+		field(&o, name, s->xdp[i]);
+	}
+	if (s->ev) {
+		field(&o, "ct_events", s->ev->events);
+		field(&o, "ct_events_lost", s->ev->enobufs);
+	}
+	if (json)
+		put(&o, "}\n");
+	return o.b.len;
+}
