@@ -665,11 +665,53 @@ void sg_proxy_packet(struct sg_proxy *px, const uint8_t *data, size_t len, uint6
 	sg_proxy_packet_ct(px, data, len, false, now_us, a);
 }
 
+/* The kinds of queued packet (docs/design.md, "Packet path"), named once.
+ * classify() decides the kind from the flags first and probes the half-open
+ * table only for the kinds that can belong to a pending connection. */
+enum sg_pkt_kind {
+	SG_PK_CLIENT_SYN,	/* 1: answer with a cookie (or pass) */
+	SG_PK_CLIENT_ACK,	/* 2: no state: check the cookie */
+	SG_PK_CLIENT_PENDING,	/* a client segment while the backend handshake runs */
+	SG_PK_BACKEND_REPLY,	/* 3, 4: the backend's SYN-ACK or RST to a pending one */
+	SG_PK_PASSED_SYNACK,	/* a passed-through connection's SYN-ACK: learn */
+	SG_PK_PASSED_COMPLETE,	/* 5: the ACK completing a passed-through handshake */
+	SG_PK_UNEXPECTED,
+};
+
+#define SG_TCP_FLAGS3 (SG_TCP_SYN | SG_TCP_ACK | SG_TCP_RST)
+
+/* The kind of the parsed packet @p; @e is set to its half-open entry for
+ * the kinds that have one.  A client tuple is probed before the reversed
+ * one, so a segment whose tuple is its own reverse counts as the client's. */
+static enum sg_pkt_kind classify(struct sg_proxy *px, const struct sg_pkt *p, bool tracked,
+				 struct sg_halfopen **e)
+{
+	struct sg_tuple rev;
+	unsigned f = p->flags & SG_TCP_FLAGS3;
+
+	*e = NULL;
+	if (tracked && f == SG_TCP_ACK)
+		return SG_PK_PASSED_COMPLETE;
+	if ((p->flags & (SG_TCP_SYN | SG_TCP_ACK)) == SG_TCP_SYN)
+		return SG_PK_CLIENT_SYN;
+	*e = sg_table_find(px->table, &p->tuple);
+	if (*e)
+		return SG_PK_CLIENT_PENDING;
+	rev = sg_tuple_reverse(&p->tuple);
+	*e = sg_table_find(px->table, &rev);
+	if (*e)
+		return SG_PK_BACKEND_REPLY;
+	if ((p->flags & (SG_TCP_SYN | SG_TCP_ACK)) == (SG_TCP_SYN | SG_TCP_ACK))
+		return SG_PK_PASSED_SYNACK;
+	if (f == SG_TCP_ACK)
+		return SG_PK_CLIENT_ACK;
+	return SG_PK_UNEXPECTED;
+}
+
 void sg_proxy_packet_ct(struct sg_proxy *px, const uint8_t *data, size_t len, bool tracked,
 			uint64_t now_us, struct sg_action *a)
 {
 	struct sg_halfopen *e;
-	struct sg_tuple rev;
 	struct sg_pkt p;
 	enum sg_reason r;
 
@@ -681,35 +723,30 @@ void sg_proxy_packet_ct(struct sg_proxy *px, const uint8_t *data, size_t len, bo
 		drop(px, a, r);
 		return;
 	}
-	if (tracked && (p.flags & (SG_TCP_ACK | SG_TCP_RST | SG_TCP_SYN)) == SG_TCP_ACK) {
-		on_completed(px, &p, now_us, a);
-		return;
-	}
-	if ((p.flags & (SG_TCP_SYN | SG_TCP_ACK)) == SG_TCP_SYN) {
+	switch (classify(px, &p, tracked, &e)) {
+	case SG_PK_CLIENT_SYN:
 		on_syn(px, &p, now_us, a);
-		return;
-	}
-	e = sg_table_find(px->table, &p.tuple);
-	if (e) {
-		on_pending_client(px, e, now_us, a);
-		return;
-	}
-	rev = sg_tuple_reverse(&p.tuple);
-	e = sg_table_find(px->table, &rev);
-	if (e) {
-		on_backend(px, e, &p, now_us, a);
-		return;
-	}
-	if ((p.flags & (SG_TCP_SYN | SG_TCP_ACK)) == (SG_TCP_SYN | SG_TCP_ACK)) {
-		learn(px, &p); /* a pass-through connection's SYN-ACK */
-		a->verdict = SG_V_ACCEPT;
-		return;
-	}
-	if ((p.flags & (SG_TCP_ACK | SG_TCP_RST | SG_TCP_SYN)) == SG_TCP_ACK) {
+		break;
+	case SG_PK_CLIENT_ACK:
 		on_client_ack(px, &p, now_us, a);
-		return;
+		break;
+	case SG_PK_CLIENT_PENDING:
+		on_pending_client(px, e, now_us, a);
+		break;
+	case SG_PK_BACKEND_REPLY:
+		on_backend(px, e, &p, now_us, a);
+		break;
+	case SG_PK_PASSED_SYNACK:
+		learn(px, &p);
+		a->verdict = SG_V_ACCEPT;
+		break;
+	case SG_PK_PASSED_COMPLETE:
+		on_completed(px, &p, now_us, a);
+		break;
+	case SG_PK_UNEXPECTED:
+		drop(px, a, SG_R_UNEXPECTED);
+		break;
 	}
-	drop(px, a, SG_R_UNEXPECTED);
 }
 
 /* --- timers -------------------------------------------------------------- */
