@@ -13,7 +13,6 @@
 #define LEARN_WAYS 4
 #define LEARN_PROBE_US 1000000 /* a learning pass-through SYN a second, in all */
 #define LEARN_PROBE_BURST 4	/* ... with this many at once (start-up, several backends) */
-#define RECENT_SLOTS (1u << 20) /* tuples remembered for port reuse (power of 2; 8 MiB) */
 
 const uint32_t sg_hist_bounds_us[SG_HIST_BUCKETS] = {
 	100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000};
@@ -37,7 +36,6 @@ struct sg_proxy {
 	struct sg_table *table;
 	struct sg_counters c;
 	struct backend learned[LEARN_SLOTS];
-	uint64_t *recent; /* RECENT_SLOTS tuple hashes (| 1; 0 = empty) */
 	uint16_t *src_count; /* SRC_SLOTS: half-open entries per (hashed) client address */
 	uint64_t seed;
 	uint64_t now_us;	   /* for the tick callback */
@@ -80,11 +78,9 @@ struct sg_proxy *sg_proxy_new(const struct sg_proxy_config *c, const struct sg_p
 	px->io = *io;
 	memcpy(&px->seed, random + 2 * SG_COOKIE_SECRET_LEN, sizeof(px->seed));
 	px->table = sg_table_new(c->table_max, px->seed);
-	px->recent = calloc(RECENT_SLOTS, sizeof(*px->recent));
 	px->src_count = calloc(SRC_SLOTS, sizeof(*px->src_count));
-	if (!px->table || !px->recent || !px->src_count) {
+	if (!px->table || !px->src_count) {
 		sg_table_free(px->table);
-		free(px->recent);
 		free(px->src_count);
 		free(px);
 		return NULL;
@@ -102,7 +98,6 @@ void sg_proxy_free(struct sg_proxy *px)
 	if (!px)
 		return;
 	sg_table_free(px->table);
-	free(px->recent);
 	free(px->src_count);
 	free(px);
 }
@@ -220,49 +215,36 @@ static struct backend *backend_of(struct sg_proxy *px, const struct sg_pkt *p)
 	return b;
 }
 
-/* --- recently spliced tuples --------------------------------------------- */
+/* --- port reuse ---------------------------------------------------------- */
 
 /* A connection's conntrack entry outlives it (TIME_WAIT: 120 s, CLOSE after a
- * reset: 10 s), so when the client reuses the port the cookie ACK of the new
- * connection is taken as a packet of the old entry: it is forwarded (with the
- * old offsets, for a spliced one) instead of reaching syngate, and the
- * backend answers with a RST or the client hangs.  A SYN that reaches
- * conntrack reopens such an entry, so a SYN whose tuple completed a
- * handshake recently (spliced, or passed through and seen completing) passes
- * through once.  Direct-mapped, 2^20 slots: about 10k connections a second
- * over a 120 s TIME_WAIT fit; an overwritten slot only forgets a tuple, and
- * forged SYNs cannot name tuples they do not know. */
-static uint64_t tuple_hash(const struct sg_proxy *px, const struct sg_tuple *t)
+ * reset: 10 s, or a live one the client forgot), so when the client reuses
+ * the port the cookie ACK of the new connection would be taken as a packet
+ * of the old entry: forwarded (with the old offsets, for a spliced one)
+ * instead of reaching syngate, and the client, which believes it is
+ * connected, hangs.  A SYN that reaches conntrack reopens such an entry, so
+ * a SYN whose tuple conntrack knows passes through.  The kernel's own table
+ * decides (one GET per cookie SYN), not a memory of ours that could forget:
+ * forged SYNs cannot name tuples that have entries unless they know them.
+ * A failed lookup answers with a cookie, as before the lookup existed. */
+static bool tuple_tracked(struct sg_proxy *px, const struct sg_tuple *t)
 {
-	uint8_t in[36];
-	size_t n = sg_addr_len(t->family);
+	int r;
 
-	memcpy(in, t->saddr, n);
-	memcpy(in + n, t->daddr, n);
-	memcpy(in + 2 * n, &t->sport, 2);
-	memcpy(in + 2 * n + 2, &t->dport, 2);
-	return XXH3_64bits_withSeed(in, 2 * n + 4, px->seed ^ t->family) | 1;
+	if (!px->io.ct_lookup)
+		return false;
+	r = px->io.ct_lookup(px->io.ctx, t);
+	if (r < 0)
+		px->c.ct_lookup_errors++;
+	return r > 0;
 }
 
+/* @t (client -> server) completed a handshake: a fast path that answers SYNs
+ * elsewhere (XDP) is told, for the same reason. */
 static void recent_add(struct sg_proxy *px, const struct sg_tuple *t)
 {
-	uint64_t h = tuple_hash(px, t);
-
-	px->recent[(h >> 1) & (RECENT_SLOTS - 1)] = h;
 	if (px->io.remember)
 		px->io.remember(px->io.ctx, t);
-}
-
-/* True (and forgotten) if @t was spliced recently. */
-static bool recent_take(struct sg_proxy *px, const struct sg_tuple *t)
-{
-	uint64_t h = tuple_hash(px, t);
-	uint64_t *slot = &px->recent[(h >> 1) & (RECENT_SLOTS - 1)];
-
-	if (*slot != h)
-		return false;
-	*slot = 0;
-	return true;
 }
 
 /* --- per-source share of the half-open table ----------------------------- */
@@ -401,8 +383,12 @@ static void on_syn(struct sg_proxy *px, const struct sg_pkt *p, uint64_t now, st
 	 * operator sees it and adaptive mode can be switched to at any time */
 	if (!sg_adaptive_begin(&px->ad, now / 1000) && px->cfg.mode == SG_MODE_ADAPTIVE)
 		goto pass;
-	if (px->cfg.mode == SG_MODE_NEVER || recent_take(px, &p->tuple))
+	if (px->cfg.mode == SG_MODE_NEVER)
 		goto pass;
+	if (tuple_tracked(px, &p->tuple)) {
+		px->c.syn_passed_tracked++;
+		goto pass;
+	}
 	/* a SYN to an unknown backend passes through to teach its options, within
 	 * a token bucket for all backends: a flood to random destinations gets no
 	 * more than one a second */

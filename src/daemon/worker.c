@@ -161,6 +161,11 @@ static int io_delete(void *ctx, const struct sg_tuple *t)
 	return sg_ct_delete(((struct sg_worker *)ctx)->ct, t);
 }
 
+static int io_lookup(void *ctx, const struct sg_tuple *t)
+{
+	return sg_ct_lookup(((struct sg_worker *)ctx)->ct, t);
+}
+
 static int io_send(void *ctx, const uint8_t *pkt, size_t len)
 {
 	return sg_raw_send(((struct sg_worker *)ctx)->raw, pkt, len);
@@ -404,6 +409,7 @@ struct sg_worker *sg_worker_new(const struct sg_config *cfg, uint16_t queue, int
 				 .ct_create = io_create,
 				 .ct_establish = io_establish,
 				 .ct_delete = io_delete,
+				 .ct_lookup = io_lookup,
 				 .send = io_send,
 				 .learned = xdp ? io_learned : NULL,
 				 .backend = xdp ? io_backend : NULL,

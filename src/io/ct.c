@@ -283,6 +283,25 @@ int sg_ct_delete(struct sg_ct *ct, const struct sg_tuple *orig)
 	return ct_request(ct, nlh);
 }
 
+/* Returns 1 when conntrack has an entry with @t as its original or reply
+ * tuple, 0 when it has none (the kernel answers ENOENT), -1 with errno set
+ * on any other error.  The entry's own message comes before the
+ * acknowledgement and is skipped. */
+int sg_ct_lookup(struct sg_ct *ct, const struct sg_tuple *t)
+{
+	struct nlmsghdr *nlh;
+
+	if (!ct_family_ok(t->family)) {
+		errno = EINVAL;
+		return -1;
+	}
+	nlh = ct_msg_start(ct->buf, IPCTNL_MSG_CT_GET, 0, t->family, ct_next_seq(ct));
+	ct_put_tuple(nlh, CTA_TUPLE_ORIG, t, false);
+	if (ct_request(ct, nlh) == 0)
+		return 1;
+	return errno == ENOENT ? 0 : -1;
+}
+
 /* --- parsing events ------------------------------------------------------- */
 
 /* An attribute table for mnl_attr_parse*: @tb has @max + 1 slots. */

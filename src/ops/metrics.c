@@ -33,6 +33,8 @@ static void counters(struct out *o, const struct sg_counters *c)
 	one(o, "syngate_packets_total", "counter", "Packets syngate received from NFQUEUE.", c->packets);
 	one(o, "syngate_syns_total", "counter", "Client SYNs seen.", c->syn_seen);
 	one(o, "syngate_syns_passed_total", "counter", "SYNs passed to the backend untouched.", c->syn_passed);
+	one(o, "syngate_syns_passed_tracked_total", "counter", "SYNs passed because conntrack had an entry for their tuple (port reuse).", c->syn_passed_tracked);
+	one(o, "syngate_ct_lookup_errors_total", "counter", "Conntrack lookups of a SYN's tuple that failed (the SYN got a cookie).", c->ct_lookup_errors);
 	one(o, "syngate_cookies_sent_total", "counter", "SYN-ACKs with a cookie sent.", c->cookies_sent);
 	one(o, "syngate_cookies_valid_total", "counter", "ACKs whose cookie verified.", c->cookies_valid);
 	one(o, "syngate_cookies_invalid_total", "counter", "ACKs whose cookie failed.", c->cookies_invalid);

@@ -31,6 +31,8 @@ static void counters(struct out *o, const struct sg_counters *c)
 	field(o, "packets", c->packets);
 	field(o, "syn_seen", c->syn_seen);
 	field(o, "syn_passed", c->syn_passed);
+	field(o, "syn_passed_tracked", c->syn_passed_tracked);
+	field(o, "ct_lookup_errors", c->ct_lookup_errors);
 	field(o, "cookies_sent", c->cookies_sent);
 	field(o, "cookies_valid", c->cookies_valid);
 	field(o, "cookies_invalid", c->cookies_invalid);

@@ -28,6 +28,10 @@ struct rec {
 	int nsent;
 	int create_errno; /* make the next ct_create fail with this */
 	int establish_fail;
+	struct sg_tuple tracked[8]; /* what the mock conntrack holds */
+	int ntracked;
+	int lookup_errno;	    /* make every ct_lookup fail with this */
+	int lookups;
 };
 
 static struct rec R;
@@ -42,6 +46,8 @@ static int m_create(void *ctx, const struct sg_ct_new *n)
 		R.create_errno = 0;
 		return -1;
 	}
+	if (R.ntracked < 8)
+		R.tracked[R.ntracked++] = n->orig;
 	return 0;
 }
 
@@ -76,8 +82,28 @@ static int m_send(void *ctx, const uint8_t *pkt, size_t len)
 	return 0;
 }
 
-static const struct sg_proxy_io io = {
-	.ct_create = m_create, .ct_establish = m_establish, .ct_delete = m_delete, .send = m_send};
+/* The mock conntrack knows the tuples ct_create made, in either direction. */
+static int m_lookup(void *ctx, const struct sg_tuple *t)
+{
+	struct sg_tuple rev = sg_tuple_reverse(t);
+
+	(void)ctx;
+	R.lookups++;
+	if (R.lookup_errno) {
+		errno = R.lookup_errno;
+		return -1;
+	}
+	for (int i = 0; i < R.ntracked; i++)
+		if (!memcmp(&R.tracked[i], t, sizeof(*t)) || !memcmp(&R.tracked[i], &rev, sizeof(rev)))
+			return 1;
+	return 0;
+}
+
+static const struct sg_proxy_io io = {.ct_create = m_create,
+				      .ct_establish = m_establish,
+				      .ct_delete = m_delete,
+				      .ct_lookup = m_lookup,
+				      .send = m_send};
 
 static struct sg_tuple client_tuple(int v6)
 {
@@ -497,10 +523,11 @@ static void learn_keeps_options(void **state)
 	sg_proxy_free(px);
 }
 
-/* A client that reuses the port of a spliced connection (whose conntrack
- * entry lingers in TIME_WAIT) gets its SYN passed through once, so that
- * conntrack reopens the entry; the SYN after that gets a cookie again. */
-static void port_reuse_passes_once(void **state)
+/* A client that reuses the port of a connection whose conntrack entry
+ * lingers (TIME_WAIT, or any state) gets its SYN passed through, so that
+ * conntrack reopens the entry: the kernel's table decides, asked at each
+ * SYN; a tuple it does not know gets a cookie. */
+static void port_reuse_passes_tracked(void **state)
 {
 	struct sg_proxy *px = new_proxy(false);
 	struct sg_tuple t = client_tuple(0), r = sg_tuple_reverse(&t);
@@ -517,15 +544,40 @@ static void port_reuse_passes_once(void **state)
 	n = make(pkt, &r, BACKEND_ISN, CLIENT_ISN + 1, SG_TCP_SYN | SG_TCP_ACK, 65160, &bo);
 	sg_proxy_packet(px, pkt, n, MS(1000013), &a);
 	assert_int_equal(sg_proxy_counters(px)->proxied, 1);
-	n = make(pkt, &t, CLIENT_ISN + 5, 0, SG_TCP_SYN, 64240, &client_opts);
-	sg_proxy_packet(px, pkt, n, MS(1100000), &a);
-	assert_int_equal(a.verdict, SG_V_ACCEPT);
-	assert_int_equal(a.len, 0); /* untouched */
-	assert_int_equal(sg_proxy_counters(px)->syn_passed, 1);
-	syn(px, &t, 1100001);	     /* a cookie again */
+	for (int i = 0; i < 3; i++) { /* as long as the entry exists */
+		n = make(pkt, &t, CLIENT_ISN + 5 + i, 0, SG_TCP_SYN, 64240, &client_opts);
+		sg_proxy_packet(px, pkt, n, MS(1100000 + i), &a);
+		assert_int_equal(a.verdict, SG_V_ACCEPT);
+		assert_int_equal(a.len, 0); /* untouched */
+	}
+	assert_int_equal(sg_proxy_counters(px)->syn_passed, 3);
+	assert_int_equal(sg_proxy_counters(px)->syn_passed_tracked, 3);
+	R.ntracked = 0;		     /* the entry expired: a cookie again */
+	syn(px, &t, 1100010);
 	t.sport++;		     /* an unrelated tuple: a cookie */
-	syn(px, &t, 1100002);
-	assert_int_equal(sg_proxy_counters(px)->syn_passed, 1);
+	syn(px, &t, 1100011);
+	assert_int_equal(sg_proxy_counters(px)->syn_passed, 3);
+	/* the reply direction of an entry counts too (the kernel finds both) */
+	R.tracked[R.ntracked++] = sg_tuple_reverse(&t);
+	n = make(pkt, &t, CLIENT_ISN, 0, SG_TCP_SYN, 64240, &client_opts);
+	sg_proxy_packet(px, pkt, n, MS(1100020), &a);
+	assert_int_equal(a.verdict, SG_V_ACCEPT);
+	assert_int_equal(sg_proxy_counters(px)->syn_passed_tracked, 4);
+	sg_proxy_free(px);
+}
+
+/* A failed conntrack lookup is counted and the SYN still gets a cookie. */
+static void port_reuse_lookup_error(void **state)
+{
+	struct sg_proxy *px = new_proxy(false);
+	struct sg_tuple t = client_tuple(0);
+
+	(void)state;
+	R.lookup_errno = ENOBUFS;
+	syn(px, &t, 1000000);
+	assert_int_equal(sg_proxy_counters(px)->ct_lookup_errors, 1);
+	assert_int_equal(sg_proxy_counters(px)->syn_passed, 0);
+	R.lookup_errno = 0;
 	sg_proxy_free(px);
 }
 
@@ -892,7 +944,8 @@ int main(void)
 		cmocka_unit_test(table_full),
 		cmocka_unit_test(learns_backend_options),
 		cmocka_unit_test(learn_keeps_options),
-		cmocka_unit_test(port_reuse_passes_once),
+		cmocka_unit_test(port_reuse_passes_tracked),
+		cmocka_unit_test(port_reuse_lookup_error),
 		cmocka_unit_test(mode_never),
 		cmocka_unit_test(adaptive_mode),
 		cmocka_unit_test(per_source_cap),

@@ -72,6 +72,9 @@ struct sg_proxy_io {
 	int (*ct_establish)(void *ctx, const struct sg_tuple *orig, int32_t reply_off,
 			    uint32_t mark);
 	int (*ct_delete)(void *ctx, const struct sg_tuple *orig);
+	/* whether conntrack has an entry for @t (either direction): 1, 0, or -1
+	 * + errno.  Asked before a SYN is answered with a cookie (port reuse). */
+	int (*ct_lookup)(void *ctx, const struct sg_tuple *t);
 	int (*send)(void *ctx, const uint8_t *pkt, size_t len);
 	/* backend @b (its address and port in saddr/sport) has options @o */
 	void (*learned)(void *ctx, const struct sg_tuple *b, const struct sg_backend_opts *o);
@@ -90,6 +93,8 @@ struct sg_counters {
 	uint64_t packets;
 	uint64_t syn_seen;
 	uint64_t syn_passed;	  /* passed through to the backend untouched */
+	uint64_t syn_passed_tracked; /* of which conntrack knew the tuple (port reuse) */
+	uint64_t ct_lookup_errors; /* conntrack lookups that failed (answered with a cookie) */
 	uint64_t cookies_sent;
 	uint64_t cookies_valid;
 	uint64_t cookies_invalid;

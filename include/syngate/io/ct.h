@@ -39,6 +39,10 @@ int sg_ct_establish(struct sg_ct *ct, const struct sg_tuple *orig, int32_t reply
 /* Deletes the entry whose original tuple is @orig. */
 int sg_ct_delete(struct sg_ct *ct, const struct sg_tuple *orig);
 
+/* Whether conntrack has an entry for the TCP tuple @t in either direction:
+ * 1 yes, 0 no, -1 with errno set on error (a GET request, synchronous). */
+int sg_ct_lookup(struct sg_ct *ct, const struct sg_tuple *t);
+
 /* --- destroy events ------------------------------------------------------- */
 
 /* A listener for conntrack DESTROY events (entry deleted, timed out or
