@@ -1,4 +1,4 @@
-#include "syngate/reason.h"
+#include "syngate/core/reason.h"
 
 static const char *const names[SG_R__COUNT] = {
 	[SG_R_OK] = "ok",

@@ -19,9 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include <libmnl/libmnl.h>
+#include <linux/netlink.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_conntrack_tcp.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -34,6 +37,10 @@
 #define CT_BUF_SIZE 8192
 /* One datagram of events; a destroy event is a few hundred bytes. */
 #define CT_EV_BUF_SIZE 8192
+
+/* How long a request waits for the kernel's answer. */
+#define CT_RECV_TIMEOUT_MS 200
+static const struct timeval ct_timeout = {0, CT_RECV_TIMEOUT_MS * 1000};
 
 struct sg_ct {
 	struct mnl_socket *nl;
@@ -150,14 +157,43 @@ static void ct_put_protoinfo(struct nlmsghdr *nlh, const struct sg_ct_new *n)
 
 /* --- request / acknowledgement -------------------------------------------- */
 
-/* Receives into ct->buf, retrying on EINTR.  Returns the length or -1. */
+/* Receives one datagram on netlink socket @fd into @buf/@size.  Returns its
+ * length, or -1 with errno set: ENOSPC for a datagram larger than @size (as
+ * libmnl does), EAGAIN at the socket's timeout, EPERM for a datagram from
+ * another sender than the kernel (a local process that knows our port id
+ * could otherwise feed crafted messages to the parser: libmnl 1.0.4 reads
+ * past a 17-byte NLMSG_ERROR). */
+static ssize_t nl_recv_kernel(int fd, char *buf, size_t size)
+{
+	struct sockaddr_nl from;
+	struct iovec iov = {buf, size};
+	struct msghdr msg = {.msg_name = &from, .msg_namelen = sizeof(from),
+			     .msg_iov = &iov, .msg_iovlen = 1};
+	ssize_t n = recvmsg(fd, &msg, 0);
+
+	if (n < 0)
+		return -1;
+	if (msg.msg_namelen != sizeof(from) || from.nl_pid != 0) {
+		errno = EPERM;
+		return -1;
+	}
+	if (msg.msg_flags & MSG_TRUNC) {
+		errno = ENOSPC;
+		return -1;
+	}
+	return n;
+}
+
+/* Receives the kernel's next answer into ct->buf, retrying on EINTR and
+ * skipping datagrams of other senders.  Returns the length or -1 with errno
+ * set (EAGAIN after CT_RECV_TIMEOUT_MS). */
 static ssize_t ct_recv(struct sg_ct *ct)
 {
 	ssize_t n;
 
 	do
-		n = mnl_socket_recvfrom(ct->nl, ct->buf, sizeof(ct->buf));
-	while (n < 0 && errno == EINTR);
+		n = nl_recv_kernel(mnl_socket_get_fd(ct->nl), ct->buf, sizeof(ct->buf));
+	while (n < 0 && (errno == EINTR || errno == EPERM));
 	return n;
 }
 
@@ -209,6 +245,12 @@ struct sg_ct *sg_ct_open(void)
 		goto err_free;
 	if (mnl_socket_bind(ct->nl, 0, MNL_SOCKET_AUTOPID) < 0)
 		goto err_close;
+	/* the packet path waits for each answer: bound the wait, so that a
+	 * kernel that never answers (or an overrun that lost the answer) costs
+	 * a counted error, not a stalled worker */
+	if (setsockopt(mnl_socket_get_fd(ct->nl), SOL_SOCKET, SO_RCVTIMEO, &ct_timeout,
+		       sizeof(ct_timeout)) < 0)
+		goto err_close;
 	ct->portid = mnl_socket_get_portid(ct->nl);
 	ct->seq = (uint32_t)time(NULL);
 	return ct;
@@ -218,6 +260,11 @@ err_close:
 err_free:
 	free(ct);
 	return NULL;
+}
+
+uint32_t sg_ct_portid(const struct sg_ct *ct)
+{
+	return ct->portid;
 }
 
 /* Closes the socket and frees @ct.  NULL is accepted. */
@@ -524,14 +571,19 @@ int sg_ct_events_fd(const struct sg_ct_events *ev)
 /* Receives one datagram and runs its messages.  Returns 1 if one was
  * handled, 0 if nothing is pending, -1 with errno on a socket error.
  * ENOBUFS is counted and handled like a datagram (more may follow); a
- * datagram larger than the buffer (ENOSPC from libmnl) is counted as bad. */
+ * datagram larger than the buffer (ENOSPC) or from another sender than the
+ * kernel is counted as bad. */
 static int ct_events_one(struct sg_ct_events *ev, struct ct_event_ctx *c)
 {
-	ssize_t n = mnl_socket_recvfrom(ev->nl, ev->buf, sizeof(ev->buf));
+	ssize_t n = nl_recv_kernel(mnl_socket_get_fd(ev->nl), ev->buf, sizeof(ev->buf));
 
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return 0;
+		if (errno == EPERM) { /* not from the kernel: dropped unread */
+			ev->stats.bad++;
+			return 1;
+		}
 		if (errno == ENOBUFS) {
 			ev->stats.enobufs++;
 			return 1;

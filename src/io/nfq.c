@@ -300,22 +300,49 @@ int sg_nfq_verdict_mark(struct sg_nfq *q, uint32_t id, enum sg_verdict v, const 
 	return verdict_put(q, id, v, data, len, true, mark);
 }
 
+/* Sends the verdicts at @buf/@len one netlink message at a time, each tried
+ * twice: the fallback when the batch's sendmsg failed, so that one bad or
+ * unlucky message does not leave the whole batch's packets holding queue
+ * slots until the queue is unbound.  Returns the messages lost. */
+static uint32_t flush_one_by_one(struct sg_nfq *q, const void *buf, size_t len)
+{
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+	int left = (int)len;
+	uint32_t lost = 0;
+
+	while (mnl_nlmsg_ok(nlh, left)) {
+		if (mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0 &&
+		    mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0)
+			lost++;
+		else
+			q->stats.sends++;
+		nlh = mnl_nlmsg_next(nlh, &left);
+	}
+	return lost;
+}
+
+/* A failed batch is retried (EINTR), then sent message by message; only the
+ * verdicts that still fail are counted lost. */
 int sg_nfq_flush(struct sg_nfq *q)
 {
+	uint32_t lost = 0;
 	ssize_t n;
 
 	if (q->tx_len == 0)
 		return 0;
-	n = mnl_socket_sendto(q->nl, q->tx_buf, q->tx_len);
+	do
+		n = mnl_socket_sendto(q->nl, q->tx_buf, q->tx_len);
+	while (n < 0 && errno == EINTR);
 	if (n < 0) {
 		q->stats.send_errors++;
-		q->stats.verdicts_lost += q->tx_count;
+		lost = flush_one_by_one(q, q->tx_buf, q->tx_len);
+		q->stats.verdicts_lost += lost;
 	} else {
 		q->stats.sends++;
 	}
 	q->tx_len = 0;
 	q->tx_count = 0;
-	return n < 0 ? -1 : 0;
+	return lost ? -1 : 0;
 }
 
 /* ---- open / close ------------------------------------------------------ */

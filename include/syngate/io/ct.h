@@ -21,6 +21,8 @@ struct sg_ct;
  * with errno set on failure (EPERM without CAP_NET_ADMIN). */
 struct sg_ct *sg_ct_open(void);
 void sg_ct_close(struct sg_ct *ct);
+/* The socket's netlink port id (for tests). */
+uint32_t sg_ct_portid(const struct sg_ct *ct);
 
 /* Creates the entry in state SYN_SENT, IPS_CONFIRMED, liberal window tracking
  * in both directions, with a zero sequence adjustment in both directions.
