@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "syngate/ops/config.h"
+#include "syngate/ops/control.h"
 #include "syngate/io/ct.h"
 #include "syngate/daemon/daemon.h"
 #include "syngate/ops/http.h"
@@ -68,7 +69,8 @@ struct daemon {
 	struct sg_ct_events *ev;
 	pthread_mutex_t lock; /* guards snap (the metrics thread reads it) */
 	struct snapshot snap;
-	int epfd, tfd, sfd, cfd;
+	struct sg_control *ctl;
+	int epfd, tfd, sfd;
 	bool rules_installed;
 	uint64_t closed; /* spliced connections that ended (destroy events) */
 	struct sg_listen_queue backend[SG_RULES_MAX_PORTS]; /* last sock_diag read */
@@ -217,33 +219,20 @@ static void on_tick(struct daemon *d)
 	if (read(d->tfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 		sg_log_warn("timerfd read");
 	snapshot_take(d, false);
+	sg_control_run(d->ctl, mono_us() / 1000); /* deadlines of idle clients */
 }
 
-static void on_control(struct daemon *d)
+/* The control socket's answer to @req: "metrics", "json", else text. */
+static size_t control_answer(void *ctx, const char *req, char *out, size_t cap)
 {
-	static char out[65536];
-	char req[64] = "";
-	int c = accept4(d->cfd, NULL, NULL, SOCK_CLOEXEC);
-	struct timeval tv = {0, 200000};
+	struct daemon *d = ctx;
 	struct sg_stats_src src;
-	ssize_t n;
-	size_t len;
 
-	if (c < 0)
-		return;
-	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	n = read(c, req, sizeof(req) - 1);
-	req[n > 0 ? n : 0] = '\0';
 	snapshot_take(d, true);
 	snapshot_src(d, &d->snap, &src); /* this thread is snap's only writer */
 	if (!strncmp(req, "metrics", 7))
-		len = sg_metrics_format(&src, out, sizeof(out));
-	else
-		len = sg_stats_format(&src, !strncmp(req, "json", 4), out, sizeof(out));
-	if (write(c, out, len) < 0)
-		sg_log_warn("control socket write");
-	close(c);
+		return sg_metrics_format(&src, out, cap);
+	return sg_stats_format(&src, !strncmp(req, "json", 4), out, cap);
 }
 
 /* What the XDP program must know of @c (ports pointed at, not copied). */
@@ -332,27 +321,6 @@ static int on_signal(struct daemon *d)
 
 /* --- setup and teardown -------------------------------------------------- */
 
-static int control_open(const char *path)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	mode_t old;
-	int fd;
-
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	unlink(path);
-	old = umask(0177); /* the socket is created 0600 */
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0) {
-		umask(old);
-		close(fd);
-		return -1;
-	}
-	umask(old);
-	return fd;
-}
-
 static int add_fd(int ep, int fd)
 {
 	struct epoll_event e = {.events = EPOLLIN, .data.fd = fd};
@@ -372,10 +340,7 @@ static void teardown(struct daemon *d)
 	sg_diag_close(d->diag);
 	if (d->rules_installed)
 		sg_rules_remove(&d->cfg.rules, stderr);
-	if (d->cfd >= 0) {
-		close(d->cfd);
-		unlink(d->cfg.control);
-	}
+	sg_control_close(d->ctl);
 	if (d->sfd >= 0)
 		close(d->sfd);
 	if (d->tfd >= 0)
@@ -458,8 +423,11 @@ static int setup(struct daemon *d)
 			return -1;
 	snapshot_take(d, false);
 	/* last: once the control socket exists, syngate is handling packets */
-	if ((d->cfd = control_open(d->cfg.control)) < 0)
-		return sg_log_warn("control socket %s", d->cfg.control), -1;
+	d->ctl = sg_control_open(d->cfg.control, control_answer, d);
+	if (!d->ctl)
+		return sg_log_warn("control socket %s%s", d->cfg.control,
+				   errno == EEXIST ? " (something other than a socket is there)" : ""),
+		       -1;
 	if (d->cfg.metrics_port) {
 		d->http = sg_http_start(d->cfg.metrics_addr, d->cfg.metrics_port, render_metrics, d);
 		if (!d->http)
@@ -471,7 +439,7 @@ static int setup(struct daemon *d)
 	}
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->epfd < 0 || add_fd(d->epfd, d->tfd) || add_fd(d->epfd, d->sfd) ||
-	    add_fd(d->epfd, d->cfd) || (d->ev && add_fd(d->epfd, sg_ct_events_fd(d->ev))))
+	    add_fd(d->epfd, sg_control_fd(d->ctl)) || (d->ev && add_fd(d->epfd, sg_ct_events_fd(d->ev))))
 		return sg_log_warn("epoll"), -1;
 	return 0;
 }
@@ -493,8 +461,8 @@ static int loop(struct daemon *d)
 			} else if (fd == d->sfd) {
 				if (on_signal(d))
 					return 0;
-			} else if (fd == d->cfd) {
-				on_control(d);
+			} else if (fd == sg_control_fd(d->ctl)) {
+				sg_control_run(d->ctl, mono_us() / 1000);
 			} else if (d->ev && fd == sg_ct_events_fd(d->ev)) {
 				if (sg_ct_events_read(d->ev, on_destroy, d) < 0)
 					sg_log_warn("conntrack events");
@@ -518,7 +486,7 @@ int sg_daemon_run(const struct sg_config *cfg)
 		d.cfg.rules.nqueues = 1;
 	if (d.cfg.rules.nqueues > MAX_QUEUES)
 		d.cfg.rules.nqueues = MAX_QUEUES;
-	d.epfd = d.tfd = d.sfd = d.cfd = -1;
+	d.epfd = d.tfd = d.sfd = -1;
 	pthread_mutex_init(&d.lock, NULL);
 	sg_log_set_level((enum sg_log_level)cfg->log_level);
 	r = setup(&d);

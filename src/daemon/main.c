@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -128,11 +129,16 @@ static ssize_t stats_fetch(const char *path, const char *req, char *buf, size_t 
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	size_t len = 0;
-	ssize_t n;
+	ssize_t n = 0;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -1;
+	struct timeval tv = {2, 0}; /* a daemon that does not answer is an error */
+	char line[64];
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		fprintf(stderr, "syngate: cannot reach the daemon at %s: %s (is 'syngate run' up?)\n",
@@ -140,14 +146,23 @@ static ssize_t stats_fetch(const char *path, const char *req, char *buf, size_t 
 		close(fd);
 		return -1;
 	}
-	if (write(fd, req, strlen(req)) < 0) {
+	/* one line; the daemon may answer and close before we are done, so
+	 * no SIGPIPE */
+	snprintf(line, sizeof(line), "%.*s\n", (int)strcspn(req, "\n"), req);
+	if (send(fd, line, strlen(line), MSG_NOSIGNAL) < 0) {
 		close(fd);
 		return -1;
 	}
+	shutdown(fd, SHUT_WR);
 	while (len + 1 < cap && (n = read(fd, buf + len, cap - 1 - len)) > 0)
 		len += (size_t)n;
 	buf[len] = '\0';
 	close(fd);
+	if (n < 0 && len == 0) {
+		fprintf(stderr, "syngate: the daemon at %s did not answer: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
 	return (ssize_t)len;
 }
 

@@ -11,6 +11,12 @@
 #include "syngate/ops/http.h"
 
 #define BODY_MAX (256 * 1024)
+/* Idle or trickling clients must not lock the scraper out: connections are
+ * polled (epoll), not served one at a time, many may be open, one address
+ * holds few of them, and an idle one is closed after a few seconds. */
+#define HTTP_CONN_MAX 256u
+#define HTTP_CONN_PER_IP 8u
+#define HTTP_IDLE_S 3u
 
 struct sg_http {
 	struct MHD_Daemon *mhd;
@@ -38,6 +44,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
 	struct sg_http *h = cls;
 	static char not_found[] = "not found: try /metrics\n";
+	static char landing[] = "<html><head><title>syngate</title></head><body>"
+				"<h1>syngate</h1><p><a href=\"/metrics\">Metrics</a></p>"
+				"</body></html>\n";
 	char *body;
 
 	(void)version;
@@ -47,6 +56,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
 		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", not_found, 0,
 			     MHD_RESPMEM_PERSISTENT);
+	if (!strcmp(url, "/"))
+		return reply(c, MHD_HTTP_OK, "text/html; charset=utf-8", landing,
+			     sizeof(landing) - 1, MHD_RESPMEM_PERSISTENT);
 	if (strcmp(url, "/metrics"))
 		return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", not_found,
 			     sizeof(not_found) - 1, MHD_RESPMEM_PERSISTENT);
@@ -80,7 +92,7 @@ static socklen_t make_addr(struct sockaddr_storage *ss, const char *addr, uint16
 struct sg_http *sg_http_start(const char *addr, uint16_t port, sg_http_render render, void *ctx)
 {
 	struct sockaddr_storage ss;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
 	struct sg_http *h;
 
 	if (!make_addr(&ss, addr, port)) {
@@ -95,8 +107,9 @@ struct sg_http *sg_http_start(const char *addr, uint16_t port, sg_http_render re
 	h->render = render;
 	h->ctx = ctx;
 	h->mhd = MHD_start_daemon(flags, port, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR,
-				  (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, 16u,
-				  MHD_OPTION_CONNECTION_TIMEOUT, 5u, MHD_OPTION_END);
+				  (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, HTTP_CONN_MAX,
+				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, HTTP_CONN_PER_IP,
+				  MHD_OPTION_CONNECTION_TIMEOUT, HTTP_IDLE_S, MHD_OPTION_END);
 	if (!h->mhd) {
 		free(h);
 		if (!errno)
