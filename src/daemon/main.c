@@ -13,6 +13,7 @@
 #include "syngate/daemon/daemon.h"
 #include "syngate/io/log.h"
 #include "syngate/ops/rules.h"
+#include "syngate/ops/stats.h"
 
 static void usage(FILE *out)
 {
@@ -220,6 +221,7 @@ static void draw(const struct kv *c, int nc, const struct kv *p, int np, double 
 		 const char *mode)
 {
 #define RATE(k) ((get(c, nc, k) - get(p, np, k)) / dt)
+#define CRATE(f) RATE(SG_COUNTER_KEY(f)) /* of a counter in SG_COUNTERS */
 	char ts[32];
 	time_t now = time(NULL);
 	int i;
@@ -229,9 +231,9 @@ static void draw(const struct kv *c, int nc, const struct kv *p, int np, double 
 	       get(c, nc, "cookies_engaged") ? "ENGAGED" : "off (SYNs pass through)");
 	printf("  %10s %10s %10s %10s %10s %10s\n", "SYN/s", "cookie/s", "valid/s", "invalid/s",
 	       "proxied/s", "passed/s");
-	printf("  %10.0f %10.0f %10.0f %10.0f %10.0f %10.0f\n\n", RATE("syn_seen"),
-	       RATE("cookies_sent"), RATE("cookies_valid"), RATE("cookies_invalid"),
-	       RATE("proxied"), RATE("syn_passed"));
+	printf("  %10.0f %10.0f %10.0f %10.0f %10.0f %10.0f\n\n", CRATE(syn_seen),
+	       CRATE(cookies_sent), CRATE(cookies_valid), CRATE(cookies_invalid), CRATE(proxied),
+	       CRATE(syn_passed));
 	printf("  %-26s %10s %10s\n", "queue", "now", "limit");
 	printf("  %-26s %10.0f %10.0f %s\n", "syngate half-open", get(c, nc, "halfopen"),
 	       get(c, nc, "halfopen_max"), bar(get(c, nc, "halfopen"), get(c, nc, "halfopen_max")));
@@ -260,10 +262,12 @@ static void draw(const struct kv *c, int nc, const struct kv *p, int np, double 
 	}
 	printf("\n  drops/s:");
 	for (i = 0; i < nc; i++)
-		if (!strncmp(c[i].name, "drop_", 5) && c[i].v > get(p, np, c[i].name))
-			printf("  %s %.0f", c[i].name + 5, (c[i].v - get(p, np, c[i].name)) / dt);
+		if (!strncmp(c[i].name, SG_STATS_DROP_PREFIX, strlen(SG_STATS_DROP_PREFIX)) &&
+		    c[i].v > get(p, np, c[i].name))
+			printf("  %s %.0f", c[i].name + strlen(SG_STATS_DROP_PREFIX), (c[i].v - get(p, np, c[i].name)) / dt);
 	printf("\n");
 	fflush(stdout);
+#undef CRATE
 #undef RATE
 }
 

@@ -35,15 +35,9 @@ struct sg_xdp {
 	uint64_t engaged;      /* bit i: worker i answers SYNs */
 };
 
-static const char *const counter_names[SG_XDP__COUNT] = {
-	[SG_XDP_SYN] = "syn",
-	[SG_XDP_ANSWERED] = "answered",
-	[SG_XDP_PASS_OFF] = "pass_off",
-	[SG_XDP_PASS_LEARN] = "pass_learn",
-	[SG_XDP_PASS_RECENT] = "pass_recent",
-	[SG_XDP_PASS_SHAPE] = "pass_shape",
-	[SG_XDP_ERROR] = "error",
-};
+#define SG_XDP_COUNTER_NAME(id, name) [id] = name,
+static const char *const counter_names[SG_XDP__COUNT] = {SG_XDP_COUNTERS(SG_XDP_COUNTER_NAME)};
+#undef SG_XDP_COUNTER_NAME
 
 const char *sg_xdp_counter_name(enum sg_xdp_counter c)
 {

@@ -30,22 +30,9 @@ static void counters(struct out *o, const struct sg_counters *c)
 {
 	int r;
 
-	one(o, "syngate_packets_total", "counter", "Packets syngate received from NFQUEUE.", c->packets);
-	one(o, "syngate_syns_total", "counter", "Client SYNs seen.", c->syn_seen);
-	one(o, "syngate_syns_passed_total", "counter", "SYNs passed to the backend untouched.", c->syn_passed);
-	one(o, "syngate_syns_passed_tracked_total", "counter", "SYNs passed because conntrack had an entry for their tuple (port reuse).", c->syn_passed_tracked);
-	one(o, "syngate_ct_lookup_errors_total", "counter", "Conntrack lookups of a SYN's tuple that failed (the SYN got a cookie).", c->ct_lookup_errors);
-	one(o, "syngate_cookies_sent_total", "counter", "SYN-ACKs with a cookie sent.", c->cookies_sent);
-	one(o, "syngate_cookies_valid_total", "counter", "ACKs whose cookie verified.", c->cookies_valid);
-	one(o, "syngate_cookies_invalid_total", "counter", "ACKs whose cookie failed.", c->cookies_invalid);
-	one(o, "syngate_backend_syns_total", "counter", "SYNs sent to backends, retransmissions included.", c->backend_syns);
-	one(o, "syngate_connections_proxied_total", "counter", "Connections spliced to a backend.", c->proxied);
-	one(o, "syngate_connections_closed_total", "counter", "Spliced connections that ended.", c->closed);
-	one(o, "syngate_rsts_sent_total", "counter", "RSTs syngate sent.", c->rst_sent);
-	one(o, "syngate_synacks_resent_total", "counter", "SYN-ACKs re-sent to clients whose first ACK was lost.", c->synacks_resent);
-	one(o, "syngate_backend_learned_total", "counter", "Backend SYN-ACKs syngate learned options from.", c->learned);
-	one(o, "syngate_passthrough_completed_total", "counter", "Passed-through handshakes seen completing.", c->passed_completed);
-	one(o, "syngate_wscale_mismatch_total", "counter", "Connections whose backend wscale differed from the advertised one.", c->wscale_mismatch);
+#define SG_COUNTER_METRIC(f, metric, help) one(o, metric, "counter", help, c->f);
+	SG_COUNTERS(SG_COUNTER_METRIC)
+#undef SG_COUNTER_METRIC
 	head(o, "syngate_drops_total", "counter", "Packets dropped or refused, by reason.");
 	for (r = 1; r < SG_R__COUNT; r++)
 		put(o, "syngate_drops_total{reason=\"%s\"} %" PRIu64 "\n",
@@ -77,7 +64,7 @@ static void queues(struct out *o, const struct sg_stats_src *s)
 
 	one(o, "syngate_halfopen_connections", "gauge", "Connections in backend handshake (syngate's SYN queue).", s->halfopen);
 	one(o, "syngate_halfopen_limit", "gauge", "Size of the half-open table.", s->table_max);
-	one(o, "syngate_established_connections", "gauge", "Spliced connections still tracked (syngate's full queue).", c->proxied > c->closed ? c->proxied - c->closed : 0);
+	one(o, "syngate_established_connections", "gauge", "Spliced connections still tracked (syngate's full queue).", sg_counters_established(c));
 	head(o, "syngate_cookies_in_flight", "gauge", "Cookies issued in each slot that is still valid.");
 	put(o, "syngate_cookies_in_flight{slot=\"current\"} %" PRIu64 "\n", s->cookies_slot[0]);
 	put(o, "syngate_cookies_in_flight{slot=\"previous\"} %" PRIu64 "\n", s->cookies_slot[1]);

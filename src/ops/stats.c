@@ -23,30 +23,21 @@ static void field(struct out *o, const char *name, uint64_t v)
 	o->first = false;
 }
 
+/* The proxy's counters (SG_COUNTERS), established (derived) right after
+ * closed, then drop_<reason> for each reason. */
 static void counters(struct out *o, const struct sg_counters *c)
 {
 	char name[64];
 	int r;
 
-	field(o, "packets", c->packets);
-	field(o, "syn_seen", c->syn_seen);
-	field(o, "syn_passed", c->syn_passed);
-	field(o, "syn_passed_tracked", c->syn_passed_tracked);
-	field(o, "ct_lookup_errors", c->ct_lookup_errors);
-	field(o, "cookies_sent", c->cookies_sent);
-	field(o, "cookies_valid", c->cookies_valid);
-	field(o, "cookies_invalid", c->cookies_invalid);
-	field(o, "backend_syns", c->backend_syns);
-	field(o, "proxied", c->proxied);
-	field(o, "closed", c->closed);
-	field(o, "established", c->proxied > c->closed ? c->proxied - c->closed : 0);
-	field(o, "rst_sent", c->rst_sent);
-	field(o, "synacks_resent", c->synacks_resent);
-	field(o, "learned", c->learned);
-	field(o, "passed_completed", c->passed_completed);
-	field(o, "wscale_mismatch", c->wscale_mismatch);
+#define SG_COUNTER_FIELD(f, metric, help)                                                  \
+	field(o, #f, c->f);                                                                \
+	if (&c->f == &c->closed)                                                           \
+		field(o, "established", sg_counters_established(c));
+	SG_COUNTERS(SG_COUNTER_FIELD)
+#undef SG_COUNTER_FIELD
 	for (r = 1; r < SG_R__COUNT; r++) {
-		snprintf(name, sizeof(name), "drop_%s", sg_reason_name((enum sg_reason)r));
+		snprintf(name, sizeof(name), SG_STATS_DROP_PREFIX "%s", sg_reason_name((enum sg_reason)r));
 		field(o, name, c->drops[r]);
 	}
 }

@@ -96,9 +96,9 @@ static struct {
 static struct sg_xdp_ctl ctl;
 static struct sg_cookie_keys keys;
 
-static const char *const counter_names[SG_XDP__COUNT] = {
-	"syn", "answered", "pass_off", "pass_learn", "pass_recent", "pass_shape", "error",
-};
+#define COUNTER_NAME(id, name) [id] = name,
+static const char *const counter_names[SG_XDP__COUNT] = {SG_XDP_COUNTERS(COUNTER_NAME)};
+#undef COUNTER_NAME
 
 /* A frame in or out of the program; room for any SYN and for growth. */
 struct frame {

@@ -89,28 +89,54 @@ struct sg_proxy_io {
 /* Upper bounds (microseconds) of the backend handshake-time histogram. */
 extern const uint32_t sg_hist_bounds_us[SG_HIST_BUCKETS];
 
+/* The proxy's counters, one line each: X(field, "metric", "help").  The field
+ * names the counter in `syngate stats` (text and JSON) and "metric" (a
+ * Prometheus counter) in the exposition; both list them in this order.
+ * closed is filled by the daemon from conntrack destroy events (0 in a
+ * proxy's own); established = proxied - closed is derived, not counted. */
+#define SG_COUNTERS(X)                                                                   \
+	X(packets, "syngate_packets_total", "Packets syngate received from NFQUEUE.")    \
+	X(syn_seen, "syngate_syns_total", "Client SYNs seen.")                           \
+	X(syn_passed, "syngate_syns_passed_total", "SYNs passed to the backend untouched.") \
+	X(syn_passed_tracked, "syngate_syns_passed_tracked_total",                       \
+	  "SYNs passed because conntrack had an entry for their tuple (port reuse).")   \
+	X(ct_lookup_errors, "syngate_ct_lookup_errors_total",                            \
+	  "Conntrack lookups of a SYN's tuple that failed (the SYN got a cookie).")      \
+	X(cookies_sent, "syngate_cookies_sent_total", "SYN-ACKs with a cookie sent.")    \
+	X(cookies_valid, "syngate_cookies_valid_total", "ACKs whose cookie verified.")   \
+	X(cookies_invalid, "syngate_cookies_invalid_total", "ACKs whose cookie failed.") \
+	X(backend_syns, "syngate_backend_syns_total",                                    \
+	  "SYNs sent to backends, retransmissions included.")                            \
+	X(proxied, "syngate_connections_proxied_total", "Connections spliced to a backend.") \
+	X(closed, "syngate_connections_closed_total", "Spliced connections that ended.") \
+	X(rst_sent, "syngate_rsts_sent_total", "RSTs syngate sent.")                     \
+	X(synacks_resent, "syngate_synacks_resent_total",                                \
+	  "SYN-ACKs re-sent to clients whose first ACK was lost.")                       \
+	X(learned, "syngate_backend_learned_total",                                      \
+	  "Backend SYN-ACKs syngate learned options from.")                              \
+	X(passed_completed, "syngate_passthrough_completed_total",                       \
+	  "Passed-through handshakes seen completing.")                                  \
+	X(wscale_mismatch, "syngate_wscale_mismatch_total",                              \
+	  "Connections whose backend wscale differed from the advertised one.")
+
+#define SG_COUNTER_FIELD(field, metric, help) uint64_t field;
 struct sg_counters {
-	uint64_t packets;
-	uint64_t syn_seen;
-	uint64_t syn_passed;	  /* passed through to the backend untouched */
-	uint64_t syn_passed_tracked; /* of which conntrack knew the tuple (port reuse) */
-	uint64_t ct_lookup_errors; /* conntrack lookups that failed (answered with a cookie) */
-	uint64_t cookies_sent;
-	uint64_t cookies_valid;
-	uint64_t cookies_invalid;
-	uint64_t rst_sent;
-	uint64_t synacks_resent;  /* SYN-ACKs re-sent to a probing client whose ACK was lost */
-	uint64_t backend_syns;	  /* SYNs sent to backends, retransmissions included */
-	uint64_t proxied;	  /* connections spliced */
-	uint64_t closed;	  /* spliced connections that ended: filled by the daemon
-				   * from conntrack destroy events, 0 in a proxy's own */
-	uint64_t learned;	  /* backend SYN-ACKs learned from */
-	uint64_t passed_completed; /* passed-through handshakes seen completing */
-	uint64_t wscale_mismatch; /* backend wscale differed from the one advertised */
-	uint64_t drops[SG_R__COUNT];
+	SG_COUNTERS(SG_COUNTER_FIELD)
+	uint64_t drops[SG_R__COUNT];	    /* by enum sg_reason (SG_REASONS) */
 	uint64_t hist[SG_HIST_BUCKETS + 1]; /* last bucket: +Inf */
 	uint64_t hist_sum_us;
 };
+#undef SG_COUNTER_FIELD
+
+/* The stats key of counter @f ("syn_seen"), for readers of the text snapshot;
+ * it does not compile unless @f is a field of struct sg_counters. */
+#define SG_COUNTER_KEY(f) ((void)sizeof(((struct sg_counters *)0)->f), #f)
+
+/* Spliced connections still tracked (syngate's full queue). */
+static inline uint64_t sg_counters_established(const struct sg_counters *c)
+{
+	return c->proxied > c->closed ? c->proxied - c->closed : 0;
+}
 
 /* What to do with the packet handed to sg_proxy_packet(). */
 struct sg_action {

@@ -70,15 +70,22 @@ struct sg_xdp_tkey {
 	uint8_t daddr[16];
 };
 
+/* The program's counters (sg_stats), X(SG_XDP_name, "outcome"): the enum and
+ * the names (stats key xdp_<outcome>, metric label outcome="<outcome>"). */
+#define SG_XDP_COUNTERS(X)                                                               \
+	X(SG_XDP_SYN, "syn")		 /* SYNs to a protected port the program looked at */ \
+	X(SG_XDP_ANSWERED, "answered")	 /* answered with a cookie SYN-ACK (XDP_TX) */ \
+	X(SG_XDP_PASS_OFF, "pass_off")	 /* passed: cookies not engaged */             \
+	X(SG_XDP_PASS_LEARN, "pass_learn") /* passed: unknown backend, to learn its options */ \
+	X(SG_XDP_PASS_RECENT, "pass_recent") /* passed: the tuple completed a handshake recently */ \
+	X(SG_XDP_PASS_SHAPE, "pass_shape") /* passed: IPv4 options or first fragment, malformed TCP options */ \
+	X(SG_XDP_ERROR, "error") /* could not be rewritten: passed if untouched, else dropped */
+
+#define SG_XDP_COUNTER_ENUM(id, name) id,
 enum sg_xdp_counter {
-	SG_XDP_SYN,	     /* SYNs to a protected port the program looked at */
-	SG_XDP_ANSWERED,     /* answered with a cookie SYN-ACK (XDP_TX) */
-	SG_XDP_PASS_OFF,     /* passed: cookies not engaged */
-	SG_XDP_PASS_LEARN,   /* passed: unknown backend, to learn its options */
-	SG_XDP_PASS_RECENT,  /* passed: the tuple completed a handshake recently */
-	SG_XDP_PASS_SHAPE,   /* passed: IPv4 options or first fragment, malformed TCP options */
-	SG_XDP_ERROR,	     /* could not be rewritten: passed if untouched, else dropped */
+	SG_XDP_COUNTERS(SG_XDP_COUNTER_ENUM)
 	SG_XDP__COUNT
 };
+#undef SG_XDP_COUNTER_ENUM
 
 #endif

@@ -13,6 +13,10 @@
 #include "syngate/core/proxy.h"
 #include "syngate/io/xdp.h"
 
+/* The text snapshot names drop counters SG_STATS_DROP_PREFIX + the reason's
+ * label (sg_reason_name()): drop_table_full. */
+#define SG_STATS_DROP_PREFIX "drop_"
+
 struct sg_stats_src {
 	const struct sg_counters *c;
 	uint32_t halfopen;
