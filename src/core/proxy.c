@@ -809,20 +809,11 @@ void sg_proxy_cookies_in_flight(const struct sg_proxy *px, uint64_t out[2])
 
 void sg_proxy_reconfigure(struct sg_proxy *px, const struct sg_proxy_config *c)
 {
-	struct sg_proxy_config *k = &px->cfg;
+	uint32_t table_max = px->cfg.table_max, cookie_period = px->cfg.cookie_period;
 
-	k->mode = c->mode;
-	k->rst_invalid = c->rst_invalid;
-	k->backend_timeout_ms = c->backend_timeout_ms;
-	k->syn_rto_ms = c->syn_rto_ms;
-	k->mss4 = c->mss4;
-	k->mss6 = c->mss6;
-	k->default_wscale = c->default_wscale;
-	k->learn_first = c->learn_first;
-	k->per_source_max = c->per_source_max;
-	k->adaptive_high = c->adaptive_high;
-	k->adaptive_low = c->adaptive_low;
-	k->adaptive_window_ms = c->adaptive_window_ms;
+	px->cfg = *c;
+	px->cfg.table_max = table_max;
+	px->cfg.cookie_period = cookie_period;
 	sg_adaptive_set(&px->ad, c->adaptive_high, c->adaptive_low, c->adaptive_window_ms);
 }
 

@@ -266,9 +266,10 @@ static int open_xdp(struct daemon *d)
 	return d->xdp ? 0 : -1;
 }
 
-/* SIGHUP: re-reads the config file and applies what can change at run time.
- * Connections in flight and spliced ones are untouched; a bad file changes
- * nothing. */
+/* SIGHUP: re-reads the config file and applies the options the options
+ * table marks live (sg_config_apply_live()); the others are named in a
+ * warning and keep their running values.  Connections in flight and spliced
+ * ones are untouched; a bad file changes nothing. */
 static void reload(struct daemon *d)
 {
 	char err[SG_CONFIG_ERR_LEN], keys[256];
@@ -287,19 +288,16 @@ static void reload(struct daemon *d)
 	}
 	if (sg_config_restart_keys(&d->cfg, &n, keys, sizeof(keys)) > 0)
 		sg_log(SG_LOG_WARN, "SIGHUP: changes to %s need a restart; not applied", keys);
+	sg_config_apply_live(&d->cfg, &n);
 	for (i = 0; i < d->nw; i++)
-		sg_worker_reconfigure(d->w[i], &n.proxy);
+		sg_worker_reconfigure(d->w[i], &d->cfg.proxy);
 	if (d->xdp) {
 		struct sg_xdp_params xp;
 
-		xdp_params(&n, &xp);
+		xdp_params(&d->cfg, &xp);
 		sg_xdp_configure(d->xdp, &xp);
 	}
-	d->cfg.proxy.mode = n.proxy.mode;
-	d->cfg.proxy.adaptive_high = n.proxy.adaptive_high;
-	d->cfg.proxy.adaptive_low = n.proxy.adaptive_low;
-	d->cfg.log_level = n.log_level;
-	sg_log_set_level((enum sg_log_level)n.log_level);
+	sg_log_set_level((enum sg_log_level)d->cfg.log_level);
 	sg_log(SG_LOG_INFO, "SIGHUP: reloaded %s (mode %s)", d->cfg.config_path,
 	       sg_mode_name(n.proxy.mode));
 }

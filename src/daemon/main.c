@@ -36,7 +36,8 @@ static void usage(FILE *out)
 		"  --dry-run                rules: print the rule set instead of applying it\n"
 		"  --help, --version\n"
 		"\n"
-		"options (file key = flag name):\n");
+		"options (file key = flag name; [SIGHUP]: a reload applies it, the others\n"
+		"need a restart):\n");
 	sg_config_usage(out);
 }
 

@@ -13,71 +13,81 @@
 
 enum opt_type { T_U32, T_U16, T_U8, T_BOOL, T_PORTS, T_IFACES, T_MODE, T_STR, T_LOG, T_XDP };
 
-
+/* One option: its name (file key and flag), how its value is parsed, the
+ * field it sets (T_PORTS/T_IFACES: the list; the count beside it), the range
+ * of numbers, whether SIGHUP applies it to the running daemon (live; the
+ * others need a restart), the default (NULL: the field stays empty, and the
+ * help says what that means) and the help. */
 struct opt {
 	const char *name;
 	enum opt_type type;
-	size_t off;
+	size_t off, size;
 	uint32_t min, max;
+	bool live;
+	const char *def;
 	const char *help;
-	size_t size; /* T_STR: buffer size */
 };
 
-#define O(field) offsetof(struct sg_config, field)
-#define SZ(field) sizeof(((struct sg_config *)0)->field)
+#define F(field) offsetof(struct sg_config, field), sizeof(((struct sg_config *)0)->field)
+#define LIVE true
+#define RESTART false
 
 static const struct opt opts[] = {
-	{"ports", T_PORTS, 0, 0, 0, "protected TCP ports, comma-separated (default 80)", 0},
-	{"interfaces", T_IFACES, 0, 0, 0, "client-facing interfaces, comma-separated (default all)", 0},
-	{"queue", T_U16, O(rules.queue), 0, 65535, "first NFQUEUE number (default 0)", 0},
-	{"queues", T_U16, O(rules.nqueues), 1, 64, "queues and worker threads, spread with --queue-balance (default 1)", 0},
-	{"queue-maxlen", T_U32, O(queue_maxlen), 16, 1u << 20, "kernel queue length, packets (default 65536)", 0},
-	{"rcvbuf-mb", T_U32, O(rcvbuf_mb), 1, 1024, "netlink receive buffer, MiB (default 64)", 0},
-	{"mode", T_MODE, O(proxy.mode), 0, 0, "always | never | adaptive (default always)", 0},
-	{"adaptive-high", T_U32, O(proxy.adaptive_high), 1, 1u << 30, "adaptive: engage cookies at this half-open estimate (default 1000)", 0},
-	{"adaptive-low", T_U32, O(proxy.adaptive_low), 0, 1u << 30, "adaptive: release them below this estimate; must be below adaptive-high (default 500)", 0},
-	{"adaptive-window-ms", T_U32, O(proxy.adaptive_window_ms), 80, 600000, "adaptive: window of the half-open estimate (default 2000)", 0},
-	{"xdp", T_XDP, 0, 0, 0, "off | native | generic: answer SYNs in an XDP program on the 'interfaces' before they reach the queue (native: the driver's hook; generic: any device; default off; see docs/xdp.md)", 0},
-	{"xdp-object", T_STR, O(xdp_object), 0, 0, "the XDP program's object file (default: syngate_xdp.o beside the executable, else the installed one)", SZ(xdp_object)},
-	{"shed-rate", T_U32, O(rules.shed_rate), 0, 1000000, "SYNs per second let into each queue; the excess is dropped before the queue (xt_hashlimit), 0 = no limit (default 100000; see rules/README.md)", 0},
-	{"fail-open", T_BOOL, O(rules.fail_open), 0, 0, "accept packets when no daemon listens or the queue is full (default no)", 0},
-	{"rst-invalid", T_BOOL, O(proxy.rst_invalid), 0, 0, "answer an ACK with a bad cookie with RST (default no: drop)", 0},
-	{"halfopen-per-source", T_U32, O(proxy.per_source_max), 0, 65535, "half-open entries one client address may hold, 0 = no cap (default 1024)", 0},
-	{"table-size", T_U32, O(proxy.table_max), 1, 1u << 24, "half-open table entries (default 65536)", 0},
-	{"backend-timeout-ms", T_U32, O(proxy.backend_timeout_ms), 100, 600000, "give up on a silent backend after this (default 10000)", 0},
-	{"syn-rto-ms", T_U32, O(proxy.syn_rto_ms), 10, 60000, "first backend SYN retransmission (default 1000)", 0},
-	{"cookie-period", T_U32, O(proxy.cookie_period), 1, 3600, "seconds per cookie secret; cookies live 1-2 periods (default 30)", 0},
-	{"mss4", T_U16, O(proxy.mss4), 536, 65495, "largest MSS advertised to IPv4 clients (default 1460)", 0},
-	{"mss6", T_U16, O(proxy.mss6), 1220, 65475, "largest MSS advertised to IPv6 clients (default 1440)", 0},
-	{"default-wscale", T_U8, O(proxy.default_wscale), 0, 14, "window scale advertised until a backend's is learned (default 7)", 0},
-	{"learn", T_BOOL, O(proxy.learn_first), 0, 0, "pass one SYN a second to an unknown backend to learn its options (default yes)", 0},
-	{"mark-pending", T_U32, O(proxy.mark_pending), 1, 0xffffffff, "connmark bit of connections in backend handshake (default 0x10000000)", 0},
-	{"mark-proxied", T_U32, O(proxy.mark_proxied), 1, 0xffffffff, "connmark bit of spliced connections (default 0x08000000)", 0},
-	{"complete-mark", T_U32, O(proxy.complete_mark), 1, 0xffffffff, "packet mark the rules put on the ACK completing a passed-through handshake (default 0x04000000)", 0},
-	{"reflect-mark", T_U32, O(proxy.reflect_mark), 1, 0xffffffff, "packet mark of reflected SYN-ACKs (default 0x20000000)", 0},
-	{"ipv4", T_BOOL, O(rules.ipv4), 0, 0, "protect IPv4 (default yes)", 0},
-	{"ipv6", T_BOOL, O(rules.ipv6), 0, 0, "protect IPv6 (default yes)", 0},
-	{"install-rules", T_BOOL, O(install_rules), 0, 0, "run: install the rules at start and remove them at exit (default no)", 0},
-	{"control", T_STR, O(control), 0, 0, "control socket path (default /run/syngate.sock)", SZ(control)},
-	{"metrics-addr", T_STR, O(metrics_addr), 0, 0, "address of the Prometheus endpoint (default 127.0.0.1)", SZ(metrics_addr)},
-	{"metrics-port", T_U16, O(metrics_port), 0, 65535, "port of the Prometheus endpoint, 0 = off (default 9469)", 0},
-	{"backend-netns", T_STR, O(backend_netns), 0, 0, "network namespace of the backends, e.g. /run/netns/web, for their listen queues (default: this one)", SZ(backend_netns)},
-	{"backend-queues", T_BOOL, O(backend_queues), 0, 0, "read the backends' listen queues through sock_diag (default yes)", 0},
-	{"log-level", T_LOG, O(log_level), 0, 0, "err | warn | info | debug (default info)", 0},
+	{"ports", T_PORTS, F(rules.ports), 0, 0, RESTART, "80", "protected TCP ports, comma-separated"},
+	{"interfaces", T_IFACES, F(rules.ifaces), 0, 0, RESTART, NULL, "client-facing interfaces, comma-separated (default all)"},
+	{"queue", T_U16, F(rules.queue), 0, 65535, RESTART, "0", "first NFQUEUE number"},
+	{"queues", T_U16, F(rules.nqueues), 1, 64, RESTART, "1", "queues and worker threads, spread with --queue-balance"},
+	{"queue-maxlen", T_U32, F(queue_maxlen), 16, 1u << 20, RESTART, "65536", "kernel queue length, packets"},
+	{"rcvbuf-mb", T_U32, F(rcvbuf_mb), 1, 1024, RESTART, "64", "netlink receive buffer, MiB"},
+	{"mode", T_MODE, F(proxy.mode), 0, 0, LIVE, "always", "always | never | adaptive"},
+	{"adaptive-high", T_U32, F(proxy.adaptive_high), 1, 1u << 30, LIVE, "1000", "adaptive: engage cookies at this half-open estimate"},
+	{"adaptive-low", T_U32, F(proxy.adaptive_low), 0, 1u << 30, LIVE, "500", "adaptive: release them below this estimate; must be below adaptive-high"},
+	{"adaptive-window-ms", T_U32, F(proxy.adaptive_window_ms), 80, 600000, LIVE, "2000", "adaptive: window of the half-open estimate"},
+	{"xdp", T_XDP, F(xdp_mode), 0, 0, RESTART, "off", "off | native | generic: answer SYNs in an XDP program on the 'interfaces' before they reach the queue (native: the driver's hook; generic: any device; see docs/xdp.md)"},
+	{"xdp-object", T_STR, F(xdp_object), 0, 0, RESTART, NULL, "the XDP program's object file (default: syngate_xdp.o beside the executable, else the installed one)"},
+	{"shed-rate", T_U32, F(rules.shed_rate), 0, 1000000, RESTART, "100000", "SYNs per second let into each queue; the excess is dropped before the queue (xt_hashlimit), 0 = no limit; see rules/README.md"},
+	{"fail-open", T_BOOL, F(rules.fail_open), 0, 0, RESTART, "no", "accept packets when no daemon listens or the queue is full"},
+	{"rst-invalid", T_BOOL, F(proxy.rst_invalid), 0, 0, LIVE, "no", "answer an ACK with a bad cookie with RST (no: drop it)"},
+	{"halfopen-per-source", T_U32, F(proxy.per_source_max), 0, 65535, LIVE, "1024", "half-open entries one client address may hold, 0 = no cap"},
+	{"table-size", T_U32, F(proxy.table_max), 1, 1u << 24, RESTART, "65536", "half-open table entries"},
+	{"backend-timeout-ms", T_U32, F(proxy.backend_timeout_ms), 100, 600000, LIVE, "10000", "give up on a silent backend after this"},
+	{"syn-rto-ms", T_U32, F(proxy.syn_rto_ms), 10, 60000, LIVE, "1000", "first backend SYN retransmission"},
+	{"cookie-period", T_U32, F(proxy.cookie_period), 1, 3600, RESTART, "30", "seconds per cookie secret; cookies live 1-2 periods"},
+	{"mss4", T_U16, F(proxy.mss4), 536, 65495, LIVE, "1460", "largest MSS advertised to IPv4 clients"},
+	{"mss6", T_U16, F(proxy.mss6), 1220, 65475, LIVE, "1440", "largest MSS advertised to IPv6 clients"},
+	{"default-wscale", T_U8, F(proxy.default_wscale), 0, 14, LIVE, "7", "window scale advertised until a backend's is learned"},
+	{"learn", T_BOOL, F(proxy.learn_first), 0, 0, LIVE, "yes", "pass one SYN a second to an unknown backend to learn its options"},
+	{"mark-pending", T_U32, F(proxy.mark_pending), 1, 0xffffffff, RESTART, "0x10000000", "connmark bit of connections in backend handshake"},
+	{"mark-proxied", T_U32, F(proxy.mark_proxied), 1, 0xffffffff, RESTART, "0x08000000", "connmark bit of spliced connections"},
+	{"complete-mark", T_U32, F(proxy.complete_mark), 1, 0xffffffff, RESTART, "0x04000000", "packet mark the rules put on the ACK completing a passed-through handshake"},
+	{"reflect-mark", T_U32, F(proxy.reflect_mark), 1, 0xffffffff, RESTART, "0x20000000", "packet mark of reflected SYN-ACKs"},
+	{"ipv4", T_BOOL, F(rules.ipv4), 0, 0, RESTART, "yes", "protect IPv4"},
+	{"ipv6", T_BOOL, F(rules.ipv6), 0, 0, RESTART, "yes", "protect IPv6"},
+	{"install-rules", T_BOOL, F(install_rules), 0, 0, RESTART, "no", "run: install the rules at start and remove them at exit"},
+	{"control", T_STR, F(control), 0, 0, RESTART, "/run/syngate.sock", "control socket path"},
+	{"metrics-addr", T_STR, F(metrics_addr), 0, 0, RESTART, "127.0.0.1", "address of the Prometheus endpoint"},
+	{"metrics-port", T_U16, F(metrics_port), 0, 65535, RESTART, "9469", "port of the Prometheus endpoint, 0 = off"},
+	{"backend-netns", T_STR, F(backend_netns), 0, 0, RESTART, NULL, "network namespace of the backends, e.g. /run/netns/web, for their listen queues (default: this one)"},
+	{"backend-queues", T_BOOL, F(backend_queues), 0, 0, RESTART, "yes", "read the backends' listen queues through sock_diag"},
+	{"log-level", T_LOG, F(log_level), 0, 0, LIVE, "info", "err | warn | info | debug"},
 };
 
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+static int set_one(struct sg_config *c, const struct opt *o, const char *v);
+
+/* The rules' and the proxy's own defaults first (fields no option sets, such
+ * as the rules' marks), then each option's default from the table. */
 void sg_config_defaults(struct sg_config *c)
 {
+	size_t i;
+
 	memset(c, 0, sizeof(*c));
 	sg_proxy_defaults(&c->proxy);
 	sg_rules_defaults(&c->rules);
-	c->queue_maxlen = 65536;
-	c->rcvbuf_mb = 64;
-	snprintf(c->control, sizeof(c->control), "/run/syngate.sock");
-	snprintf(c->metrics_addr, sizeof(c->metrics_addr), "127.0.0.1");
-	c->metrics_port = 9469;
-	c->backend_queues = true;
-	c->log_level = SG_LOG_INFO;
+	for (i = 0; i < NOPTS; i++)
+		if (opts[i].def && set_one(c, &opts[i], opts[i].def) != 0)
+			abort(); /* a default the table itself refuses */
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -211,7 +221,7 @@ int sg_config_set(struct sg_config *c, const char *key, const char *value, char 
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+	for (i = 0; i < NOPTS; i++) {
 		if (strcmp(opts[i].name, key))
 			continue;
 		if (set_one(c, &opts[i], value) != 0)
@@ -300,51 +310,65 @@ void sg_config_usage(FILE *out)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
-		fprintf(out, "  --%-20s %s\n", opts[i].name, opts[i].help);
+	for (i = 0; i < NOPTS; i++) {
+		fprintf(out, "  --%-20s %s", opts[i].name, opts[i].help);
+		if (opts[i].def)
+			fprintf(out, " (default %s)", opts[i].def);
+		fprintf(out, "%s\n", opts[i].live ? " [SIGHUP]" : "");
+	}
 }
 
-/* Appends @key to @out when @differs. */
-static int note(bool differs, const char *key, char *out, size_t len)
+/* Whether option @o holds the same value in @a and @b. */
+static bool same(const struct opt *o, const struct sg_config *a, const struct sg_config *b)
 {
-	size_t n = strlen(out);
+	const char *fa = (const char *)a + o->off, *fb = (const char *)b + o->off;
 
-	if (!differs)
-		return 0;
-	snprintf(out + n, len - n, "%s%s", n ? ", " : "", key);
-	return 1;
+	switch (o->type) {
+	case T_PORTS:
+		return a->rules.nports == b->rules.nports &&
+		       !memcmp(fa, fb, a->rules.nports * sizeof(a->rules.ports[0]));
+	case T_IFACES:
+		return a->rules.nifaces == b->rules.nifaces &&
+		       !memcmp(fa, fb, (size_t)a->rules.nifaces * sizeof(a->rules.ifaces[0]));
+	case T_STR:
+		return !strcmp(fa, fb);
+	default:
+		return !memcmp(fa, fb, o->size);
+	}
 }
 
 int sg_config_restart_keys(const struct sg_config *a, const struct sg_config *b, char *out,
 			   size_t len)
 {
-	const struct sg_rules_config *ra = &a->rules, *rb = &b->rules;
+	size_t i, used;
 	int n = 0;
 
 	out[0] = '\0';
-	n += note(ra->nports != rb->nports || memcmp(ra->ports, rb->ports, sizeof(ra->ports)),
-		  "ports", out, len);
-	n += note(ra->nifaces != rb->nifaces || memcmp(ra->ifaces, rb->ifaces, sizeof(ra->ifaces)),
-		  "interfaces", out, len);
-	n += note(ra->queue != rb->queue || ra->nqueues != rb->nqueues, "queue/queues", out, len);
-	n += note(ra->shed_rate != rb->shed_rate, "shed-rate", out, len);
-	n += note(a->install_rules != b->install_rules, "install-rules", out, len);
-	n += note(strcmp(a->backend_netns, b->backend_netns) != 0, "backend-netns", out, len);
-	n += note(ra->fail_open != rb->fail_open, "fail-open", out, len);
-	n += note(ra->ipv4 != rb->ipv4 || ra->ipv6 != rb->ipv6, "ipv4/ipv6", out, len);
-	n += note(a->proxy.table_max != b->proxy.table_max, "table-size", out, len);
-	n += note(a->proxy.cookie_period != b->proxy.cookie_period, "cookie-period", out, len);
-	n += note(a->proxy.mark_pending != b->proxy.mark_pending ||
-			  a->proxy.mark_proxied != b->proxy.mark_proxied ||
-			  a->proxy.reflect_mark != b->proxy.reflect_mark ||
-			  a->proxy.complete_mark != b->proxy.complete_mark,
-		  "marks", out, len);
-	n += note(strcmp(a->control, b->control), "control", out, len);
-	n += note(strcmp(a->metrics_addr, b->metrics_addr) || a->metrics_port != b->metrics_port,
-		  "metrics", out, len);
-	n += note(a->xdp_mode != b->xdp_mode || strcmp(a->xdp_object, b->xdp_object), "xdp",
-		  out, len);
-	n += note(a->queue_maxlen != b->queue_maxlen || a->rcvbuf_mb != b->rcvbuf_mb,
-		  "queue-maxlen/rcvbuf-mb", out, len);
+	for (i = 0; i < NOPTS; i++) {
+		if (opts[i].live || same(&opts[i], a, b))
+			continue;
+		used = strlen(out);
+		snprintf(out + used, len - used, "%s%s", n ? ", " : "", opts[i].name);
+		n++;
+	}
 	return n;
+}
+
+void sg_config_apply_live(struct sg_config *run, const struct sg_config *n)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTS; i++)
+		if (opts[i].live)
+			memcpy((char *)run + opts[i].off, (const char *)n + opts[i].off, opts[i].size);
+}
+
+int sg_config_live(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTS; i++)
+		if (!strcmp(opts[i].name, key))
+			return opts[i].live;
+	return -1;
 }

@@ -1,16 +1,20 @@
 /* cmocka tests of the configuration: values, errors naming the key and the
- * line, cross-option checks, and what a reload may change. */
+ * line, cross-option checks, the table's defaults, and what a reload may
+ * change (the table's live column, down to the proxy). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "syngate/core/packet.h"
 #include "syngate/ops/config.h"
+#include "tuples.h"
 
 static char err[SG_CONFIG_ERR_LEN];
 
@@ -156,6 +160,185 @@ static void restart_keys(void **state)
 	assert_string_equal(keys, "ports, table-size");
 }
 
+/* Every option with a valid value other than its default, and whether a
+ * reload applies it: the contract of the options table's live column. */
+static const struct {
+	const char *key, *value;
+	bool live;
+} every_option[] = {
+	{"ports", "81", false},
+	{"interfaces", "eth9", false},
+	{"queue", "3", false},
+	{"queues", "2", false},
+	{"queue-maxlen", "1024", false},
+	{"rcvbuf-mb", "8", false},
+	{"mode", "never", true},
+	{"adaptive-high", "2000", true},
+	{"adaptive-low", "100", true},
+	{"adaptive-window-ms", "1000", true},
+	{"xdp", "generic", false},
+	{"xdp-object", "/tmp/x.o", false},
+	{"shed-rate", "5", false},
+	{"fail-open", "yes", false},
+	{"rst-invalid", "yes", true},
+	{"halfopen-per-source", "7", true},
+	{"table-size", "128", false},
+	{"backend-timeout-ms", "5000", true},
+	{"syn-rto-ms", "500", true},
+	{"cookie-period", "60", false},
+	{"mss4", "1400", true},
+	{"mss6", "1400", true},
+	{"default-wscale", "3", true},
+	{"learn", "no", true},
+	{"mark-pending", "0x1", false},
+	{"mark-proxied", "0x2", false},
+	{"complete-mark", "0x4", false},
+	{"reflect-mark", "0x8", false},
+	{"ipv4", "no", false},
+	{"ipv6", "no", false},
+	{"install-rules", "yes", false},
+	{"control", "/tmp/s.sock", false},
+	{"metrics-addr", "::1", false},
+	{"metrics-port", "9000", false},
+	{"backend-netns", "/run/netns/x", false},
+	{"backend-queues", "no", false},
+	{"log-level", "debug", true},
+};
+
+#define NEVERY (sizeof(every_option) / sizeof(every_option[0]))
+
+/* The list above names every option of the table (--help prints one line
+ * each), so a new option must say whether it is live. */
+static void every_option_is_listed(void **state)
+{
+	char *text = NULL, line[64];
+	size_t len = 0, i;
+	FILE *f = open_memstream(&text, &len);
+	int lines = 0;
+
+	(void)state;
+	assert_non_null(f);
+	sg_config_usage(f);
+	fclose(f);
+	for (const char *p = text; (p = strstr(p, "\n  --")); p++)
+		lines++;
+	assert_int_equal(lines + (strncmp(text, "  --", 4) == 0), NEVERY);
+	for (i = 0; i < NEVERY; i++) {
+		snprintf(line, sizeof(line), "  --%-20s ", every_option[i].key);
+		assert_non_null(strstr(text, line));
+	}
+	free(text);
+}
+
+/* The table's defaults are the core's: sg_proxy_defaults() and
+ * sg_rules_defaults() agree with the daemon's. */
+static void defaults_match_the_core(void **state)
+{
+	struct sg_proxy_config p;
+	struct sg_rules_config r;
+	struct sg_config c;
+
+	(void)state;
+	sg_config_defaults(&c);
+	sg_proxy_defaults(&p);
+	sg_rules_defaults(&r);
+	assert_memory_equal(&c.proxy, &p, sizeof(p));
+	assert_int_equal(c.rules.nports, r.nports);
+	assert_int_equal(c.rules.ports[0], r.ports[0]);
+	assert_int_equal(c.rules.queue, r.queue);
+	assert_int_equal(c.rules.nqueues, r.nqueues);
+	assert_int_equal(c.rules.shed_rate, r.shed_rate);
+	assert_int_equal(c.rules.fail_open, r.fail_open);
+	assert_int_equal(c.rules.ipv4, r.ipv4);
+	assert_int_equal(c.rules.ipv6, r.ipv6);
+	assert_int_equal(c.rules.nifaces, r.nifaces);
+}
+
+/* Changing one option: a live one is applied by sg_config_apply_live() and
+ * not reported; any other is reported by name and not applied. */
+static void live_column_decides_reload(void **state)
+{
+	struct sg_config a, b, run;
+	char keys[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < NEVERY; i++) {
+		sg_config_defaults(&a);
+		b = a;
+		assert_int_equal(sg_config_set(&b, every_option[i].key, every_option[i].value, err,
+					       sizeof(err)),
+				 0);
+		assert_memory_not_equal(&a, &b, sizeof(a));
+		assert_int_equal(sg_config_live(every_option[i].key), every_option[i].live);
+		run = a;
+		sg_config_apply_live(&run, &b);
+		if (every_option[i].live) {
+			assert_int_equal(sg_config_restart_keys(&a, &b, keys, sizeof(keys)), 0);
+			assert_memory_equal(&run, &b, sizeof(run));
+		} else {
+			assert_int_equal(sg_config_restart_keys(&a, &b, keys, sizeof(keys)), 1);
+			assert_string_equal(keys, every_option[i].key);
+			assert_memory_equal(&run, &a, sizeof(run));
+		}
+	}
+	assert_int_equal(sg_config_live("no-such-option"), -1);
+}
+
+static int no_io(void *ctx, const uint8_t *pkt, size_t len)
+{
+	(void)ctx, (void)pkt, (void)len;
+	return 0;
+}
+
+/* The client SYN the proxy answers with a cookie: the reply in @a. */
+static void client_syn(struct sg_proxy *px, struct sg_action *a)
+{
+	struct sg_tuple t = tuple4();
+	struct sg_seg s = {.tuple = t, .seq = 1000, .flags = SG_TCP_SYN, .window = 64240,
+			   .opts = {.has_mss = true, .mss = 1460}};
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	size_t n = sg_pkt_build(pkt, sizeof(pkt), &s);
+
+	sg_proxy_packet(px, pkt, n, 2000000, a);
+}
+
+/* SIGHUP's path to a worker's proxy: apply_live, then sg_proxy_reconfigure.
+ * A live option (mss4, then mode) reaches the proxy; reflect-mark does not. */
+static void reload_reaches_the_proxy(void **state)
+{
+	static uint8_t rnd[2 * SG_COOKIE_SECRET_LEN + 8];
+	const struct sg_proxy_io io = {.send = no_io};
+	struct sg_config run, n;
+	struct sg_proxy *px;
+	struct sg_action a;
+	struct sg_pkt p;
+
+	(void)state;
+	sg_config_defaults(&run);
+	run.proxy.learn_first = false; /* answer the first SYN to a new backend */
+	px = sg_proxy_new(&run.proxy, &io, 1000000, rnd);
+	assert_non_null(px);
+	n = run;
+	assert_int_equal(sg_config_set(&n, "mss4", "1000", err, sizeof(err)), 0);
+	assert_int_equal(sg_config_set(&n, "reflect-mark", "0x40000000", err, sizeof(err)), 0);
+	sg_config_apply_live(&run, &n);
+	sg_proxy_reconfigure(px, &run.proxy);
+	client_syn(px, &a);
+	assert_int_equal(a.verdict, SG_V_REPEAT);
+	assert_int_equal(a.mark, 0x20000000); /* reflect-mark: restart only */
+	assert_int_equal(sg_pkt_parse(&p, a.out, a.len), SG_R_OK);
+	assert_int_equal(p.opts.mss, 1000); /* mss4: live */
+
+	assert_int_equal(sg_config_set(&n, "mode", "never", err, sizeof(err)), 0);
+	sg_config_apply_live(&run, &n);
+	sg_proxy_reconfigure(px, &run.proxy);
+	assert_int_equal(sg_proxy_mode(px), SG_MODE_NEVER);
+	client_syn(px, &a);
+	assert_int_equal(a.verdict, SG_V_ACCEPT);
+	sg_proxy_free(px);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -166,6 +349,10 @@ int main(void)
 		cmocka_unit_test(file_errors_name_line_and_key),
 		cmocka_unit_test(cross_checks),
 		cmocka_unit_test(restart_keys),
+		cmocka_unit_test(every_option_is_listed),
+		cmocka_unit_test(defaults_match_the_core),
+		cmocka_unit_test(live_column_decides_reload),
+		cmocka_unit_test(reload_reaches_the_proxy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -186,9 +186,11 @@ const struct sg_counters *sg_proxy_counters(const struct sg_proxy *px);
 /* Cookies issued in the current slot ([0]) and the previous one ([1]): the
  * cookies that can still come back. */
 void sg_proxy_cookies_in_flight(const struct sg_proxy *px, uint64_t out[2]);
-/* Applies the options of @c that can change at run time (mode, timeouts, MSS
- * caps, wscale default, learning, RST policy); the table size, marks and
- * cookie period stay as they were. */
+/* Applies @c, except table_max and cookie_period, which sized the table and
+ * the cookie keys at sg_proxy_new() and stay as they were.  Which options may
+ * change at run time is the caller's policy (the daemon: the options table's
+ * live column, sg_config_apply_live()); marks changed here change the marks
+ * the proxy sets. */
 void sg_proxy_reconfigure(struct sg_proxy *px, const struct sg_proxy_config *c);
 uint32_t sg_proxy_halfopen(const struct sg_proxy *px);
 void sg_proxy_set_mode(struct sg_proxy *px, enum sg_mode m);

@@ -38,11 +38,20 @@ struct sg_config {
 	char config_path[256];	/* the file read by --config (for SIGHUP), "" if none */
 };
 
-/* Names the options of @b that differ from @a and cannot change without a
- * restart, into @out (comma-separated).  Returns how many. */
+/* The options table (config.c) says which options SIGHUP applies to the
+ * running daemon ("live") and which need a restart; these three read it.
+ *
+ * Names the options of @b that differ from @a and cannot change without a
+ * restart, into @out (comma-separated, in table order).  Returns how many. */
 int sg_config_restart_keys(const struct sg_config *a, const struct sg_config *b, char *out,
 			   size_t len);
+/* Copies the live options of @n into @run; the others stay as they are. */
+void sg_config_apply_live(struct sg_config *run, const struct sg_config *n);
+/* 1 if option @key is live, 0 if it needs a restart, -1 if there is none. */
+int sg_config_live(const char *key);
 
+/* Fills @c with every option's default (the table's) and the rest of the
+ * proxy's and the rules' (sg_proxy_defaults(), sg_rules_defaults()). */
 void sg_config_defaults(struct sg_config *c);
 /* Sets option @key to @value.  Unknown keys and bad values are errors. */
 int sg_config_set(struct sg_config *c, const char *key, const char *value, char *err,
@@ -51,7 +60,8 @@ int sg_config_set(struct sg_config *c, const char *key, const char *value, char 
 int sg_config_load(struct sg_config *c, const char *path, char *err, size_t errlen);
 /* Cross-option checks (marks distinct, ports given, ...). */
 int sg_config_check(const struct sg_config *c, char *err, size_t errlen);
-/* Prints every option with its help text (for --help). */
+/* Prints every option with its help text, default, and [SIGHUP] when a
+ * reload applies it (for --help). */
 void sg_config_usage(FILE *out);
 
 #endif
