@@ -4,6 +4,7 @@
  * with its own value. */
 #include <inttypes.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -62,56 +63,56 @@ static struct sg_stats_src snapshot(void)
 				     .backend = &backend, .nbackend = 1, .xdp = xdp};
 }
 
-static void json_has_each_counter_once(void **state)
+/* Expects "key":value (@json) or the line "key value" exactly once in out. */
+static void expect_field(bool json, const char *key, uint64_t v)
+{
+	char k[128];
+
+	if (json)
+		snprintf(k, sizeof(k), "\"%s\":%" PRIu64, key, v);
+	else
+		snprintf(k, sizeof(k), "\n%-28s %" PRIu64 "\n", key, v);
+	expect_once(out, k);
+}
+
+/* `syngate stats` (text or JSON) names each counter, drop reason and XDP
+ * outcome once, with its value. */
+static void stats_have_each_counter_once(bool json)
 {
 	struct sg_stats_src s = snapshot();
-	char k[128];
+	char name[64];
 	int i;
 
-	(void)state;
-	sg_stats_format(&s, true, out, sizeof(out));
-#define KEY(f, metric, help)                                                             \
-	snprintf(k, sizeof(k), "\"%s\":%" PRIu64, #f, c.f);                              \
-	expect_once(out, k);
-	SG_COUNTERS(KEY)
-#undef KEY
+	sg_stats_format(&s, json, out, sizeof(out));
+#define FIELD(f, metric, help) expect_field(json, #f, c.f);
+	SG_COUNTERS(FIELD)
+#undef FIELD
 	for (i = 1; i < SG_R__COUNT; i++) {
-		snprintf(k, sizeof(k), "\"drop_%s\":%" PRIu64, sg_reason_name((enum sg_reason)i),
-			 c.drops[i]);
-		expect_once(out, k);
+		snprintf(name, sizeof(name), SG_STATS_DROP_PREFIX "%s",
+			 sg_reason_name((enum sg_reason)i));
+		expect_field(json, name, c.drops[i]);
 	}
 	for (i = 0; i < SG_XDP__COUNT; i++) {
-		snprintf(k, sizeof(k), "\"xdp_%s\":%" PRIu64,
-			 sg_xdp_counter_name((enum sg_xdp_counter)i), xdp[i]);
-		expect_once(out, k);
+		snprintf(name, sizeof(name), "xdp_%s", sg_xdp_counter_name((enum sg_xdp_counter)i));
+		expect_field(json, name, xdp[i]);
 	}
-	snprintf(k, sizeof(k), "\"established\":%" PRIu64, c.proxied);
-	expect_once(out, k);
+	expect_field(json, "established", c.proxied);
+}
+
+static void json_has_each_counter_once(void **state)
+{
+	(void)state;
+	stats_have_each_counter_once(true);
 	assert_int_equal(out[0], '{');
 	assert_string_equal(out + strlen(out) - 2, "}\n");
 }
 
 static void text_has_each_counter_once(void **state)
 {
-	struct sg_stats_src s = snapshot();
 	char k[128];
-	int i;
 
 	(void)state;
-	sg_stats_format(&s, false, out, sizeof(out));
-#define LINE(f, metric, help)                                                            \
-	snprintf(k, sizeof(k), "\n%-28s %" PRIu64 "\n", #f, c.f);                        \
-	expect_once(out, k);
-	SG_COUNTERS(LINE)
-#undef LINE
-	for (i = 1; i < SG_R__COUNT; i++) {
-		char name[64];
-
-		snprintf(name, sizeof(name), SG_STATS_DROP_PREFIX "%s",
-			 sg_reason_name((enum sg_reason)i));
-		snprintf(k, sizeof(k), "\n%-28s %" PRIu64 "\n", name, c.drops[i]);
-		expect_once(out, k);
-	}
+	stats_have_each_counter_once(false);
 	/* established follows closed, as `syngate stats` always printed it */
 	snprintf(k, sizeof(k), "\n%-28s %" PRIu64 "\n%-28s %" PRIu64 "\n", "closed", c.closed,
 		 "established", c.proxied);
