@@ -51,10 +51,7 @@ void sg_proxy_defaults(struct sg_proxy_config *c)
 	c->mode = SG_MODE_ALWAYS;
 	c->table_max = 65536;
 	c->per_source_max = 1024;
-	c->mark_pending = 0x10000000;
-	c->mark_proxied = 0x08000000;
-	c->reflect_mark = 0x20000000;
-	c->complete_mark = 0x04000000;
+	sg_marks_defaults(&c->marks);
 	c->backend_timeout_ms = 10000;
 	c->syn_rto_ms = 1000;
 	c->cookie_period = 30;
@@ -342,7 +339,7 @@ static void reflect(struct sg_proxy *px, struct sg_action *a)
 {
 	a->verdict = SG_V_REPEAT;
 	a->set_mark = true;
-	a->mark = px->cfg.reflect_mark;
+	a->mark = px->cfg.marks.reflect;
 }
 
 /* --- client SYN ---------------------------------------------------------- */
@@ -459,7 +456,7 @@ static int ct_create(struct sg_proxy *px, const struct sg_halfopen *e)
 {
 	struct sg_ct_new n = {
 		.orig = e->tuple,
-		.mark = px->cfg.mark_pending,
+		.mark = px->cfg.marks.pending,
 		.timeout = px->cfg.backend_timeout_ms / 1000 + 5,
 		.orig_wscale = e->opts.has_wscale ? e->opts.wscale : 0,
 		.reply_wscale = e->adv_wscale,
@@ -573,7 +570,7 @@ static void on_backend_synack(struct sg_proxy *px, struct sg_halfopen *e, const 
 	if (px->io.send(px->io.ctx, pkt, n) != 0)
 		px->c.drops[SG_R_SEND_ERROR]++; /* the backend re-sends its SYN-ACK */
 	if (px->io.ct_establish(px->io.ctx, &e->tuple, (int32_t)(e->cookie - p->seq),
-				px->cfg.mark_proxied) != 0) {
+				px->cfg.marks.proxied) != 0) {
 		/* the backend holds an established socket now: reset both ends
 		 * rather than leave them hanging */
 		seg_init(&s, &e->tuple, e->client_isn + 1, 0, SG_TCP_RST, 0);

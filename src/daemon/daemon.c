@@ -30,9 +30,10 @@
 #include "syngate/io/ct.h"
 #include "syngate/daemon/daemon.h"
 #include "syngate/ops/http.h"
+#include "syngate/io/diag.h"
 #include "syngate/io/kstats.h"
 #include "syngate/io/log.h"
-#include "syngate/ops/rules.h"
+#include "syngate/ops/iptables.h"
 #include "syngate/ops/stats.h"
 #include "syngate/daemon/worker.h"
 #include "syngate/io/xdp.h"
@@ -337,7 +338,7 @@ static void teardown(struct daemon *d)
 	sg_xdp_close(d->xdp);
 	sg_diag_close(d->diag);
 	if (d->rules_installed)
-		sg_rules_remove(&d->cfg.rules, stderr);
+		sg_iptables_remove(&d->cfg.rules, stderr);
 	sg_control_close(d->ctl);
 	if (d->sfd >= 0)
 		close(d->sfd);
@@ -392,7 +393,7 @@ static int setup(struct daemon *d)
 				   "(systemd: AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW)");
 		return -1;
 	}
-	d->ev = sg_ct_events_open(d->cfg.proxy.mark_proxied, d->cfg.proxy.mark_proxied);
+	d->ev = sg_ct_events_open(d->cfg.proxy.marks.proxied, d->cfg.proxy.marks.proxied);
 	if (!d->ev)
 		sg_log_warn("conntrack events unavailable: connection ends will not be counted");
 	if (open_timer_and_signals(d) < 0)
@@ -400,7 +401,7 @@ static int setup(struct daemon *d)
 	if (open_backend_diag(d) < 0)
 		return -1;
 	if (d->cfg.install_rules) {
-		if (sg_rules_install(&d->cfg.rules, stderr) != 0)
+		if (sg_iptables_install(&d->cfg.rules, stderr) != 0)
 			return -1;
 		d->rules_installed = true;
 	}
@@ -476,10 +477,6 @@ int sg_daemon_run(const struct sg_config *cfg)
 
 	memset(&d, 0, sizeof(d));
 	d.cfg = *cfg;
-	d.cfg.rules.mark = cfg->proxy.mark_pending;
-	d.cfg.rules.proxied_mark = cfg->proxy.mark_proxied;
-	d.cfg.rules.complete_mark = cfg->proxy.complete_mark;
-	d.cfg.rules.reflect_mark = cfg->proxy.reflect_mark;
 	if (d.cfg.rules.nqueues < 1)
 		d.cfg.rules.nqueues = 1;
 	if (d.cfg.rules.nqueues > MAX_QUEUES)

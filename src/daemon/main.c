@@ -12,7 +12,7 @@
 #include "syngate/ops/config.h"
 #include "syngate/daemon/daemon.h"
 #include "syngate/io/log.h"
-#include "syngate/ops/rules.h"
+#include "syngate/ops/iptables.h"
 #include "syngate/ops/stats.h"
 
 static void usage(FILE *out)
@@ -96,10 +96,7 @@ static int load(struct sg_config *c, int argc, char **argv, int first, bool *dry
 		fprintf(stderr, "syngate: %s\n", err);
 		return -1;
 	}
-	c->rules.mark = c->proxy.mark_pending;
-	c->rules.proxied_mark = c->proxy.mark_proxied;
-	c->rules.complete_mark = c->proxy.complete_mark;
-	c->rules.reflect_mark = c->proxy.reflect_mark;
+	c->rules.marks = c->proxy.marks; /* the rules match what the proxy sets */
 	c->rules.dry_run = *dry_run;
 	return 0;
 }
@@ -116,11 +113,11 @@ static int cmd_rules(int argc, char **argv)
 	if (load(&c, argc, argv, 3, &dry) != 0)
 		return 2;
 	if (!strcmp(argv[2], "install"))
-		return sg_rules_install(&c.rules, stdout) == 0 ? 0 : 1;
+		return sg_iptables_install(&c.rules, stdout) == 0 ? 0 : 1;
 	if (!strcmp(argv[2], "remove"))
-		return sg_rules_remove(&c.rules, stdout) == 0 ? 0 : 1;
+		return sg_iptables_remove(&c.rules, stdout) == 0 ? 0 : 1;
 	if (!strcmp(argv[2], "status"))
-		return sg_rules_status(&c.rules, stdout) == 0 ? 0 : 1;
+		return sg_iptables_status(&c.rules, stdout) == 0 ? 0 : 1;
 	fprintf(stderr, "syngate: unknown rules command '%s'\n", argv[2]);
 	return 2;
 }

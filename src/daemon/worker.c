@@ -201,7 +201,7 @@ static void io_remember(void *ctx, const struct sg_tuple *t)
 static void on_packet(void *ctx, struct sg_nfq *q, const struct sg_nfq_pkt *pkt)
 {
 	struct sg_worker *w = ctx;
-	uint32_t cm = w->cfg.proxy.complete_mark;
+	uint32_t cm = w->cfg.proxy.marks.complete;
 	bool completes = (pkt->mark & cm) == cm;
 	struct sg_action a;
 

@@ -27,6 +27,7 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
+#include "syngate/io/kstats.h"
 #include "syngate/io/nfq.h"
 
 /* Datagrams per recvmmsg(). */
@@ -401,33 +402,19 @@ static int cfg_wait(struct sg_nfq *q)
 	return -1;
 }
 
-/* True if /proc/net/netfilter/nfnetlink_queue (this network namespace) lists
- * @queue, i.e. some socket holds it.  Columns: queue, port id, ... */
-static bool queue_held(uint16_t queue)
-{
-	FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
-	unsigned int num;
-	bool held = false;
-	char line[256];
-
-	if (!f)
-		return false;
-	while (!held && fgets(line, sizeof(line), f))
-		held = sscanf(line, "%u", &num) == 1 && num == queue;
-	fclose(f);
-	return held;
-}
-
 /* Binds the queue.  The kernel answers EPERM both without CAP_NET_ADMIN and
- * when another socket holds the queue; the second becomes EBUSY. */
+ * when another socket holds the queue (/proc lists it); the second becomes
+ * EBUSY. */
 static int nfq_bind(struct sg_nfq *q, const struct sg_nfq_config *c)
 {
+	struct sg_kqueue kq;
+
 	if (cfg_request(q, c) < 0)
 		return -1;
 	if (cfg_wait(q) == 0)
 		return 0;
-	if (errno == EPERM && queue_held(c->queue))
-		errno = EBUSY;
+	if (errno == EPERM)
+		errno = sg_kqueue_read(NULL, c->queue, &kq) == 0 ? EBUSY : EPERM;
 	return -1;
 }
 

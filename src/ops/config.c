@@ -57,10 +57,10 @@ static const struct opt opts[] = {
 	{"mss6", T_U16, F(proxy.mss6), 1220, 65475, LIVE, "1440", "largest MSS advertised to IPv6 clients"},
 	{"default-wscale", T_U8, F(proxy.default_wscale), 0, 14, LIVE, "7", "window scale advertised until a backend's is learned"},
 	{"learn", T_BOOL, F(proxy.learn_first), 0, 0, LIVE, "yes", "pass one SYN a second to an unknown backend to learn its options"},
-	{"mark-pending", T_U32, F(proxy.mark_pending), 1, 0xffffffff, RESTART, "0x10000000", "connmark bit of connections in backend handshake"},
-	{"mark-proxied", T_U32, F(proxy.mark_proxied), 1, 0xffffffff, RESTART, "0x08000000", "connmark bit of spliced connections"},
-	{"complete-mark", T_U32, F(proxy.complete_mark), 1, 0xffffffff, RESTART, "0x04000000", "packet mark the rules put on the ACK completing a passed-through handshake"},
-	{"reflect-mark", T_U32, F(proxy.reflect_mark), 1, 0xffffffff, RESTART, "0x20000000", "packet mark of reflected SYN-ACKs"},
+	{"mark-pending", T_U32, F(proxy.marks.pending), 1, 0xffffffff, RESTART, "0x10000000", "connmark bit of connections in backend handshake"},
+	{"mark-proxied", T_U32, F(proxy.marks.proxied), 1, 0xffffffff, RESTART, "0x08000000", "connmark bit of spliced connections"},
+	{"complete-mark", T_U32, F(proxy.marks.complete), 1, 0xffffffff, RESTART, "0x04000000", "packet mark the rules put on the ACK completing a passed-through handshake"},
+	{"reflect-mark", T_U32, F(proxy.marks.reflect), 1, 0xffffffff, RESTART, "0x20000000", "packet mark of reflected SYN-ACKs"},
 	{"ipv4", T_BOOL, F(rules.ipv4), 0, 0, RESTART, "yes", "protect IPv4"},
 	{"ipv6", T_BOOL, F(rules.ipv6), 0, 0, RESTART, "yes", "protect IPv6"},
 	{"install-rules", T_BOOL, F(install_rules), 0, 0, RESTART, "no", "run: install the rules at start and remove them at exit"},
@@ -288,8 +288,7 @@ int sg_config_check(const struct sg_config *c, char *err, size_t errlen)
 		return fail(err, errlen, "'ports': at least one port is needed");
 	if (!c->rules.ipv4 && !c->rules.ipv6)
 		return fail(err, errlen, "'ipv4' and 'ipv6' are both off: nothing to protect");
-	if ((p->mark_pending & p->mark_proxied) || (p->mark_pending & p->reflect_mark) ||
-	    (p->mark_proxied & p->reflect_mark) || (p->complete_mark & p->reflect_mark))
+	if (!sg_marks_valid(&p->marks))
 		return fail(err, errlen,
 			    "'mark-pending', 'mark-proxied' and 'reflect-mark' must not share bits, "
 			    "nor 'complete-mark' and 'reflect-mark'");

@@ -1,4 +1,5 @@
-/* rules_cli: a thin command line over src/ops/rules.c for tests/net/test_rules.sh.
+/* rules_cli: a thin command line over src/ops/iptables.c and src/ops/rules.c
+ * for tests/net/test_rules.sh.
  *
  *   rules_cli install|remove|status|format [-p PORT]... [-i IFACE]... [-q QUEUE]
  *             [-n NQUEUES] [-m MARK] [-r REFLECT_MARK] [-o] [-4] [-6] [-d]
@@ -8,7 +9,7 @@
  * status: what the library call returned (0, 1 for status "not installed",
  * 255 for -1), 2 on a usage error.
  */
-#include "syngate/ops/rules.h"
+#include "syngate/ops/iptables.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -55,9 +56,9 @@ static int option(struct sg_rules_config *c, int opt, const char *arg, bool *por
 	case 'n':
 		return number(arg, 65535, &v) < 0 ? -1 : (c->nqueues = (uint16_t)v, 0);
 	case 'm':
-		return number(arg, UINT32_MAX, &v) < 0 ? -1 : (c->mark = (uint32_t)v, 0);
+		return number(arg, UINT32_MAX, &v) < 0 ? -1 : (c->marks.pending = (uint32_t)v, 0);
 	case 'r':
-		return number(arg, UINT32_MAX, &v) < 0 ? -1 : (c->reflect_mark = (uint32_t)v, 0);
+		return number(arg, UINT32_MAX, &v) < 0 ? -1 : (c->marks.reflect = (uint32_t)v, 0);
 	case 'o':
 		c->fail_open = true;
 		return 0;
@@ -74,16 +75,31 @@ static int option(struct sg_rules_config *c, int opt, const char *arg, bool *por
 	return -1;
 }
 
+/* Prints the rule set install adds, without removal lines. */
+static int format(const struct sg_rules_config *c)
+{
+	struct sg_strbuf b = {0};
+	const char *why = sg_rules_invalid(c);
+	int rc = -1;
+
+	if (why)
+		fprintf(stderr, "syngate: invalid rules configuration: %s\n", why);
+	else if (sg_rules_install_script(c, NULL, &b) == 0 && fputs(sg_strbuf_str(&b), stdout) >= 0)
+		rc = 0;
+	sg_strbuf_free(&b);
+	return rc;
+}
+
 static int run(const char *cmd, const struct sg_rules_config *c)
 {
 	if (strcmp(cmd, "install") == 0)
-		return sg_rules_install(c, stdout);
+		return sg_iptables_install(c, stdout);
 	if (strcmp(cmd, "remove") == 0)
-		return sg_rules_remove(c, stdout);
+		return sg_iptables_remove(c, stdout);
 	if (strcmp(cmd, "status") == 0)
-		return sg_rules_status(c, stdout);
+		return sg_iptables_status(c, stdout);
 	if (strcmp(cmd, "format") == 0)
-		return sg_rules_format(c, stdout);
+		return format(c);
 	return -2;
 }
 

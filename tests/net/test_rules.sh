@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Integration test of src/ops/rules.c against the real kernel, inside throwaway
+# Integration test of src/ops/iptables.c and rules.c against the real kernel, inside throwaway
 # network namespaces (never the host's).  Builds tests/net/rules_cli.c, then
 # checks install / reinstall / remove / fail-open / queue-balance / sysctls /
 # dry run / status / error messages.  Prints one PASS/FAIL line per check and
@@ -66,7 +66,9 @@ sysctl_put() { E sh -c "echo $2 > /proc/sys/$1"; }
 
 # ------------------------------------------------------------------ build
 if ! $CC $CFLAGS -I"$ROOT/include" -o "$TMP/rules_cli" \
-	"$ROOT/tests/net/rules_cli.c" "$ROOT/src/ops/rules.c"; then
+	"$ROOT/tests/net/rules_cli.c" "$ROOT/src/ops/rules.c" "$ROOT/src/ops/iptables.c" \
+	"$ROOT/src/ops/spawn.c" "$ROOT/src/ops/sysctl.c" "$ROOT/src/ops/strbuf.c" \
+	"$ROOT/src/io/kstats.c" "$ROOT/src/core/types.c"; then
 	fail "build rules_cli"
 	exit 1
 fi

@@ -58,7 +58,7 @@ static void set_values(void **state)
 	assert_int_equal(sg_config_set(&c, "interfaces", "eth0,eth1", err, sizeof(err)), 0);
 	assert_string_equal(c.rules.ifaces[1], "eth1");
 	assert_int_equal(sg_config_set(&c, "mark-pending", "0x40000000", err, sizeof(err)), 0);
-	assert_int_equal(c.proxy.mark_pending, 0x40000000);
+	assert_int_equal(c.proxy.marks.pending, 0x40000000);
 	assert_int_equal(sg_config_set(&c, "fail-open", "yes", err, sizeof(err)), 0);
 	assert_true(c.rules.fail_open);
 	assert_int_equal(sg_config_set(&c, "mode", "never", err, sizeof(err)), 0);
@@ -131,7 +131,7 @@ static void cross_checks(void **state)
 
 	(void)state;
 	sg_config_defaults(&c);
-	c.proxy.mark_proxied = c.proxy.mark_pending;
+	c.proxy.marks.proxied = c.proxy.marks.pending;
 	assert_int_equal(sg_config_check(&c, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "must not share bits"));
 	sg_config_defaults(&c);

@@ -39,10 +39,7 @@ struct sg_proxy_config {
 	enum sg_mode mode;
 	uint32_t table_max;	   /* half-open entries */
 	uint32_t per_source_max;   /* half-open entries one client address may hold (0: no cap) */
-	uint32_t mark_pending;	   /* connmark while the backend handshake runs */
-	uint32_t mark_proxied;	   /* connmark once spliced */
-	uint32_t reflect_mark;	   /* packet mark of reflected SYN-ACKs (rules notrack them) */
-	uint32_t complete_mark;	   /* packet mark the rules put on a pass-through handshake's ACK */
+	struct sg_marks marks;	   /* what the rules match (types.h) */
 	uint32_t backend_timeout_ms; /* give up on a silent backend, RST the client */
 	uint32_t syn_rto_ms;	   /* first backend SYN retransmission */
 	uint32_t cookie_period;	   /* seconds per secret slot */

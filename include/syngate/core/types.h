@@ -13,6 +13,33 @@
 /* Client-facing interfaces syngate attaches to (rules, XDP) at most. */
 #define SG_MAX_IFACES 8
 
+/* The marks syngate and its rules agree on.  Connmarks live on conntrack
+ * entries, packet marks on one packet; each is a bit (or bits) the other
+ * users of the marks leave alone.
+ *
+ *   pending   connmark while the backend handshake runs (the rules queue
+ *             the backend's answers on such connections)
+ *   proxied   connmark once spliced (destroy events are filtered on it)
+ *   reflect   packet mark of a SYN-ACK syngate reflects (NF_REPEAT): the
+ *             rules notrack and accept it
+ *   complete  packet mark the rules put on the ACK completing a
+ *             passed-through handshake (adaptive mode counts it)
+ */
+struct sg_marks {
+	uint32_t pending;
+	uint32_t proxied;
+	uint32_t reflect;
+	uint32_t complete;
+};
+
+/* Fills @m with the defaults: pending 0x10000000, proxied 0x08000000,
+ * reflect 0x20000000, complete 0x04000000. */
+void sg_marks_defaults(struct sg_marks *m);
+
+/* True when every mark is non-zero, pending, proxied and reflect share no
+ * bit, and neither do complete and reflect. */
+bool sg_marks_valid(const struct sg_marks *m);
+
 /* Values are the kernel's NF_* verdicts. */
 enum sg_verdict { SG_V_DROP = 0, SG_V_ACCEPT = 1, SG_V_REPEAT = 4 };
 

@@ -1,11 +1,12 @@
-/* syngate kernel-side figures: the NFQUEUE backlog and drops from
- * /proc/net/netfilter/nfnetlink_queue, and a backend's listen queues read
- * through sock_diag (inet_diag) over libmnl, as `ss -lnt` shows them.
- * Return convention: 0 on success, -1 with errno set.
+/* syngate /proc reader: what the kernel says in /proc about syngate's
+ * queues (/proc/net/netfilter/nfnetlink_queue: backlog, drops, whether a
+ * socket holds a queue) and about this process (/proc/self/status:
+ * capabilities).  Return convention: 0 on success, -1 with errno set.
  */
 #ifndef SYNGATE_KSTATS_H
 #define SYNGATE_KSTATS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* One line of /proc/net/netfilter/nfnetlink_queue. */
@@ -19,25 +20,9 @@ struct sg_kqueue {
  * namespace).  ENOENT when the queue is not bound. */
 int sg_kqueue_read(const char *path, uint16_t queue, struct sg_kqueue *out);
 
-/* A listening socket's queues. */
-struct sg_listen_queue {
-	uint16_t port;
-	uint32_t accept_queue;	/* completed connections not yet accepted */
-	uint32_t backlog;	/* the accept queue's limit (listen() backlog) */
-	uint32_t syn_recv;	/* half-open connections (request sockets) */
-};
-
-struct sg_diag;
-
-/* Opens a sock_diag socket in the network namespace at @netns (a path such as
- * /run/netns/NAME or /proc/PID/ns/net; NULL: the current one).  errno
- * ENOTRECOVERABLE means the thread could not return to its own namespace:
- * the caller must not go on. */
-struct sg_diag *sg_diag_open(const char *netns);
-void sg_diag_close(struct sg_diag *d);
-
-/* Sums the queues of every TCP listener (IPv4 and IPv6) on @port into @out.
- * A port with no listener reads as zeros. */
-int sg_diag_listen(struct sg_diag *d, uint16_t port, struct sg_listen_queue *out);
+/* True when this process holds capability @bit (linux/capability.h:
+ * CAP_NET_ADMIN, CAP_NET_RAW, ...) in its effective set, as root normally
+ * does; without /proc, whether it runs as root. */
+bool sg_has_capability(int bit);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "syngate/io/ct.h"
+#include "syngate/io/diag.h"
 #include "syngate/io/kstats.h"
 #include "syngate/io/nfq.h"
 #include "syngate/core/proxy.h"

@@ -1,0 +1,30 @@
+/* syngate sysctls: read and write /proc/sys, and bring the sysctls syngate's
+ * packet path needs to acceptable values.
+ *
+ * @path arguments are relative to /proc/sys with '/' separators
+ * ("net/ipv4/conf/eth0.100/rp_filter"), so interface names may hold dots.
+ */
+#ifndef SYNGATE_SYSCTL_H
+#define SYNGATE_SYSCTL_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "syngate/ops/rules.h"
+
+/* Copies the value without its trailing newline into @buf.  Returns 0, or -1
+ * with errno (ENOENT: no such sysctl here; ENOSPC: @buf too small).  Prints
+ * nothing. */
+int sg_sysctl_get(const char *path, char *buf, size_t len);
+
+/* Writes @value.  Returns 0, or -1 with errno.  Prints nothing. */
+int sg_sysctl_set(const char *path, const char *value);
+
+/* Brings the sysctls the rules of @c rely on to acceptable values: IPv4
+ * forwarding and loose (or no) reverse path filtering on `all' and each
+ * client interface, IPv6 forwarding, and nf_conntrack_tcp_loose 0.  Prints
+ * each change to @report (NULL: nothing) as "sysctl NAME: OLD -> NEW"; with
+ * c->dry_run only prints.  Returns 0, or -1 after a message on stderr. */
+int sg_sysctl_apply(const struct sg_rules_config *c, FILE *report);
+
+#endif

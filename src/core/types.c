@@ -1,0 +1,18 @@
+/* syngate core vocabulary: see include/syngate/core/types.h. */
+#include "syngate/core/types.h"
+
+void sg_marks_defaults(struct sg_marks *m)
+{
+	m->pending = 0x10000000;
+	m->proxied = 0x08000000;
+	m->reflect = 0x20000000;
+	m->complete = 0x04000000;
+}
+
+bool sg_marks_valid(const struct sg_marks *m)
+{
+	if (!m->pending || !m->proxied || !m->reflect || !m->complete)
+		return false;
+	return !(m->pending & m->proxied) && !(m->pending & m->reflect) &&
+	       !(m->proxied & m->reflect) && !(m->complete & m->reflect);
+}

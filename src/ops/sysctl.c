@@ -1,0 +1,180 @@
+/* syngate sysctls: see include/syngate/ops/sysctl.h. */
+#include "syngate/ops/sysctl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <string.h>
+#include <unistd.h>
+
+static int sysctl_path(const char *path, char *buf, size_t len)
+{
+	if (snprintf(buf, len, "/proc/sys/%s", path) >= (int)len)
+		return errno = ENAMETOOLONG, -1;
+	return 0;
+}
+
+int sg_sysctl_get(const char *path, char *buf, size_t len)
+{
+	char file[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	if (sysctl_path(path, file, sizeof(file)) < 0 ||
+	    (fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, len);
+	close(fd);
+	if (n < 0)
+		return -1;
+	if ((size_t)n == len)
+		return errno = ENOSPC, -1;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		n--;
+	buf[n] = '\0';
+	return 0;
+}
+
+int sg_sysctl_set(const char *path, const char *value)
+{
+	char file[PATH_MAX];
+	size_t len = strlen(value);
+	ssize_t n;
+	int fd, saved;
+
+	if (sysctl_path(path, file, sizeof(file)) < 0 ||
+	    (fd = open(file, O_WRONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = write(fd, value, len);
+	saved = errno;
+	close(fd);
+	if (n >= 0 && (size_t)n != len)
+		saved = EIO;
+	errno = saved;
+	return n >= 0 && (size_t)n == len ? 0 : -1;
+}
+
+/* One sysctl syngate needs: @ok are the acceptable values (second may be
+ * NULL), @set what to write otherwise; @missing explains an absent file. */
+struct sysctl_want {
+	char path[96];
+	const char *ok[2];
+	const char *set;
+	const char *missing;
+};
+
+/* Writes the sysctl name of @path ("net/ipv4/ip_forward" -> "net.ipv4.ip_forward"). */
+static void sysctl_name(const char *path, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", path);
+	for (char *p = buf; *p; p++)
+		if (*p == '/')
+			*p = '.';
+}
+
+/* Brings one sysctl to an acceptable value and reports the change.
+ * Returns 0, 1 when the sysctl is absent and @w->missing is only a warning
+ * (NULL missing: skip silently), or -1 with a message. */
+static int sysctl_ensure(const struct sysctl_want *w, bool dry_run, FILE *report)
+{
+	char name[128], old[64];
+
+	sysctl_name(w->path, name, sizeof(name));
+	if (sg_sysctl_get(w->path, old, sizeof(old)) < 0) {
+		if (errno == ENOENT)
+			return 1;
+		fprintf(stderr, "syngate: cannot read sysctl %s: %s\n", name, strerror(errno));
+		return -1;
+	}
+	if (strcmp(old, w->ok[0]) == 0 || (w->ok[1] && strcmp(old, w->ok[1]) == 0))
+		return 0;
+	if (!dry_run && sg_sysctl_set(w->path, w->set) < 0) {
+		fprintf(stderr, "syngate: cannot set sysctl %s to %s: %s\n", name, w->set,
+		        strerror(errno));
+		return -1;
+	}
+	if (report)
+		fprintf(report, "sysctl %s: %s -> %s%s\n", name, old, w->set,
+		        dry_run ? " (dry run: not applied)" : "");
+	return 0;
+}
+
+/* sysctl_ensure(), turning an absent sysctl into an error (@fatal) or a
+ * warning, each explained with w->missing. */
+static int sysctl_require(const struct sysctl_want *w, bool fatal, bool dry_run, FILE *report)
+{
+	char name[128];
+	int rc = sysctl_ensure(w, dry_run, report);
+
+	if (rc <= 0)
+		return rc;
+	sysctl_name(w->path, name, sizeof(name));
+	fprintf(stderr, "syngate: %s: sysctl %s is missing: %s\n", fatal ? "error" : "warning",
+	        name, w->missing);
+	return fatal ? -1 : 0;
+}
+
+/* The sysctls of the IPv4 reflect path: forwarding, and loose or no reverse
+ * path filtering (the reflected SYN-ACK leaves by the interface its SYN came
+ * in on; the kernel uses the larger of `all' and the interface's value). */
+static int sysctls_ipv4(const struct sg_rules_config *c, FILE *report)
+{
+	struct sysctl_want fwd = {"net/ipv4/ip_forward",
+	                          {"1", NULL},
+	                          "1",
+	                          "IPv4 forwarding is not available in this kernel"};
+	struct sysctl_want rp = {
+	    "net/ipv4/conf/all/rp_filter", {"0", "2"}, "2", "this kernel has no IPv4 rp_filter"};
+
+	if (sysctl_require(&fwd, true, c->dry_run, report) < 0 ||
+	    sysctl_require(&rp, false, c->dry_run, report) < 0)
+		return -1;
+	rp.missing = "the interface does not exist (yet); when it appears its rp_filter "
+	             "comes from net.ipv4.conf.default.rp_filter, which must then be 0 or 2";
+	for (int i = 0; i < c->nifaces; i++) {
+		if (strchr(c->ifaces[i], '+'))
+			continue; /* iptables wildcard, no sysctl directory */
+		snprintf(rp.path, sizeof(rp.path), "net/ipv4/conf/%s/rp_filter", c->ifaces[i]);
+		if (sysctl_require(&rp, false, c->dry_run, report) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int sysctls_ipv6(const struct sg_rules_config *c, FILE *report)
+{
+	struct sysctl_want fwd = {"net/ipv6/conf/all/forwarding",
+	                          {"1", NULL},
+	                          "1",
+	                          "IPv6 is disabled in this kernel or namespace: disable ipv6 in "
+	                          "syngate's configuration"};
+
+	return sysctl_require(&fwd, true, c->dry_run, report);
+}
+
+/* tcp_loose=0 makes conntrack call a mid-stream ACK with no entry INVALID
+ * instead of picking the connection up, which is what sends cookie ACKs to
+ * syngate.  It exists once nf_conntrack is loaded, which the conntrack match
+ * of the rules just installed should have done. */
+static int sysctl_tcp_loose(const struct sg_rules_config *c, FILE *report)
+{
+	struct sysctl_want w = {"net/netfilter/nf_conntrack_tcp_loose",
+	                        {"0", NULL},
+	                        "0",
+	                        "nf_conntrack is not loaded in this namespace even after the "
+	                        "rules were installed: `modprobe nf_conntrack' (kernel "
+	                        "CONFIG_NF_CONNTRACK); the rules are in place but cookie ACKs "
+	                        "will not reach syngate until tcp_loose is 0"};
+
+	return sysctl_require(&w, !c->dry_run, c->dry_run, report);
+}
+
+int sg_sysctl_apply(const struct sg_rules_config *c, FILE *report)
+{
+	if (c->ipv4 && sysctls_ipv4(c, report) < 0)
+		return -1;
+	if (c->ipv6 && sysctls_ipv6(c, report) < 0)
+		return -1;
+	return sysctl_tcp_loose(c, report);
+}
