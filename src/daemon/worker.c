@@ -5,7 +5,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/random.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,15 +24,6 @@
 #define TICK_BUDGET_MAX (1u << 18)
 #define RANDOM_LEN (2 * SG_COOKIE_SECRET_LEN + 8)
 #define SNAP_WAIT_MS 200
-
-struct sg_keyring {
-	pthread_mutex_t lock;
-	struct sg_cookie_keys keys;
-	uint64_t held[64]; /* slot whose keys each worker holds */
-	int nworkers;
-	struct sg_xdp *xdp;
-	uint64_t published; /* slot whose keys the XDP program has */
-};
 
 struct sg_worker {
 	struct sg_config cfg;
@@ -68,80 +58,6 @@ static uint64_t mono_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-/* Fills @buf with @len bytes from the kernel's CSPRNG.  Returns 0 or -1. */
-static int fill_random(uint8_t *buf, size_t len)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = getrandom(buf + got, len - got, 0);
-
-		if (n < 0 && errno != EINTR)
-			return -1;
-		if (n > 0)
-			got += (size_t)n;
-	}
-	return 0;
-}
-
-/* --- shared cookie keys ----------------------------------------------------- */
-
-struct sg_keyring *sg_keyring_new(uint32_t period, int nworkers, struct sg_xdp *xdp)
-{
-	struct sg_keyring *r = calloc(1, sizeof(*r));
-	struct timespec ts;
-	uint8_t rnd[2 * SG_COOKIE_SECRET_LEN];
-
-	if (!r || nworkers < 1 || nworkers > 64 || fill_random(rnd, sizeof(rnd)) != 0) {
-		sg_log_warn("cookie keys");
-		free(r);
-		return NULL;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	sg_cookie_init(&r->keys, period, (uint64_t)ts.tv_sec, rnd);
-	pthread_mutex_init(&r->lock, NULL);
-	r->nworkers = nworkers;
-	r->xdp = xdp;
-	r->published = r->keys.slot;
-	if (xdp && sg_xdp_set_keys(xdp, &r->keys) != 0) {
-		sg_keyring_free(r);
-		return NULL;
-	}
-	return r;
-}
-
-void sg_keyring_free(struct sg_keyring *r)
-{
-	if (!r)
-		return;
-	pthread_mutex_destroy(&r->lock);
-	free(r);
-}
-
-/* Worker @id takes the keys of the slot of @now_s into @out, drawing the
- * slot's secret if it is the first there. */
-static void keyring_sync(struct sg_keyring *r, int id, uint64_t now_s, struct sg_cookie_keys *out)
-{
-	uint8_t rnd[2 * SG_COOKIE_SECRET_LEN];
-	int i;
-
-	pthread_mutex_lock(&r->lock);
-	if (now_s / r->keys.period > r->keys.slot) {
-		if (fill_random(rnd, sizeof(rnd)) == 0)
-			sg_cookie_rotate(&r->keys, now_s, rnd);
-		else
-			sg_log_warn("getrandom: cookie secrets not rotated");
-	}
-	*out = r->keys;
-	r->held[id] = r->keys.slot;
-	for (i = 0; i < r->nworkers && r->held[i] == r->keys.slot; i++)
-		;
-	if (r->xdp && i == r->nworkers && r->published != r->keys.slot &&
-	    sg_xdp_set_keys(r->xdp, &r->keys) == 0)
-		r->published = r->keys.slot;
-	pthread_mutex_unlock(&r->lock);
 }
 
 /* --- io table for the proxy --------------------------------------------- */
@@ -260,7 +176,7 @@ static void rotate(struct sg_worker *w)
 
 	if (slot == w->last_slot)
 		return;
-	keyring_sync(w->ring, w->id, w->now_us / 1000000, &k);
+	sg_keyring_sync(w->ring, w->id, w->now_us / 1000000, &k);
 	sg_proxy_set_keys(w->px, &k);
 	w->last_slot = k.slot;
 	sg_log(SG_LOG_DEBUG, "queue %u: cookie slot %lu", w->queue, (unsigned long)k.slot);
@@ -436,7 +352,7 @@ struct sg_worker *sg_worker_new(const struct sg_config *cfg, uint16_t queue, int
 		sg_log_warn("ctnetlink (is nf_conntrack_netlink available?)");
 	else if (!(w->raw = sg_raw_open()))
 		sg_log_warn("raw sockets");
-	else if (fill_random(rnd, sizeof(rnd)) != 0)
+	else if (sg_keyring_random(rnd, sizeof(rnd)) != 0)
 		sg_log_warn("getrandom");
 	else if (!(w->px = sg_proxy_new(&pc, &io, w->now_us, rnd)))
 		sg_log_warn("proxy state (table-size %u)", pc.table_max);

@@ -3,8 +3,8 @@
  * A worker owns everything one queue needs: its proxy (half-open table,
  * learned backends, adaptive estimate), the queue socket, a ctnetlink
  * socket, the raw sockets and a 100 ms timer.  Nothing is shared between
- * workers on the packet path; the cookie keys are copied from a keyring once
- * per slot, and the XDP fast path's maps are written by syscalls.  That works because the rules spread
+ * workers on the packet path; the cookie keys are copied from the keyring
+ * (keyring.h) once per slot, and the XDP fast path's maps are written by syscalls.  That works because the rules spread
  * flows with --queue-balance, whose hash covers the addresses in either
  * direction: a flow's SYN, ACK and backend SYN-ACK all reach the same queue.
  *
@@ -22,6 +22,7 @@
 #include "syngate/io/nfq.h"
 #include "syngate/core/proxy.h"
 #include "syngate/io/xdp.h"
+#include "syngate/daemon/keyring.h"
 
 /* A worker's figures at one moment. */
 struct sg_worker_snap {
@@ -35,18 +36,6 @@ struct sg_worker_snap {
 };
 
 struct sg_worker;
-
-/* The cookie keys all workers and the XDP program sign and check with: an
- * ACK may reach another worker than the one (or the program) that answered
- * its SYN.  The first worker to reach a new slot draws its secret; the XDP
- * program gets it only once every worker holds it, so that no worker ever
- * sees a cookie of a slot it does not know yet. */
-struct sg_keyring;
-
-/* Keys for @nworkers workers (at most 64), cookie slots of @period seconds,
- * given to @xdp (NULL: none) from the start. */
-struct sg_keyring *sg_keyring_new(uint32_t period, int nworkers, struct sg_xdp *xdp);
-void sg_keyring_free(struct sg_keyring *r);
 
 /* Opens queue @queue and everything the worker needs.  Worker @id of
  * @nworkers: the count divides the adaptive watermarks (each worker sees its
