@@ -12,18 +12,19 @@ void sg_strbuf_init(struct sg_strbuf *b, char *buf, size_t cap)
 	buf[0] = '\0';
 }
 
-/* Makes room for @n more bytes and the terminator where it can (a heap
- * buffer grows by doubling).  Returns how many of the @n fit. */
+/* Makes room for @n more bytes and the terminator where it can: a heap
+ * buffer grows by doubling, up to SG_STRBUF_HEAP_MAX.  Returns how many of
+ * the @n fit. */
 static size_t room(struct sg_strbuf *b, size_t n)
 {
-	size_t cap = b->cap ? b->cap : 256;
+	size_t want = b->len + n + 1, cap = b->cap ? b->cap : 256;
 	char *p;
 
-	if (b->fixed || b->cut || b->len + n + 1 <= b->cap)
+	if (want > SG_STRBUF_HEAP_MAX)
+		want = SG_STRBUF_HEAP_MAX;
+	if (b->fixed || b->cut || want <= b->cap)
 		goto out;
-	if (b->len + n + 1 > SG_STRBUF_HEAP_MAX)
-		goto out;
-	while (cap < b->len + n + 1)
+	while (cap < want)
 		cap *= 2;
 	if (cap > SG_STRBUF_HEAP_MAX)
 		cap = SG_STRBUF_HEAP_MAX;
