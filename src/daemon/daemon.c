@@ -57,6 +57,7 @@ struct snapshot {
 	bool has_ev, has_kq, has_xdp;
 	int nbackend;
 	uint64_t xdp[SG_XDP__COUNT];
+	struct sg_health health;
 };
 
 struct daemon {
@@ -73,6 +74,10 @@ struct daemon {
 	struct sg_control *ctl;
 	int epfd, tfd, sfd;
 	bool rules_installed;
+	struct sg_health health;     /* the watch's findings (coordinator thread) */
+	uint64_t watch_ticks;
+	struct sg_counters seen;     /* counters at the last watch, for its log lines */
+	bool ct_near_full;
 	uint64_t closed; /* spliced connections that ended (destroy events) */
 	struct sg_listen_queue backend[SG_RULES_MAX_PORTS]; /* last sock_diag read */
 	int nbackend;
@@ -159,6 +164,7 @@ static void snapshot_take(struct daemon *d, bool fresh)
 	read_backends(d);
 	memcpy(n.backend, d->backend, sizeof(n.backend));
 	n.nbackend = d->nbackend;
+	n.health = d->health;
 	pthread_mutex_lock(&d->lock);
 	d->snap = n;
 	pthread_mutex_unlock(&d->lock);
@@ -188,6 +194,7 @@ static void snapshot_src(const struct daemon *d, const struct snapshot *s,
 	src->backend = s->backend;
 	src->nbackend = s->nbackend;
 	src->xdp = s->has_xdp ? s->xdp : NULL;
+	src->health = &s->health;
 }
 
 /* The metrics endpoint's renderer: runs on libmicrohttpd's thread. */
@@ -213,12 +220,91 @@ static void on_destroy(void *ctx, const struct sg_tuple *orig, uint32_t mark)
 	((struct daemon *)ctx)->closed++;
 }
 
+/* The rules: another tool may remove them (`nft flush ruleset`, which
+ * Debian's nftables service runs on reload, or iptables -F): then every SYN
+ * would reach the backends unprotected while the metrics still said cookies
+ * were engaged.  Put them back, and say so. */
+static void watch_rules(struct daemon *d)
+{
+	int r;
+
+	if (!d->rules_installed)
+		return;
+	r = sg_iptables_present(&d->cfg.rules);
+	if (r != 0) {
+		d->health.rules = r > 0;
+		return;
+	}
+	d->health.rules = 0;
+	sg_log(SG_LOG_WARN, "event=rules_missing action=reinstall: syngate's iptables chains or "
+	       "jumps were removed by another tool; putting them back");
+	if (sg_iptables_install(&d->cfg.rules, NULL) == 0) {
+		d->health.rules = 1;
+		d->health.rules_restored++;
+	} else {
+		sg_log(SG_LOG_ERR, "event=rules_missing: reinstalling failed; SYNs are not protected");
+	}
+}
+
+/* Conntrack near its limit: new connections will fail, and a client that
+ * got a cookie SYN-ACK believes it is connected, so it hangs.  Logged once
+ * each time usage crosses 90%. */
+static void watch_conntrack(struct daemon *d)
+{
+	struct sg_health *h = &d->health;
+	bool near;
+
+	h->has_conntrack = sg_conntrack_usage(&h->conntrack_count, &h->conntrack_max) == 0;
+	if (!h->has_conntrack || !h->conntrack_max)
+		return;
+	near = h->conntrack_count * 10 >= h->conntrack_max * 9;
+	if (near && !d->ct_near_full)
+		sg_log(SG_LOG_WARN, "event=conntrack_near_full entries=%llu max=%llu: new "
+		       "connections will fail (raise net.netfilter.nf_conntrack_max)",
+		       (unsigned long long)h->conntrack_count, (unsigned long long)h->conntrack_max);
+	d->ct_near_full = near;
+}
+
+/* Failures a client only sees as a hang (it was told "connected" by the
+ * cookie SYN-ACK): one line a second at most while they happen. */
+static void watch_failures(struct daemon *d)
+{
+	const struct sg_counters *c = &d->snap.c;
+	uint64_t ct = c->drops[SG_R_CT_ERROR] - d->seen.drops[SG_R_CT_ERROR];
+	uint64_t to = c->drops[SG_R_BACKEND_TIMEOUT] - d->seen.drops[SG_R_BACKEND_TIMEOUT];
+	uint64_t full = c->drops[SG_R_TABLE_FULL] - d->seen.drops[SG_R_TABLE_FULL];
+
+	if (ct)
+		sg_log(SG_LOG_WARN, "event=ct_create_failed count=%llu conntrack=%llu/%llu: valid "
+		       "cookie ACKs whose conntrack entry could not be created",
+		       (unsigned long long)ct, (unsigned long long)d->health.conntrack_count,
+		       (unsigned long long)d->health.conntrack_max);
+	if (to)
+		sg_log(SG_LOG_WARN, "event=backend_timeout count=%llu: backends did not answer "
+		       "the SYN of clients that completed a cookie handshake (clients got a RST)",
+		       (unsigned long long)to);
+	if (full)
+		sg_log(SG_LOG_WARN, "event=halfopen_full count=%llu: valid cookie ACKs refused, "
+		       "the half-open table is full", (unsigned long long)full);
+	d->seen = *c;
+}
+
+/* Once a second, on the coordinator thread. */
+static void watch(struct daemon *d)
+{
+	watch_rules(d);
+	watch_conntrack(d);
+	watch_failures(d);
+}
+
 static void on_tick(struct daemon *d)
 {
 	uint64_t expirations;
 
 	if (read(d->tfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 		sg_log_warn("timerfd read");
+	if (++d->watch_ticks % (1000 / TICK_MS) == 0)
+		watch(d);
 	snapshot_take(d, false);
 	sg_control_run(d->ctl, mono_us() / 1000); /* deadlines of idle clients */
 }
@@ -404,6 +490,7 @@ static int setup(struct daemon *d)
 		if (sg_iptables_install(&d->cfg.rules, stderr) != 0)
 			return -1;
 		d->rules_installed = true;
+		d->health.rules = 1;
 	}
 	if (open_xdp(d) < 0)
 		return -1;
@@ -482,6 +569,7 @@ int sg_daemon_run(const struct sg_config *cfg)
 	if (d.cfg.rules.nqueues > MAX_QUEUES)
 		d.cfg.rules.nqueues = MAX_QUEUES;
 	d.epfd = d.tfd = d.sfd = -1;
+	d.health.rules = -1;
 	pthread_mutex_init(&d.lock, NULL);
 	sg_log_set_level((enum sg_log_level)cfg->log_level);
 	r = setup(&d);

@@ -47,3 +47,30 @@ bool sg_has_capability(int bit)
 	fclose(f);
 	return caps & (UINT64_C(1) << bit);
 }
+
+/* Reads one unsigned number from the file @path.  0, or -1 with errno. */
+static int read_u64(const char *path, uint64_t *v)
+{
+	FILE *f = fopen(path, "re");
+	unsigned long long x;
+	int ok;
+
+	if (!f)
+		return -1;
+	ok = fscanf(f, "%llu", &x) == 1;
+	fclose(f);
+	if (!ok) {
+		errno = EINVAL;
+		return -1;
+	}
+	*v = x;
+	return 0;
+}
+
+int sg_conntrack_usage(uint64_t *count, uint64_t *max)
+{
+	if (read_u64("/proc/sys/net/netfilter/nf_conntrack_count", count) < 0 ||
+	    read_u64("/proc/sys/net/netfilter/nf_conntrack_max", max) < 0)
+		return -1;
+	return 0;
+}

@@ -455,3 +455,33 @@ int sg_iptables_status(const struct sg_rules_config *c, FILE *out)
 	}
 	return rc;
 }
+
+/* 1 when both of syngate's chains of family @f are there with one jump each,
+ * 0 when not, -1 when iptables-save failed. */
+static int family_present(const struct family *f)
+{
+	static const char *const tc[2][2] = {{"raw", "SYNGATE-RAW"}, {"mangle", "SYNGATE-MANGLE"}};
+	struct sg_rules_saved s;
+	int ok = 1;
+
+	if (family_read(f, &s) < 0)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		const struct sg_rules_table *t = sg_rules_saved_table(&s, tc[i][0]);
+
+		if (!t || !sg_rules_table_has_chain(t, tc[i][1]) || t->njumps != 1)
+			ok = 0;
+	}
+	sg_rules_saved_free(&s);
+	return ok;
+}
+
+int sg_iptables_present(const struct sg_rules_config *c)
+{
+	struct family f[2];
+	int n = families_of(c, f), rc = 1;
+
+	for (int i = 0; i < n && rc > 0; i++)
+		rc = family_find_tools(&f[i]) < 0 ? -1 : family_present(&f[i]);
+	return rc;
+}

@@ -107,6 +107,24 @@ static void queues(struct out *o, const struct sg_stats_src *s)
 		put(o, "syngate_backend_accept_queue_limit{port=\"%u\"} %u\n", s->backend[i].port, s->backend[i].backlog);
 }
 
+static void health(struct out *o, const struct sg_health *h)
+{
+	if (h && h->rules >= 0) {
+		one(o, "syngate_rules_installed", "gauge",
+		    "1 while syngate's iptables chains and jumps are in place, 0 when missing.",
+		    (uint64_t)h->rules);
+		one(o, "syngate_rules_restored_total", "counter",
+		    "Times syngate found its rules missing (flushed by another tool) and put them back.",
+		    h->rules_restored);
+	}
+	if (h && h->has_conntrack) {
+		one(o, "syngate_conntrack_entries", "gauge",
+		    "Entries in the conntrack table of syngate's namespace.", h->conntrack_count);
+		one(o, "syngate_conntrack_max", "gauge",
+		    "The conntrack table's limit (nf_conntrack_max).", h->conntrack_max);
+	}
+}
+
 size_t sg_metrics_format(const struct sg_stats_src *s, char *out, size_t cap)
 {
 	struct out o;
@@ -117,5 +135,6 @@ size_t sg_metrics_format(const struct sg_stats_src *s, char *out, size_t cap)
 	counters(&o, s->c);
 	histogram(&o, s->c);
 	queues(&o, s);
+	health(&o, s->health);
 	return o.b.len;
 }

@@ -20,6 +20,11 @@ struct sg_kqueue {
  * namespace).  ENOENT when the queue is not bound. */
 int sg_kqueue_read(const char *path, uint16_t queue, struct sg_kqueue *out);
 
+/* The conntrack table of the current namespace: entries now and the
+ * maximum (/proc/sys/net/netfilter/nf_conntrack_{count,max}).  ENOENT
+ * when conntrack is not loaded. */
+int sg_conntrack_usage(uint64_t *count, uint64_t *max);
+
 /* True when this process holds capability @bit (linux/capability.h:
  * CAP_NET_ADMIN, CAP_NET_RAW, ...) in its effective set, as root normally
  * does; without /proc, whether it runs as root. */

@@ -41,4 +41,11 @@ int sg_iptables_remove(const struct sg_rules_config *c, FILE *report);
  * some are missing (not an error), -1 on error. */
 int sg_iptables_status(const struct sg_rules_config *c, FILE *out);
 
+/* Whether every chain of every enabled family is in place with exactly one
+ * jump into it (what sg_iptables_status() returns 0 for), without listing
+ * anything: 1 yes, 0 no, -1 when the rules cannot be read (a message on
+ * stderr).  For the daemon's watch, once a second: one iptables-save run
+ * per family. */
+int sg_iptables_present(const struct sg_rules_config *c);
+
 #endif

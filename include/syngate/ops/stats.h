@@ -18,6 +18,15 @@
  * label (sg_reason_name()): drop_table_full. */
 #define SG_STATS_DROP_PREFIX "drop_"
 
+/* What the daemon watches beyond the packet path (checked once a second). */
+struct sg_health {
+	int rules;		   /* syngate's rules: 1 in place, 0 missing, -1 not managed */
+	uint64_t rules_restored;   /* times they were found missing and put back */
+	bool has_conntrack;	   /* the two figures below were read */
+	uint64_t conntrack_count;  /* entries in this namespace's table */
+	uint64_t conntrack_max;	   /* its limit (nf_conntrack_max) */
+};
+
 struct sg_stats_src {
 	const struct sg_counters *c;
 	uint32_t halfopen;
@@ -35,6 +44,7 @@ struct sg_stats_src {
 	const struct sg_listen_queue *backend;	  /* backend listeners, one per port */
 	int nbackend;
 	const uint64_t *xdp;			  /* SG_XDP__COUNT counters; NULL: no XDP */
+	const struct sg_health *health;		  /* may be NULL */
 };
 
 /* Writes the snapshot in the Prometheus text exposition format (version
