@@ -21,13 +21,10 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+#include "syngate/core/bucket.h"
 #include "syngate/core/cookie_mac.h"
+#include "syngate/core/tcpopt.h"
 #include "syngate/core/xdp_abi.h"
-
-#define FAMILY_INET 2
-#define FAMILY_INET6 10
-#define OPT_MAX 40
-#define OPT_BUF 64 /* power of 2 >= OPT_MAX, for index masks */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -71,19 +68,14 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 2);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, uint64_t);
 } sg_learn_at SEC(".maps");
-
-static const __u16 mss4_tab[8] = SG_COOKIE_MSS4_VALUES;
-static const __u16 mss6_tab[8] = SG_COOKIE_MSS6_VALUES;
-static const __u8 wscale_tab[8] = SG_COOKIE_WSCALE_VALUES;
 
 /* What the program needs of a client SYN. */
 struct syn {
-	struct sg_xdp_tkey t; /* client -> server */
+	struct sg_tuple t; /* client -> server, as the daemon's codec fills it */
 	__u32 isn;
-	__u16 mss;
-	__u8 has_mss, has_wscale, wscale, sack_ok;
+	struct sg_tcpopts o;
 	__u32 l3, l4; /* offsets of the IP and TCP headers */
 };
 
@@ -111,59 +103,11 @@ static __always_inline __u16 csum_fold(__s64 sum)
 	return (__u16)~s;
 }
 
-/* The state of a walk over the SYN's TCP options (bpf_loop()'s context). */
-struct opt_walk {
-	__u8 o[OPT_BUF];
-	__u32 i, len;
-	int bad;
-	struct syn *s;
-};
-
-/* One step of the walk: one option at w->i.  Returns 1 to stop. */
+/* bpf_loop() callback: one step of tcpopt.h's walk (@arg is the walk). */
 static long opt_step(__u32 n, void *arg)
 {
-	struct opt_walk *w = arg;
-	struct syn *s = w->s;
-	__u32 i = w->i, len = w->len;
-	__u8 kind, olen;
-
 	(void)n;
-	if (i >= len || i >= OPT_MAX)
-		return 1;
-	kind = w->o[i & (OPT_BUF - 1)];
-	if (kind == 0) /* end of options */
-		return 1;
-	if (kind == 1) { /* no-op */
-		w->i = i + 1;
-		return 0;
-	}
-	olen = w->o[(i + 1) & (OPT_BUF - 1)];
-	if (len - i < 2 || olen < 2 || olen > len - i)
-		goto bad;
-	if (kind == 2) { /* MSS */
-		if (olen != 4)
-			goto bad;
-		s->has_mss = 1;
-		s->mss = (__u16)(w->o[(i + 2) & (OPT_BUF - 1)] << 8 | w->o[(i + 3) & (OPT_BUF - 1)]);
-	} else if (kind == 3) { /* window scale */
-		if (olen != 3)
-			goto bad;
-		s->has_wscale = 1;
-		s->wscale = w->o[(i + 2) & (OPT_BUF - 1)];
-		if (s->wscale > 14)
-			s->wscale = 14;
-	} else if (kind == 4) { /* SACK permitted */
-		if (olen != 2)
-			goto bad;
-		s->sack_ok = 1;
-	} else if (kind == 8 && olen != 10) { /* timestamps */
-		goto bad;
-	}
-	w->i = i + olen;
-	return 0;
-bad:
-	w->bad = 1;
-	return 1;
+	return sg_tcpopt_step(arg);
 }
 
 /* Walks the SYN's TCP options as sg_tcpopts_parse() does.  Returns 0, or -1
@@ -171,22 +115,29 @@ bad:
 static __always_inline int parse_options(struct xdp_md *ctx, struct syn *s, __u32 off,
 					 __u32 len)
 {
-	struct opt_walk w = {.len = len, .s = s};
+	struct sg_tcpopt_walk w = {.len = len, .out = &s->o};
 
 	if (len == 0)
 		return 0;
-	if (len > OPT_MAX || bpf_xdp_load_bytes(ctx, off, w.o, len & (OPT_BUF - 1)) < 0)
+	/* verifier workaround: the mask bounds the length bpf_xdp_load_bytes()
+	 * is given (len <= SG_TCPOPT_MAX is not tracked into the call) */
+	if (len > SG_TCPOPT_MAX ||
+	    bpf_xdp_load_bytes(ctx, off, w.o, len & (SG_TCPOPT_BUF - 1)) < 0)
 		return -1;
-	/* each step takes at least one byte: OPT_MAX steps walk them all */
-	if (bpf_loop(OPT_MAX, opt_step, &w, 0) < 0)
+	/* verifier workaround: bpf_loop() instead of a plain loop, whose
+	 * states the verifier would explore step by step; each step takes at
+	 * least one byte, so SG_TCPOPT_MAX steps walk them all */
+	if (bpf_loop(SG_TCPOPT_MAX, opt_step, &w, 0) < 0)
 		return -1;
 	return w.bad ? -1 : 0;
 }
 
 /* Parses an Ethernet frame carrying a plain TCP SYN.  Returns 0 when @s holds
  * one, 1 when the frame is not a SYN to look at, -1 when it is a SYN of a
- * shape the program leaves to the daemon. */
-static __always_inline int parse(struct xdp_md *ctx, struct syn *s)
+ * shape the program leaves to the daemon.
+ * Verifier workaround: a function of its own (not inlined), so that the option
+ * walk's stack is not added to the SYN-ACK builder's (512 bytes in all). */
+static __noinline int parse(struct xdp_md *ctx, struct syn *s)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
@@ -207,7 +158,7 @@ static __always_inline int parse(struct xdp_md *ctx, struct syn *s)
 		/* IP options, first fragments: the daemon's, but the TCP header
 		 * is read for the port, so that they are counted as such */
 		shape = ip->ihl != 5 || (ip->frag_off & bpf_htons(0x2000));
-		s->t.family = FAMILY_INET;
+		s->t.family = SG_AF_INET;
 		__builtin_memcpy(s->t.saddr, &ip->saddr, 4);
 		__builtin_memcpy(s->t.daddr, &ip->daddr, 4);
 		s->l4 = s->l3 + ip->ihl * 4;
@@ -218,7 +169,7 @@ static __always_inline int parse(struct xdp_md *ctx, struct syn *s)
 			return 1;
 		if (ip6->nexthdr != IPPROTO_TCP)
 			return ip6->version == 6 ? -1 : 1; /* extension headers: the daemon's */
-		s->t.family = FAMILY_INET6;
+		s->t.family = SG_AF_INET6;
 		__builtin_memcpy(s->t.saddr, &ip6->saddr, 16);
 		__builtin_memcpy(s->t.daddr, &ip6->daddr, 16);
 		s->l4 = s->l3 + sizeof(*ip6);
@@ -238,60 +189,58 @@ static __always_inline int parse(struct xdp_md *ctx, struct syn *s)
 	return parse_options(ctx, s, s->l4 + sizeof(*th), th->doff * 4 - sizeof(*th));
 }
 
-/* The cookie for SYN @s with the keys of @ctl (sg_cookie_make()). */
-static __always_inline __u32 cookie(const struct sg_xdp_ctl *ctl, const struct syn *s)
+/* The cookie for SYN @s with the keys of @ctl (sg_cookie_make()).
+ * Verifier workaround: not inlined, for the stack as parse(). */
+static __noinline __u32 cookie(const struct sg_xdp_ctl *ctl, const struct syn *s)
 {
-	struct sg_cookie_mac_input in = {};
+	struct sg_cookie_mac_input in;
 	__u64 slot = ctl->slot;
-	__u32 mss = 0, low;
+	__u32 low = sg_cookie_low(slot, s->t.family, &s->o);
 
-	if (s->has_mss)
-		mss = sg_cookie_mss_index(s->t.family == FAMILY_INET6 ? mss6_tab : mss4_tab,
-					  s->mss);
-	low = (__u32)(slot & 1) | mss << 1 | (__u32)s->sack_ok << 4 |
-	      sg_cookie_wscale_index(wscale_tab, s->has_wscale, s->wscale) << 5;
-	__builtin_memcpy(in.saddr, s->t.saddr, 16);
-	__builtin_memcpy(in.daddr, s->t.daddr, 16);
-	in.slot = slot;
-	in.client_isn = s->isn;
-	in.sport = s->t.sport;
-	in.dport = s->t.dport;
-	in.family = s->t.family;
-	in.low_bits = (__u8)low;
-	return (__u32)(sg_cookie_mac50((const __u8 *)&in, ctl->secret[slot & 1]) >> 40) << 8 | low;
+	sg_cookie_mac_input_of(&in, &s->t, s->isn, slot, low);
+	return sg_cookie_join(sg_cookie_mac50((const __u8 *)&in, ctl->secret[slot & 1]), low);
 }
 
-/* Fills the SYN-ACK's TCP header for @s; returns its length (24, 28 or 32). */
+/* Fills the SYN-ACK's TCP header for @s; returns its length (24, 28 or 32).
+ * The options are sg_synack_opts()'s, written as sg_tcpopts_build() does. */
 static __always_inline __u32 synack_tcp(struct synack_tcp *t, const struct sg_xdp_ctl *ctl,
-					const struct syn *s, const struct sg_xdp_backend *b)
+					const struct syn *s, const struct sg_xdp_backend *xb)
 {
-	__u16 cap = s->t.family == FAMILY_INET6 ? ctl->mss6 : ctl->mss4;
-	__u16 mss = b && b->mss < cap ? b->mss : cap;
+	struct sg_backend_opts b;
+	struct sg_tcpopts o;
 	__u32 n = 4;
 
+	if (xb) {
+		b.mss = xb->mss;
+		b.has_wscale = xb->has_wscale;
+		b.wscale = xb->wscale;
+		b.sack_ok = xb->sack_ok;
+	}
+	sg_synack_opts(&o, &s->o, xb ? &b : NULL,
+		       s->t.family == SG_AF_INET6 ? ctl->mss6 : ctl->mss4, ctl->default_wscale);
 	t->h.source = bpf_htons(s->t.dport);
 	t->h.dest = bpf_htons(s->t.sport);
 	t->h.seq = bpf_htonl(cookie(ctl, s));
 	t->h.ack_seq = bpf_htonl(s->isn + 1);
 	t->h.syn = 1;
 	t->h.ack = 1;
-	t->opt[0] = 2;
+	t->opt[0] = SG_TCPOPT_MSS;
 	t->opt[1] = 4;
-	t->opt[2] = mss >> 8;
-	t->opt[3] = mss & 0xff;
-	if (s->sack_ok && (!b || b->sack_ok)) {
-		t->opt[4] = 1;
-		t->opt[5] = 1;
-		t->opt[6] = 4;
+	t->opt[2] = o.mss >> 8;
+	t->opt[3] = o.mss & 0xff;
+	if (o.sack_ok) {
+		t->opt[4] = SG_TCPOPT_NOP;
+		t->opt[5] = SG_TCPOPT_NOP;
+		t->opt[6] = SG_TCPOPT_SACK_PERM;
 		t->opt[7] = 2;
 		n = 8;
 	}
-	/* window scaling only if both ends do it (on_syn()) */
-	if (s->has_wscale && !(b && !b->has_wscale)) {
-		t->opt[n & 15] = 1;
-		t->opt[(n + 1) & 15] = 3;
+	/* verifier workaround: n is 4 or 8 here, the masks say so */
+	if (o.has_wscale) {
+		t->opt[n & 15] = SG_TCPOPT_NOP;
+		t->opt[(n + 1) & 15] = SG_TCPOPT_WSCALE;
 		t->opt[(n + 2) & 15] = 3;
-		t->opt[(n + 3) & 15] = b ? b->wscale : ctl->default_wscale;
+		t->opt[(n + 3) & 15] = o.wscale;
 		n += 4;
 	}
 	t->h.doff = (sizeof(t->h) + n) / 4;
@@ -310,7 +259,7 @@ static __always_inline __s64 pseudo_sum(const struct syn *s, __u32 tcplen)
 		__be16 proto, len;
 	} p4 = {};
 
-	if (s->t.family == FAMILY_INET6) {
+	if (s->t.family == SG_AF_INET6) {
 		__builtin_memcpy(p6.saddr, s->t.daddr, 16);
 		__builtin_memcpy(p6.daddr, s->t.saddr, 16);
 		p6.len = bpf_htonl(tcplen);
@@ -370,7 +319,7 @@ static __always_inline int reply(struct xdp_md *ctx, const struct sg_xdp_ctl *ct
 	__builtin_memcpy(mac, eth->h_source, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, eth->h_dest, ETH_ALEN);
 	__builtin_memcpy(eth->h_dest, mac, ETH_ALEN);
-	if (s->t.family == FAMILY_INET6) {
+	if (s->t.family == SG_AF_INET6) {
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
 
 		if ((void *)(ip6 + 1) > end)
@@ -404,20 +353,29 @@ static __always_inline int reply(struct xdp_md *ctx, const struct sg_xdp_ctl *ct
 static __always_inline int learn_turn(void)
 {
 	__u32 k0 = 0, k1 = 1;
-	__u64 *at = bpf_map_lookup_elem(&sg_learn_at, &k0);
-	__u64 *tokens = bpf_map_lookup_elem(&sg_learn_at, &k1);
-	__u64 now = bpf_ktime_get_ns(), add;
+	uint64_t *at = bpf_map_lookup_elem(&sg_learn_at, &k0);
+	uint64_t *tokens = bpf_map_lookup_elem(&sg_learn_at, &k1);
 
 	if (!at || !tokens)
 		return 0;
-	add = (now - *at) / SG_XDP_LEARN_GAP_NS;
-	if (add) {
-		*tokens = *tokens + add > SG_XDP_LEARN_BURST ? SG_XDP_LEARN_BURST : *tokens + add;
-		*at += add * SG_XDP_LEARN_GAP_NS;
-	}
-	if (!*tokens)
+	return sg_bucket_take(at, tokens, bpf_ktime_get_ns(), SG_XDP_LEARN_GAP_NS,
+			      SG_XDP_LEARN_BURST);
+}
+
+/* True (and forgotten) if tuple @t completed a handshake recently (sg_recent).
+ * Verifier workaround: not inlined, for the stack as parse(). */
+static __noinline int recent_take(const struct sg_tuple *t)
+{
+	struct sg_xdp_tkey k = {};
+
+	k.family = t->family;
+	k.sport = t->sport;
+	k.dport = t->dport;
+	__builtin_memcpy(k.saddr, t->saddr, 16);
+	__builtin_memcpy(k.daddr, t->daddr, 16);
+	if (!bpf_map_lookup_elem(&sg_recent, &k))
 		return 0;
-	(*tokens)--;
+	bpf_map_delete_elem(&sg_recent, &k);
 	return 1;
 }
 
@@ -442,17 +400,15 @@ int syngate_xdp(struct xdp_md *ctx)
 	if (r > 0)
 		return XDP_PASS;
 	if (!(ctl->ports[(s.t.dport >> 6) & (SG_XDP_PORT_WORDS - 1)] & (1ULL << (s.t.dport & 63))) ||
-	    (s.t.family == FAMILY_INET ? !ctl->ipv4 : !ctl->ipv6))
+	    (s.t.family == SG_AF_INET ? !ctl->ipv4 : !ctl->ipv6))
 		return XDP_PASS;
 	count(SG_XDP_SYN, 0);
 	if (r < 0)
 		return count(SG_XDP_PASS_SHAPE, XDP_PASS);
 	if (!ctl->engaged)
 		return count(SG_XDP_PASS_OFF, XDP_PASS);
-	if (bpf_map_lookup_elem(&sg_recent, &s.t)) {
-		bpf_map_delete_elem(&sg_recent, &s.t);
+	if (recent_take(&s.t))
 		return count(SG_XDP_PASS_RECENT, XDP_PASS);
-	}
 	bk.family = s.t.family;
 	bk.port = s.t.dport;
 	__builtin_memcpy(bk.addr, s.t.daddr, 16);

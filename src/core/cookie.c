@@ -9,9 +9,7 @@
 #include "syngate/core/cookie.h"
 #include "syngate/core/cookie_mac.h"
 
-#define COOKIE_MAC_SHIFT 8
 #define COOKIE_LOW_MASK 0xffu
-#define COOKIE_PARITY(c) ((c) & 1u)
 #define COOKIE_MSS(c) (((c) >> 1) & 7u)
 #define COOKIE_SACK(c) (((c) >> 4) & 1u)
 #define COOKIE_WSCALE(c) (((c) >> 5) & 7u)
@@ -28,15 +26,7 @@ uint64_t sg_cookie_mac(const uint8_t *secret, const struct sg_tuple *t, uint32_t
 {
 	struct sg_cookie_mac_input in;
 
-	memset(&in, 0, sizeof(in));
-	memcpy(in.saddr, t->saddr, sizeof(in.saddr));
-	memcpy(in.daddr, t->daddr, sizeof(in.daddr));
-	in.slot = slot;
-	in.client_isn = client_isn;
-	in.sport = t->sport;
-	in.dport = t->dport;
-	in.family = t->family;
-	in.low_bits = low_bits;
+	sg_cookie_mac_input_of(&in, t, client_isn, slot, low_bits);
 	return XXH3_64bits_withSecret(&in, sizeof(in), secret, SG_COOKIE_SECRET_LEN);
 }
 
@@ -80,40 +70,28 @@ static void decode_low(uint8_t family, uint32_t c, struct sg_cookie_opts *out)
 	out->wscale = sg_cookie_wscale[COOKIE_WSCALE(c)];
 }
 
-static uint32_t mac24(uint64_t mac)
-{
-	return (uint32_t)(mac >> 40); /* the top 24 bits */
-}
-
 uint32_t sg_cookie_make(const struct sg_cookie_keys *k, const struct sg_tuple *t,
 			uint32_t client_isn, const struct sg_tcpopts *o,
 			struct sg_cookie_opts *enc)
 {
-	/* A SYN without MSS option means 536 (v4) / 1220 (v6): index 0. */
-	unsigned mss = o->has_mss ? sg_cookie_mss_index(mss_table(t->family), o->mss) : 0;
-	uint32_t low = (uint32_t)(k->slot & 1) | mss << 1 | (uint32_t)o->sack_ok << 4 |
-		       sg_cookie_wscale_index(sg_cookie_wscale, o->has_wscale, o->wscale) << 5;
+	uint32_t low = sg_cookie_low(k->slot, t->family, o);
 	uint64_t mac = sg_cookie_mac(k->secret[k->slot & 1], t, client_isn, k->slot,
 				     (uint8_t)low);
 
 	if (enc)
 		decode_low(t->family, low, enc);
-	return mac24(mac) << COOKIE_MAC_SHIFT | low;
+	return sg_cookie_join(mac, low);
 }
 
 enum sg_reason sg_cookie_check(const struct sg_cookie_keys *k, const struct sg_tuple *t,
 			       uint32_t client_isn, uint32_t cookie, struct sg_cookie_opts *out)
 {
-	uint64_t slot = k->slot;
 	uint8_t low = (uint8_t)(cookie & COOKIE_LOW_MASK);
+	uint64_t slot;
 
-	if (COOKIE_PARITY(cookie) != (slot & 1)) {
-		if (slot == 0)
-			return SG_R_COOKIE_STALE;
-		slot--; /* issued in the previous slot */
-	}
-	if (mac24(sg_cookie_mac(k->secret[slot & 1], t, client_isn, slot, low)) !=
-	    cookie >> COOKIE_MAC_SHIFT)
+	if (sg_cookie_check_slot(cookie, k->slot, &slot) != 0)
+		return SG_R_COOKIE_STALE;
+	if (!sg_cookie_mac_matches(cookie, sg_cookie_mac(k->secret[slot & 1], t, client_isn, slot, low)))
 		return SG_R_COOKIE_MAC;
 	decode_low(t->family, cookie, out);
 	return SG_R_OK;

@@ -12,14 +12,15 @@
 #define IPV4_HDR_MIN 20
 #define IPV6_HDR_LEN 40
 #define TCP_HDR_MIN 20
-#define TCP_OPT_MAX 40
+#define TCP_OPT_MAX SG_TCPOPT_MAX
+#define TCPOPT_NOP SG_TCPOPT_NOP
+#define TCPOPT_MSS SG_TCPOPT_MSS
+#define TCPOPT_WSCALE SG_TCPOPT_WSCALE
+#define TCPOPT_SACK_PERM SG_TCPOPT_SACK_PERM
+#define TCPOPT_TIMESTAMP SG_TCPOPT_TIMESTAMP
 
-#define TCPOPT_EOL 0
-#define TCPOPT_NOP 1
-#define TCPOPT_MSS 2
-#define TCPOPT_WSCALE 3
-#define TCPOPT_SACK_PERM 4
-#define TCPOPT_TIMESTAMP 8
+_Static_assert(AF_INET == SG_AF_INET && AF_INET6 == SG_AF_INET6,
+	       "tcpopt.h's family numbers are the libc's");
 
 static uint16_t rd16(const uint8_t *p)
 {
@@ -134,69 +135,17 @@ uint16_t sg_csum_replace4(uint16_t check, uint32_t old, uint32_t new_)
 
 /* --- parsing ------------------------------------------------------------- */
 
-/* A TCP option of kind @kind and length @len (>= 2, inside the block) at @v
- * (its value, len - 2 bytes).  Options of a known kind but a wrong length are
- * malformed; unknown kinds are ignored. */
-static enum sg_reason opt_one(struct sg_tcpopts *o, uint8_t kind, uint8_t len, const uint8_t *v)
-{
-	switch (kind) {
-	case TCPOPT_MSS:
-		if (len != 4)
-			return SG_R_BAD_OPTION;
-		o->has_mss = true;
-		o->mss = rd16(v);
-		break;
-	case TCPOPT_WSCALE:
-		if (len != 3)
-			return SG_R_BAD_OPTION;
-		o->has_wscale = true;
-		o->wscale = v[0] > 14 ? 14 : v[0]; /* RFC 7323 2.3 */
-		break;
-	case TCPOPT_SACK_PERM:
-		if (len != 2)
-			return SG_R_BAD_OPTION;
-		o->sack_ok = true;
-		break;
-	case TCPOPT_TIMESTAMP:
-		if (len != 10)
-			return SG_R_BAD_OPTION;
-		o->has_ts = true;
-		o->tsval = rd32(v);
-		o->tsecr = rd32(v + 4);
-		break;
-	default:
-		break;
-	}
-	return SG_R_OK;
-}
-
 enum sg_reason sg_tcpopts_parse(struct sg_tcpopts *o, const uint8_t *opt, size_t len)
 {
-	size_t i = 0;
+	struct sg_tcpopt_walk w = {.len = (uint32_t)len, .out = o};
 
 	memset(o, 0, sizeof(*o));
-	while (i < len) {
-		uint8_t kind = opt[i];
-		uint8_t olen;
-		enum sg_reason r;
-
-		if (kind == TCPOPT_EOL)
-			break;
-		if (kind == TCPOPT_NOP) {
-			i++;
-			continue;
-		}
-		if (len - i < 2)
-			return SG_R_BAD_OPTION;
-		olen = opt[i + 1];
-		if (olen < 2 || olen > len - i)
-			return SG_R_BAD_OPTION;
-		r = opt_one(o, kind, olen, opt + i + 2);
-		if (r != SG_R_OK)
-			return r;
-		i += olen; /* olen >= 2: the walk always advances */
-	}
-	return SG_R_OK;
+	if (len > SG_TCPOPT_MAX)
+		return SG_R_BAD_OPTION;
+	memcpy(w.o, opt, len);
+	while (sg_tcpopt_step(&w) == 0)
+		; /* each step advances: at most SG_TCPOPT_MAX of them */
+	return w.bad ? SG_R_BAD_OPTION : SG_R_OK;
 }
 
 static enum sg_reason parse_ipv4(struct sg_pkt *p, const uint8_t *b, size_t len)

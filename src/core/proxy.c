@@ -6,6 +6,7 @@
 
 #include <xxhash.h>
 
+#include "syngate/core/bucket.h"
 #include "syngate/core/proxy.h"
 
 #define SRC_SLOTS 65536 /* per-source half-open counters (hashed; power of 2) */
@@ -22,11 +23,8 @@ struct backend {
 	uint8_t family;
 	uint8_t addr[16];
 	uint16_t port;
-	bool known;	   /* options below were seen in a SYN-ACK */
-	bool has_wscale;
-	bool sack_ok;
-	uint8_t wscale;
-	uint16_t mss;
+	bool known;		  /* o was seen in a SYN-ACK */
+	struct sg_backend_opts o;
 };
 
 struct sg_proxy {
@@ -41,7 +39,7 @@ struct sg_proxy {
 	uint64_t now_us;	   /* for the tick callback */
 	uint64_t slot_cookies[2]; /* cookies issued in the slot of each parity */
 	uint64_t probe_at;	  /* learning token bucket: last refill */
-	uint32_t probe_tokens;
+	uint64_t probe_tokens;
 	struct sg_adaptive ad;
 };
 
@@ -176,19 +174,16 @@ static void learn(struct sg_proxy *px, const struct sg_pkt *p)
 	if (!b)
 		return;
 	if (p->opts.has_wscale || !b->known) {
-		b->has_wscale = p->opts.has_wscale;
-		b->wscale = p->opts.wscale;
+		b->o.has_wscale = p->opts.has_wscale;
+		b->o.wscale = p->opts.wscale;
 	}
 	if (p->opts.sack_ok || !b->known)
-		b->sack_ok = p->opts.sack_ok;
+		b->o.sack_ok = p->opts.sack_ok;
 	b->known = true;
-	b->mss = p->opts.has_mss && p->opts.mss >= floor ? p->opts.mss : floor;
+	b->o.mss = p->opts.has_mss && p->opts.mss >= floor ? p->opts.mss : floor;
 	px->c.learned++;
-	if (px->io.learned) {
-		struct sg_backend_opts o = {b->has_wscale, b->sack_ok, b->wscale, b->mss};
-
-		px->io.learned(px->io.ctx, &p->tuple, &o);
-	}
+	if (px->io.learned)
+		px->io.learned(px->io.ctx, &p->tuple, &b->o);
 }
 
 /* The record of the backend a client packet @p goes to; when the proxy has
@@ -205,10 +200,7 @@ static struct backend *backend_of(struct sg_proxy *px, const struct sg_pkt *p)
 	if (!b)
 		return NULL;
 	b->known = true;
-	b->has_wscale = o.has_wscale;
-	b->sack_ok = o.sack_ok;
-	b->wscale = o.wscale;
-	b->mss = o.mss;
+	b->o = o;
 	return b;
 }
 
@@ -347,25 +339,19 @@ static void reflect(struct sg_proxy *px, struct sg_action *a)
 /* Takes a learning token if there is one (LEARN_PROBE_BURST, one more a second). */
 static bool probe_take(struct sg_proxy *px, uint64_t now)
 {
-	uint64_t add = (now - px->probe_at) / LEARN_PROBE_US;
+	return sg_bucket_take(&px->probe_at, &px->probe_tokens, now, LEARN_PROBE_US,
+			      LEARN_PROBE_BURST);
+}
 
-	if (add) {
-		px->probe_tokens = add >= LEARN_PROBE_BURST - px->probe_tokens
-					   ? LEARN_PROBE_BURST
-					   : px->probe_tokens + (uint32_t)add;
-		px->probe_at += add * LEARN_PROBE_US;
-	}
-	if (!px->probe_tokens)
-		return false;
-	px->probe_tokens--;
-	return true;
+/* The learned options of @b, or NULL while they are unknown. */
+static const struct sg_backend_opts *known_opts(const struct backend *b)
+{
+	return b && b->known ? &b->o : NULL;
 }
 
 static uint8_t adv_wscale(const struct sg_proxy *px, const struct backend *b)
 {
-	if (b && b->known)
-		return b->has_wscale ? b->wscale : 0;
-	return px->cfg.default_wscale;
+	return sg_synack_wscale(known_opts(b), px->cfg.default_wscale);
 }
 
 static void on_syn(struct sg_proxy *px, const struct sg_pkt *p, uint64_t now, struct sg_action *a)
@@ -394,13 +380,7 @@ static void on_syn(struct sg_proxy *px, const struct sg_pkt *p, uint64_t now, st
 		goto pass;
 	seg_init(&s, &r, sg_cookie_make(&px->keys, &p->tuple, p->seq, &p->opts, NULL), p->seq + 1,
 		 SG_TCP_SYN | SG_TCP_ACK, 0);
-	s.opts.has_mss = true;
-	s.opts.mss = b && b->known && b->mss < cap ? b->mss : cap;
-	s.opts.sack_ok = p->opts.sack_ok && (!(b && b->known) || b->sack_ok);
-	/* window scaling is on only if both ends do it: a backend known to
-	 * refuse it must not have the client scale its windows */
-	s.opts.has_wscale = p->opts.has_wscale && !(b && b->known && !b->has_wscale);
-	s.opts.wscale = adv_wscale(px, b);
+	sg_synack_opts(&s.opts, &p->opts, known_opts(b), cap, px->cfg.default_wscale);
 	build(a, &s);
 	reflect(px, a);
 	px->c.cookies_sent++;

@@ -1,4 +1,11 @@
-/* The cookie MAC written out in plain C, for the XDP program.
+/* The cookie's bits and MAC input, written once for the daemon and the XDP
+ * program (the layout is in cookie.h).
+ *
+ * sg_cookie_low() (the 8 option bits), sg_cookie_mac_input_of() (what the MAC
+ * covers), sg_cookie_join() and sg_cookie_check_slot() are the one
+ * definition both src/core/cookie.c and src/bpf/syngate_xdp.c use.
+ *
+ * The MAC itself:
  *
  * src/core/cookie.c computes the MAC with libxxhash: XXH3-64 keyed with a 192-byte
  * secret (seed 0) over a 50-byte input (struct sg_cookie_mac_input).  An eBPF
@@ -9,13 +16,16 @@
  * for random inputs and secrets; if they ever differ, the XDP fast path's
  * cookies would not verify, so that test is the contract.
  *
- * Self-contained: stdint only, no libc, every function static inline.
+ * Self-contained: stdint and tcpopt.h only, no libc, every function static
+ * inline.
  * Little-endian hosts only (XXH3 reads its input little-endian).
  */
 #ifndef SYNGATE_COOKIE_MAC_H
 #define SYNGATE_COOKIE_MAC_H
 
 #include <stdint.h>
+
+#include "syngate/core/tcpopt.h"
 
 #define SG_COOKIE_MAC_INPUT_LEN 50
 
@@ -65,6 +75,64 @@ struct __attribute__((packed)) sg_cookie_mac_input {
 	uint8_t family;
 	uint8_t low_bits;
 };
+
+/* The low 8 bits of the cookie of a SYN of @family with options @o, issued in
+ * @slot: parity, MSS index, SACK, window-scale index (a SYN without MSS
+ * option means 536 / 1220: index 0). */
+static inline uint32_t sg_cookie_low(uint64_t slot, uint8_t family, const struct sg_tcpopts *o)
+{
+	static const uint16_t mss4[8] = SG_COOKIE_MSS4_VALUES;
+	static const uint16_t mss6[8] = SG_COOKIE_MSS6_VALUES;
+	static const uint8_t wscale[8] = SG_COOKIE_WSCALE_VALUES;
+	uint32_t mss = 0;
+
+	if (o->has_mss)
+		mss = sg_cookie_mss_index(family == SG_AF_INET6 ? mss6 : mss4, o->mss);
+	return (uint32_t)(slot & 1) | mss << 1 | (uint32_t)o->sack_ok << 4 |
+	       sg_cookie_wscale_index(wscale, o->has_wscale, o->wscale) << 5;
+}
+
+/* Fills the MAC input of tuple @t (client -> server), client ISN @isn, @slot
+ * and the cookie's @low bits. */
+static inline void sg_cookie_mac_input_of(struct sg_cookie_mac_input *in, const struct sg_tuple *t,
+					  uint32_t isn, uint64_t slot, uint32_t low)
+{
+	__builtin_memset(in, 0, sizeof(*in));
+	__builtin_memcpy(in->saddr, t->saddr, sizeof(in->saddr));
+	__builtin_memcpy(in->daddr, t->daddr, sizeof(in->daddr));
+	in->slot = slot;
+	in->client_isn = isn;
+	in->sport = t->sport;
+	in->dport = t->dport;
+	in->family = t->family;
+	in->low_bits = (uint8_t)low;
+}
+
+/* The cookie: the top 24 bits of the 64-bit @mac above the 8 @low bits. */
+static inline uint32_t sg_cookie_join(uint64_t mac, uint32_t low)
+{
+	return (uint32_t)(mac >> 40) << 8 | (low & 0xff);
+}
+
+/* True if @cookie's MAC bits are those of @mac. */
+static inline int sg_cookie_mac_matches(uint32_t cookie, uint64_t mac)
+{
+	return (uint32_t)(mac >> 40) == cookie >> 8;
+}
+
+/* The slot a cookie was issued in, judged by its parity bit against the
+ * current slot @now: @now, or the one before.  Returns 0 and sets @slot, or
+ * -1 when it names a slot before 0 (stale). */
+static inline int sg_cookie_check_slot(uint32_t cookie, uint64_t now, uint64_t *slot)
+{
+	*slot = now;
+	if ((cookie & 1) == (now & 1))
+		return 0;
+	if (now == 0)
+		return -1;
+	*slot = now - 1;
+	return 0;
+}
 
 static inline uint64_t sg_cookie_mac_rd64(const uint8_t *p)
 {

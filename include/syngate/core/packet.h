@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "syngate/core/reason.h"
+#include "syngate/core/tcpopt.h" /* struct sg_tuple, struct sg_tcpopts */
 
 #define SG_TCP_FIN 0x01
 #define SG_TCP_SYN 0x02
@@ -30,27 +31,6 @@
 #define SG_PKT_MAX_BUILT (40 + 60)
 /* IPv6 extension headers walked before giving up (an attacker controls the chain). */
 #define SG_IPV6_MAX_EXTHDRS 8
-
-/* A connection's address/port tuple, as seen in one direction. */
-struct sg_tuple {
-	uint8_t family; /* AF_INET or AF_INET6 */
-	uint8_t saddr[16];
-	uint8_t daddr[16];
-	uint16_t sport;
-	uint16_t dport;
-};
-
-/* TCP options syngate understands.  Absent options have their has_ flag false. */
-struct sg_tcpopts {
-	bool has_mss;
-	bool has_wscale;
-	bool sack_ok;
-	bool has_ts;
-	uint16_t mss;
-	uint8_t wscale;
-	uint32_t tsval;
-	uint32_t tsecr;
-};
 
 /* A parsed segment.  Points into the buffer given to sg_pkt_parse(). */
 struct sg_pkt {
@@ -75,8 +55,9 @@ struct sg_pkt {
  * (the kernel has done that on receive). */
 enum sg_reason sg_pkt_parse(struct sg_pkt *p, const uint8_t *buf, size_t len);
 
-/* Parses the TCP option block @opt of @len bytes into @o.  Returns SG_R_OK or
- * SG_R_BAD_OPTION. */
+/* Parses the TCP option block @opt of @len bytes into @o with the walk of
+ * tcpopt.h (the XDP program's too).  Returns SG_R_OK or SG_R_BAD_OPTION
+ * (also for more than SG_TCPOPT_MAX bytes). */
 enum sg_reason sg_tcpopts_parse(struct sg_tcpopts *o, const uint8_t *opt, size_t len);
 
 /* What a builder writes.  Which options go into the segment is chosen by the

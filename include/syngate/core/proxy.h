@@ -52,14 +52,6 @@ struct sg_proxy_config {
 	uint32_t adaptive_window_ms; /* the estimate's sliding window */
 };
 
-/* Options learned of one backend (from its SYN-ACKs). */
-struct sg_backend_opts {
-	bool has_wscale;
-	bool sack_ok;
-	uint8_t wscale;
-	uint16_t mss;
-};
-
 /* What the proxy asks of the outside world.  Each returns 0 or -1 + errno.
  * The last three are optional (NULL): they keep a SYN fast path that answers
  * SYNs elsewhere (XDP) in step with the proxy. */
