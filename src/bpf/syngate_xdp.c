@@ -1,13 +1,20 @@
 /* syngate XDP fast path: answers client SYNs with cookie SYN-ACKs from the
- * driver.  The maps and what each counter means: include/syngate/core/xdp_abi.h.
+ * driver, and drops client ACKs whose cookie fails.  The maps and what each
+ * counter means: include/syngate/core/xdp_abi.h.
  *
  * It sends exactly the SYN-ACK src/core/proxy.c's on_syn() would: the cookie of
  * src/core/cookie.c (same keys, same MAC through cookie_mac.h), the backend's
  * learned options, window 0, TTL 64.  Whatever it is not sure of goes on to
  * the kernel with XDP_PASS, where the iptables rules queue it to the daemon
  * as before: IPv4 options, IPv6 extension headers, VLAN tags, malformed TCP
- * options, SYNs to backends not learned yet, tuples that just completed a
- * handshake, and every SYN while cookies are not engaged.
+ * options, SYNs to backends not learned yet, SYNs whose tuple conntrack knows
+ * (bpf_xdp_ct_lookup(): a reused port over a TIME_WAIT entry), and every SYN
+ * while cookies are not engaged.
+ *
+ * While cookies are engaged, a client ACK (no SYN, no RST) to a protected
+ * port without a conntrack entry can only be a cookie ACK: it is checked as
+ * the daemon's on_client_ack() checks it (both key slots; a zero-window probe
+ * with seq = ISN too), dropped if it fails, passed on unchanged if not.
  *
  * Built with clang -target bpf; loaded and fed by src/io/xdp.c.
  */
@@ -49,13 +56,6 @@ struct {
 } sg_backends SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, SG_XDP_RECENT);
-	__type(key, struct sg_xdp_tkey);
-	__type(value, __u8);
-} sg_recent SEC(".maps");
-
-struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SG_XDP__COUNT);
 	__type(key, __u32);
@@ -71,12 +71,37 @@ struct {
 	__type(value, uint64_t);
 } sg_learn_at SEC(".maps");
 
-/* What the program needs of a client SYN. */
-struct syn {
+/* netfilter's conntrack kfuncs (net/netfilter/nf_conntrack_bpf.c).  The
+ * entry is only tested for existence; the options are the 12-byte layout
+ * every kernel with the kfuncs accepts.  libbpf matches these declarations
+ * to the kernel's by name and kind: struct nf_conn must be a struct (with
+ * any body, never read), not a forward declaration, and struct
+ * bpf_ct_opts___sg is the kernel's bpf_ct_opts (libbpf drops the ___ suffix). */
+struct nf_conn {
+	int opaque;
+};
+struct bpf_ct_opts___sg {
+	__s32 netns_id;
+	__s32 error;
+	__u8 l4proto;
+	__u8 dir;
+	__u8 reserved[2];
+};
+extern struct nf_conn *bpf_xdp_ct_lookup(struct xdp_md *ctx, struct bpf_sock_tuple *tuple,
+					 __u32 tuple_len, struct bpf_ct_opts___sg *opts,
+					 __u32 opts_len) __ksym;
+extern void bpf_ct_release(struct nf_conn *ct) __ksym;
+
+enum seg_kind { SEG_OTHER, SEG_SYN, SEG_ACK };
+
+/* What the program needs of a client SYN or ACK. */
+struct seg {
 	struct sg_tuple t; /* client -> server, as the daemon's codec fills it */
-	__u32 isn;
-	struct sg_tcpopts o;
-	__u32 l3, l4; /* offsets of the IP and TCP headers */
+	__u32 seq, ack;	   /* host order; seq is a SYN's ISN */
+	struct sg_tcpopts o; /* a SYN's options */
+	__u8 kind;	   /* enum seg_kind */
+	__u8 payload;	   /* an ACK carries data */
+	__u32 l3, l4;	   /* offsets of the IP and TCP headers */
 };
 
 /* The SYN-ACK's TCP header with at most 12 bytes of options. */
@@ -112,7 +137,7 @@ static long opt_step(__u32 n, void *arg)
 
 /* Walks the SYN's TCP options as sg_tcpopts_parse() does.  Returns 0, or -1
  * for what the codec calls malformed (the daemon then counts the drop). */
-static __always_inline int parse_options(struct xdp_md *ctx, struct syn *s, __u32 off,
+static __always_inline int parse_options(struct xdp_md *ctx, struct seg *s, __u32 off,
 					 __u32 len)
 {
 	struct sg_tcpopt_walk w = {.len = len, .out = &s->o};
@@ -132,17 +157,19 @@ static __always_inline int parse_options(struct xdp_md *ctx, struct syn *s, __u3
 	return w.bad ? -1 : 0;
 }
 
-/* Parses an Ethernet frame carrying a plain TCP SYN.  Returns 0 when @s holds
- * one, 1 when the frame is not a SYN to look at, -1 when it is a SYN of a
- * shape the program leaves to the daemon.
+/* Parses an Ethernet frame carrying a plain TCP SYN or a client ACK.  Returns
+ * 0 when @s holds one, 1 when the frame is nothing to look at (ACKs of an odd
+ * shape included: the daemon's), -1 when it is a SYN of a shape the program
+ * leaves to the daemon.
  * Verifier workaround: a function of its own (not inlined), so that the option
  * walk's stack is not added to the SYN-ACK builder's (512 bytes in all). */
-static __noinline int parse(struct xdp_md *ctx, struct syn *s)
+static __noinline int parse(struct xdp_md *ctx, struct seg *s)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
 	struct tcphdr *th;
 	__u16 proto;
+	__u32 l4len;
 	int shape = 0;
 
 	if ((void *)(eth + 1) > end)
@@ -162,6 +189,7 @@ static __noinline int parse(struct xdp_md *ctx, struct syn *s)
 		__builtin_memcpy(s->t.saddr, &ip->saddr, 4);
 		__builtin_memcpy(s->t.daddr, &ip->daddr, 4);
 		s->l4 = s->l3 + ip->ihl * 4;
+		l4len = bpf_ntohs(ip->tot_len) - ip->ihl * 4;
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
 
@@ -173,17 +201,25 @@ static __noinline int parse(struct xdp_md *ctx, struct syn *s)
 		__builtin_memcpy(s->t.saddr, &ip6->saddr, 16);
 		__builtin_memcpy(s->t.daddr, &ip6->daddr, 16);
 		s->l4 = s->l3 + sizeof(*ip6);
+		l4len = bpf_ntohs(ip6->payload_len);
 	} else {
 		return 1;
 	}
 	th = data + s->l4;
 	if ((void *)(th + 1) > end)
 		return 1;
-	if (!th->syn || th->ack || th->rst || th->fin)
-		return 1;
 	s->t.sport = bpf_ntohs(th->source);
 	s->t.dport = bpf_ntohs(th->dest);
-	s->isn = bpf_ntohl(th->seq);
+	s->seq = bpf_ntohl(th->seq);
+	s->ack = bpf_ntohl(th->ack_seq);
+	if (th->ack && !th->syn && !th->rst) { /* as the daemon's dispatcher: FIN too */
+		s->kind = SEG_ACK;
+		s->payload = (__s64)l4len > (__s64)(th->doff * 4);
+		return shape ? 1 : 0;
+	}
+	if (!th->syn || th->ack || th->rst || th->fin)
+		return 1;
+	s->kind = SEG_SYN;
 	if (shape || th->doff < 5 || (void *)th + th->doff * 4 > end)
 		return -1;
 	return parse_options(ctx, s, s->l4 + sizeof(*th), th->doff * 4 - sizeof(*th));
@@ -191,20 +227,20 @@ static __noinline int parse(struct xdp_md *ctx, struct syn *s)
 
 /* The cookie for SYN @s with the keys of @ctl (sg_cookie_make()).
  * Verifier workaround: not inlined, for the stack as parse(). */
-static __noinline __u32 cookie(const struct sg_xdp_ctl *ctl, const struct syn *s)
+static __noinline __u32 cookie(const struct sg_xdp_ctl *ctl, const struct seg *s)
 {
 	struct sg_cookie_mac_input in;
 	__u64 slot = ctl->slot;
 	__u32 low = sg_cookie_low(slot, s->t.family, &s->o);
 
-	sg_cookie_mac_input_of(&in, &s->t, s->isn, slot, low);
+	sg_cookie_mac_input_of(&in, &s->t, s->seq, slot, low);
 	return sg_cookie_join(sg_cookie_mac50((const __u8 *)&in, ctl->secret[slot & 1]), low);
 }
 
 /* Fills the SYN-ACK's TCP header for @s; returns its length (24, 28 or 32).
  * The options are sg_synack_opts()'s, written as sg_tcpopts_build() does. */
 static __always_inline __u32 synack_tcp(struct synack_tcp *t, const struct sg_xdp_ctl *ctl,
-					const struct syn *s, const struct sg_xdp_backend *xb)
+					const struct seg *s, const struct sg_xdp_backend *xb)
 {
 	struct sg_backend_opts b;
 	struct sg_tcpopts o;
@@ -221,7 +257,7 @@ static __always_inline __u32 synack_tcp(struct synack_tcp *t, const struct sg_xd
 	t->h.source = bpf_htons(s->t.dport);
 	t->h.dest = bpf_htons(s->t.sport);
 	t->h.seq = bpf_htonl(cookie(ctl, s));
-	t->h.ack_seq = bpf_htonl(s->isn + 1);
+	t->h.ack_seq = bpf_htonl(s->seq + 1);
 	t->h.syn = 1;
 	t->h.ack = 1;
 	t->opt[0] = SG_TCPOPT_MSS;
@@ -248,7 +284,7 @@ static __always_inline __u32 synack_tcp(struct synack_tcp *t, const struct sg_xd
 }
 
 /* Sum of the TCP pseudo-header of the reply (addresses swapped). */
-static __always_inline __s64 pseudo_sum(const struct syn *s, __u32 tcplen)
+static __always_inline __s64 pseudo_sum(const struct seg *s, __u32 tcplen)
 {
 	struct {
 		__u8 saddr[16], daddr[16];
@@ -298,7 +334,7 @@ static __always_inline int store_tcp(struct xdp_md *ctx, struct synack_tcp *t, _
 /* Turns the frame into the SYN-ACK for @s, in place.  Returns 0; -1 if the
  * frame is untouched; -2 if it was changed and must not go on. */
 static __always_inline int reply(struct xdp_md *ctx, const struct sg_xdp_ctl *ctl,
-				 const struct syn *s, const struct sg_xdp_backend *b)
+				 const struct seg *s, const struct sg_xdp_backend *b)
 {
 	struct synack_tcp t = {};
 	__u32 tcplen = synack_tcp(&t, ctl, s, b);
@@ -362,27 +398,78 @@ static __always_inline int learn_turn(void)
 			      SG_XDP_LEARN_BURST);
 }
 
-/* True (and forgotten) if tuple @t completed a handshake recently (sg_recent).
+/* Whether conntrack has an entry for tuple @t (client -> server), in the
+ * namespace of the receiving device.  Returns 1 or 0.
  * Verifier workaround: not inlined, for the stack as parse(). */
-static __noinline int recent_take(const struct sg_tuple *t)
+static __noinline int ct_known(struct xdp_md *ctx, const struct sg_tuple *t)
 {
-	struct sg_xdp_tkey k = {};
+	struct bpf_ct_opts___sg opts = {.netns_id = BPF_F_CURRENT_NETNS, .l4proto = IPPROTO_TCP};
+	struct bpf_sock_tuple bt = {};
+	struct nf_conn *ct;
+	__u32 len;
 
-	k.family = t->family;
-	k.sport = t->sport;
-	k.dport = t->dport;
-	__builtin_memcpy(k.saddr, t->saddr, 16);
-	__builtin_memcpy(k.daddr, t->daddr, 16);
-	if (!bpf_map_lookup_elem(&sg_recent, &k))
+	if (t->family == SG_AF_INET6) {
+		__builtin_memcpy(bt.ipv6.saddr, t->saddr, 16);
+		__builtin_memcpy(bt.ipv6.daddr, t->daddr, 16);
+		bt.ipv6.sport = bpf_htons(t->sport);
+		bt.ipv6.dport = bpf_htons(t->dport);
+		len = sizeof(bt.ipv6);
+	} else {
+		__builtin_memcpy(&bt.ipv4.saddr, t->saddr, 4);
+		__builtin_memcpy(&bt.ipv4.daddr, t->daddr, 4);
+		bt.ipv4.sport = bpf_htons(t->sport);
+		bt.ipv4.dport = bpf_htons(t->dport);
+		len = sizeof(bt.ipv4);
+	}
+	ct = bpf_xdp_ct_lookup(ctx, &bt, len, &opts, sizeof(opts));
+	if (!ct)
 		return 0;
-	bpf_map_delete_elem(&sg_recent, &k);
+	bpf_ct_release(ct);
 	return 1;
+}
+
+/* sg_cookie_check() in the program: whether @c is a cookie issued for tuple
+ * @t and client ISN @isn in the current or the previous slot.  Returns 0, or
+ * the counter of the reason it fails.
+ * Verifier workaround: not inlined, for the stack as parse(). */
+static __noinline int cookie_check(const struct sg_xdp_ctl *ctl, const struct sg_tuple *t,
+				   __u32 isn, __u32 c)
+{
+	struct sg_cookie_mac_input in;
+	uint64_t slot;
+
+	if (sg_cookie_check_slot(c, ctl->slot, &slot) != 0)
+		return SG_XDP_DROP_COOKIE_STALE;
+	sg_cookie_mac_input_of(&in, t, isn, slot, c & 0xff);
+	if (!sg_cookie_mac_matches(c, sg_cookie_mac50((const __u8 *)&in, ctl->secret[slot & 1])))
+		return SG_XDP_DROP_COOKIE_MAC;
+	return 0;
+}
+
+/* A client ACK to a protected port.  While cookies are engaged, one without a
+ * conntrack entry must carry a cookie: checked as on_client_ack() does (ISN
+ * seq - 1; for a zero-window probe without data, seq), dropped if it fails,
+ * passed on unchanged to the daemon if it verifies.  Anything else passes. */
+static __always_inline int on_ack(struct xdp_md *ctx, const struct sg_xdp_ctl *ctl,
+				  const struct seg *s)
+{
+	int r;
+
+	if (!ctl->engaged || !ctl->drop_acks || ct_known(ctx, &s->t))
+		return XDP_PASS;
+	count(SG_XDP_ACK, 0);
+	r = cookie_check(ctl, &s->t, s->seq - 1, s->ack - 1);
+	if (r && !s->payload && cookie_check(ctl, &s->t, s->seq, s->ack - 1) == 0)
+		r = 0; /* the daemon sends the SYN-ACK again (resend_synack()) */
+	if (r)
+		return count((__u32)r, XDP_DROP);
+	return count(SG_XDP_ACK_VALID, XDP_PASS);
 }
 
 SEC("xdp")
 int syngate_xdp(struct xdp_md *ctx)
 {
-	struct syn s = {};
+	struct seg s = {};
 	struct sg_xdp_bkey bk = {};
 	const struct sg_xdp_backend *b;
 	const struct sg_xdp_ctl *ctl;
@@ -402,13 +489,19 @@ int syngate_xdp(struct xdp_md *ctx)
 	if (!(ctl->ports[(s.t.dport >> 6) & (SG_XDP_PORT_WORDS - 1)] & (1ULL << (s.t.dport & 63))) ||
 	    (s.t.family == SG_AF_INET ? !ctl->ipv4 : !ctl->ipv6))
 		return XDP_PASS;
+	if (s.kind == SEG_ACK)
+		return on_ack(ctx, ctl, &s);
 	count(SG_XDP_SYN, 0);
 	if (r < 0)
 		return count(SG_XDP_PASS_SHAPE, XDP_PASS);
 	if (!ctl->engaged)
 		return count(SG_XDP_PASS_OFF, XDP_PASS);
-	if (recent_take(&s.t))
-		return count(SG_XDP_PASS_RECENT, XDP_PASS);
+	/* a SYN must reach conntrack to reopen an entry (TIME_WAIT after a
+	 * reused port): answered here, its cookie ACK would be taken as a
+	 * packet of the old connection and hang.  The daemon looks the tuple
+	 * up too (ctnetlink) and passes it through. */
+	if (ct_known(ctx, &s.t))
+		return count(SG_XDP_PASS_CT, XDP_PASS);
 	bk.family = s.t.family;
 	bk.port = s.t.dport;
 	__builtin_memcpy(bk.addr, s.t.daddr, 16);

@@ -228,14 +228,6 @@ static bool tuple_tracked(struct sg_proxy *px, const struct sg_tuple *t)
 	return r > 0;
 }
 
-/* @t (client -> server) completed a handshake: a fast path that answers SYNs
- * elsewhere (XDP) is told, for the same reason. */
-static void recent_add(struct sg_proxy *px, const struct sg_tuple *t)
-{
-	if (px->io.remember)
-		px->io.remember(px->io.ctx, t);
-}
-
 /* --- per-source share of the half-open table ----------------------------- */
 
 /* One client address completing cookies towards silent destinations could
@@ -569,7 +561,6 @@ static void on_backend_synack(struct sg_proxy *px, struct sg_halfopen *e, const 
 	build(a, &s);
 	a->verdict = SG_V_ACCEPT;
 	observe_handshake(px, now - e->created_us);
-	recent_add(px, &e->tuple);
 	px->c.proxied++;
 	halfopen_remove(px, e);
 }
@@ -611,13 +602,12 @@ static void on_backend(struct sg_proxy *px, struct sg_halfopen *e, const struct 
 
 /* --- dispatch ------------------------------------------------------------ */
 
-/* The ACK completing a passed-through handshake: the estimate's other half,
- * and a tuple whose reuse must reach conntrack. */
+/* The ACK completing a passed-through handshake: the estimate's other half. */
 static void on_completed(struct sg_proxy *px, const struct sg_pkt *p, uint64_t now,
 			 struct sg_action *a)
 {
+	(void)p; /* the dispatcher's handler signature */
 	sg_adaptive_done(&px->ad, now / 1000);
-	recent_add(px, &p->tuple);
 	px->c.passed_completed++;
 	a->verdict = SG_V_ACCEPT;
 }

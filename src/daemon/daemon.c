@@ -333,6 +333,7 @@ static void xdp_params(const struct sg_config *c, struct sg_xdp_params *p)
 	p->mss6 = c->proxy.mss6;
 	p->default_wscale = c->proxy.default_wscale;
 	p->learn_first = c->proxy.learn_first;
+	p->drop_acks = !c->proxy.rst_invalid;
 }
 
 /* Loads and attaches the XDP fast path if the configuration asks for it. */

@@ -107,11 +107,6 @@ static int io_backend(void *ctx, const struct sg_tuple *b, struct sg_backend_opt
 	return 0;
 }
 
-static void io_remember(void *ctx, const struct sg_tuple *t)
-{
-	sg_xdp_remember(((struct sg_worker *)ctx)->xdp, t);
-}
-
 /* --- the packet path ------------------------------------------------------ */
 
 static void on_packet(void *ctx, struct sg_nfq *q, const struct sg_nfq_pkt *pkt)
@@ -328,8 +323,7 @@ struct sg_worker *sg_worker_new(const struct sg_config *cfg, uint16_t queue, int
 				 .ct_lookup = io_lookup,
 				 .send = io_send,
 				 .learned = xdp ? io_learned : NULL,
-				 .backend = xdp ? io_backend : NULL,
-				 .remember = xdp ? io_remember : NULL};
+				 .backend = xdp ? io_backend : NULL};
 	struct sg_nfq_config qc = {queue, cfg->queue_maxlen, (size_t)cfg->rcvbuf_mb << 20,
 				   cfg->rules.fail_open};
 	struct sg_proxy_config pc = cfg->proxy;

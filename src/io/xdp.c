@@ -26,7 +26,7 @@ struct sg_xdp {
 	struct bpf_object *obj;
 	int links[SG_MAX_IFACES];
 	int nlinks;
-	int ctl_fd, cur_fd, backends_fd, recent_fd, stats_fd;
+	int ctl_fd, cur_fd, backends_fd, stats_fd;
 	int ncpus;
 	uint64_t *percpu; /* ncpus values, read under the lock */
 	pthread_mutex_t lock;
@@ -119,6 +119,7 @@ static void params_put(struct sg_xdp_ctl *c, const struct sg_xdp_params *p)
 	c->mss6 = p->mss6;
 	c->default_wscale = p->default_wscale;
 	c->learn_first = p->learn_first;
+	c->drop_acks = p->drop_acks;
 }
 
 int sg_xdp_configure(struct sg_xdp *x, const struct sg_xdp_params *p)
@@ -188,20 +189,6 @@ int sg_xdp_backend(struct sg_xdp *x, uint8_t family, const uint8_t *addr, uint16
 
 	bkey(&k, family, addr, port);
 	return bpf_map_lookup_elem(x->backends_fd, &k, out) == 0 ? 0 : -1;
-}
-
-int sg_xdp_remember(struct sg_xdp *x, const struct sg_tuple *t)
-{
-	struct sg_xdp_tkey k;
-	uint8_t one = 1;
-
-	memset(&k, 0, sizeof(k));
-	k.family = t->family;
-	k.sport = t->sport;
-	k.dport = t->dport;
-	memcpy(k.saddr, t->saddr, sg_addr_len(t->family));
-	memcpy(k.daddr, t->daddr, sg_addr_len(t->family));
-	return bpf_map_update_elem(x->recent_fd, &k, &one, BPF_ANY) == 0 ? 0 : -1;
 }
 
 int sg_xdp_counters(struct sg_xdp *x, uint64_t out[SG_XDP__COUNT])
@@ -284,7 +271,8 @@ struct sg_xdp *sg_xdp_open(const char *path, const char (*ifaces)[16], int nifac
 	}
 	if (bpf_object__load(x->obj) != 0) {
 		sg_log_warn("XDP: cannot load %s (needs CAP_BPF/CAP_SYS_ADMIN and a kernel with "
-			    "BPF, bpf_loop and bpf_xdp_load_bytes: 5.18 or later)",
+			    "BPF, bpf_loop, bpf_xdp_load_bytes and conntrack's kfuncs "
+			    "(bpf_xdp_ct_lookup; nf_conntrack loaded): 5.18 or later)",
 			    path);
 		goto fail;
 	}
@@ -292,9 +280,8 @@ struct sg_xdp *sg_xdp_open(const char *path, const char (*ifaces)[16], int nifac
 	x->ctl_fd = map_fd(x, "sg_ctl");
 	x->cur_fd = map_fd(x, "sg_cur");
 	x->backends_fd = map_fd(x, "sg_backends");
-	x->recent_fd = map_fd(x, "sg_recent");
 	x->stats_fd = map_fd(x, "sg_stats");
-	if (!prog || x->ctl_fd < 0 || x->cur_fd < 0 || x->backends_fd < 0 || x->recent_fd < 0 ||
+	if (!prog || x->ctl_fd < 0 || x->cur_fd < 0 || x->backends_fd < 0 ||
 	    x->stats_fd < 0)
 		goto fail;
 	params_put(&x->ctl, p);

@@ -87,7 +87,7 @@ static void queues(struct out *o, const struct sg_stats_src *s)
 	if (s->nfq)
 		one(o, "syngate_nfqueue_enobufs_total", "counter", "Receive overruns on the NFQUEUE socket.", s->nfq->enobufs);
 	if (s->xdp) {
-		head(o, "syngate_xdp_syns_total", "counter", "SYNs to protected ports the XDP fast path looked at, by outcome (syn: all of them).");
+		head(o, "syngate_xdp_syns_total", "counter", "SYNs and cookie ACKs to protected ports the XDP fast path judged, by outcome (syn: all SYNs looked at; ack: all ACKs checked for a cookie, then ack_valid or drop_cookie_*).");
 		for (i = 0; i < SG_XDP__COUNT; i++)
 			put(o, "syngate_xdp_syns_total{outcome=\"%s\"} %" PRIu64 "\n",
 			    sg_xdp_counter_name((enum sg_xdp_counter)i), s->xdp[i]);

@@ -53,8 +53,8 @@ struct sg_proxy_config {
 };
 
 /* What the proxy asks of the outside world.  Each returns 0 or -1 + errno.
- * The last three are optional (NULL): they keep a SYN fast path that answers
- * SYNs elsewhere (XDP) in step with the proxy. */
+ * ct_lookup and the last two are optional (NULL); those two keep a SYN fast
+ * path that answers SYNs elsewhere (XDP) in step with the proxy. */
 struct sg_proxy_io {
 	void *ctx;
 	int (*ct_create)(void *ctx, const struct sg_ct_new *n);
@@ -70,8 +70,6 @@ struct sg_proxy_io {
 	/* the options known elsewhere of backend @b (daddr/dport), when the proxy
 	 * has none: 0 and @o filled, or -1 */
 	int (*backend)(void *ctx, const struct sg_tuple *b, struct sg_backend_opts *o);
-	/* tuple @t (client -> server) completed a handshake (port reuse) */
-	void (*remember)(void *ctx, const struct sg_tuple *t);
 };
 
 #define SG_HIST_BUCKETS 12

@@ -28,9 +28,9 @@
 #define SG_TCPOPT_SACK_PERM 4
 #define SG_TCPOPT_TIMESTAMP 8
 
-#define SG_TCPOPT_MAX 40   /* option bytes a TCP header can hold (data offset 15) */
-#define SG_TCPOPT_BUF 64   /* power of 2 >= SG_TCPOPT_MAX, see sg_tcpopt_at() */
-#define SG_WSCALE_MAX 14   /* RFC 7323 2.3 */
+#define SG_TCPOPT_MAX 40 /* option bytes a TCP header can hold (data offset 15) */
+#define SG_TCPOPT_BUF 64 /* power of 2 >= SG_TCPOPT_MAX, see sg_tcpopt_at() */
+#define SG_WSCALE_MAX 14 /* RFC 7323 2.3 */
 
 /* A connection's address/port tuple, as seen in one direction. */
 struct sg_tuple {

@@ -3,14 +3,17 @@
  * The program (src/bpf/syngate_xdp.c) answers a client SYN with the same
  * cookie SYN-ACK the NFQUEUE path would send, straight from the driver
  * (XDP_TX), before the SYN costs an skb, conntrack or a trip to userspace.
- * Everything else (the ACK, the backend handshake, SYNs it cannot answer)
- * takes the normal path: the daemon verifies the cookies with the same keys.
+ * While cookies are engaged it also checks the cookie of every client ACK
+ * conntrack has no entry for, with the same keys as the daemon, and drops
+ * the forged ones; valid ones go on to the daemon unchanged.  SYNs whose
+ * tuple conntrack knows (a reused port over a TIME_WAIT entry) go to the
+ * daemon, which passes them through: the kernel's state decides, not a
+ * table of syngate's.
  *
  *   map          type             key                   value
  *   sg_ctl       array[2]         0, 1                  struct sg_xdp_ctl
  *   sg_cur       array[1]         0                     u32: sg_ctl's current entry
  *   sg_backends  hash             struct sg_xdp_bkey    struct sg_xdp_backend
- *   sg_recent    lru hash         struct sg_xdp_tkey    u8
  *   sg_stats     percpu array     enum sg_xdp_counter   u64
  *   sg_learn_at  percpu array[2]  0, 1                  u64: learning bucket refilled at (ns), tokens
  *
@@ -24,7 +27,6 @@
 #define SG_XDP_SECRET_LEN 192
 #define SG_XDP_PORT_WORDS 1024 /* 65536 bits: the protected ports */
 #define SG_XDP_BACKENDS 4096
-#define SG_XDP_RECENT 65536
 /* Unknown backends: with learn-first, SYNs go to the daemon to teach it the
  * backend's options from a token bucket per CPU (SG_XDP_LEARN_BURST, then one
  * every SG_XDP_LEARN_GAP_NS); the others are answered with the defaults, as
@@ -41,6 +43,8 @@ struct sg_xdp_ctl {
 	uint8_t default_wscale;			   /* advertised for unknown backends */
 	uint8_t learn_first;			   /* see SG_XDP_LEARN_GAP_NS */
 	uint8_t ipv4, ipv6;			   /* families protected */
+	uint8_t drop_acks;			   /* drop ACKs whose cookie fails (0: pass them) */
+	uint8_t pad[3];
 	uint64_t ports[SG_XDP_PORT_WORDS];	   /* bit p: TCP port p (host order) */
 };
 
@@ -60,16 +64,6 @@ struct sg_xdp_backend {
 	uint8_t pad[3];
 };
 
-/* A connection tuple (client -> server) that recently completed a handshake:
- * its next SYN goes to the daemon (see "recently spliced tuples" in proxy.c). */
-struct sg_xdp_tkey {
-	uint8_t family;
-	uint8_t pad[3];
-	uint16_t sport, dport; /* host order */
-	uint8_t saddr[16];
-	uint8_t daddr[16];
-};
-
 /* The program's counters (sg_stats), X(SG_XDP_name, "outcome"): the enum and
  * the names (stats key xdp_<outcome>, metric label outcome="<outcome>"). */
 #define SG_XDP_COUNTERS(X)                                                               \
@@ -77,9 +71,13 @@ struct sg_xdp_tkey {
 	X(SG_XDP_ANSWERED, "answered")	 /* answered with a cookie SYN-ACK (XDP_TX) */ \
 	X(SG_XDP_PASS_OFF, "pass_off")	 /* passed: cookies not engaged */             \
 	X(SG_XDP_PASS_LEARN, "pass_learn") /* passed: unknown backend, to learn its options */ \
-	X(SG_XDP_PASS_RECENT, "pass_recent") /* passed: the tuple completed a handshake recently */ \
+	X(SG_XDP_PASS_CT, "pass_ct") /* passed: conntrack has an entry for the tuple (port reuse) */ \
 	X(SG_XDP_PASS_SHAPE, "pass_shape") /* passed: IPv4 options or first fragment, malformed TCP options */ \
-	X(SG_XDP_ERROR, "error") /* could not be rewritten: passed if untouched, else dropped */
+	X(SG_XDP_ERROR, "error") /* could not be rewritten: passed if untouched, else dropped */ \
+	X(SG_XDP_ACK, "ack") /* ACKs checked: protected port, engaged, no conntrack entry */ \
+	X(SG_XDP_ACK_VALID, "ack_valid") /* ... their cookie verified: passed to the daemon */ \
+	X(SG_XDP_DROP_COOKIE_MAC, "drop_cookie_mac") /* ... dropped: the MAC is wrong (forged or old) */ \
+	X(SG_XDP_DROP_COOKIE_STALE, "drop_cookie_stale") /* ... dropped: it names a slot before the first */
 
 #define SG_XDP_COUNTER_ENUM(id, name) id,
 enum sg_xdp_counter {

@@ -32,6 +32,7 @@ struct sg_xdp_params {
 	uint16_t mss4, mss6;
 	uint8_t default_wscale;
 	bool learn_first;
+	bool drop_acks; /* drop ACKs whose cookie fails (off with rst-invalid: the daemon answers) */
 };
 
 struct sg_xdp;
@@ -55,8 +56,6 @@ int sg_xdp_learned(struct sg_xdp *x, uint8_t family, const uint8_t *addr, uint16
 /* The options the program holds for a backend: 0, or -1 (errno ENOENT) if none. */
 int sg_xdp_backend(struct sg_xdp *x, uint8_t family, const uint8_t *addr, uint16_t port,
 		   struct sg_xdp_backend *out);
-/* Tuple @t (client -> server) completed a handshake: its next SYN goes to the daemon. */
-int sg_xdp_remember(struct sg_xdp *x, const struct sg_tuple *t);
 /* The program's counters, summed over CPUs. */
 int sg_xdp_counters(struct sg_xdp *x, uint64_t out[SG_XDP__COUNT]);
 /* "syn", "answered", ... (metric labels). */
