@@ -351,7 +351,14 @@ static int open_xdp(struct daemon *d)
 	xdp_params(&d->cfg, &p);
 	d->xdp = sg_xdp_open(path, (const char(*)[16])d->cfg.rules.ifaces, d->cfg.rules.nifaces,
 			     (enum sg_xdp_mode)d->cfg.xdp_mode, &p);
-	return d->xdp ? 0 : -1;
+	if (d->xdp)
+		d->health.xdp_ifaces = sg_xdp_attached(d->xdp, NULL);
+	if (d->xdp || d->cfg.xdp_mode != SG_XDP_AUTO)
+		return d->xdp ? 0 : -1;
+	/* auto: the warnings above said why; the queue path does it all */
+	sg_log(SG_LOG_WARN, "event=xdp_unavailable path=queue: XDP fast path off (see above); "
+	       "SYNs and ACKs take the NFQUEUE path alone (xdp = off silences this)");
+	return 0;
 }
 
 /* SIGHUP: re-reads the config file and applies the options the options

@@ -25,6 +25,7 @@ _Static_assert(SG_XDP_SECRET_LEN == SG_COOKIE_SECRET_LEN, "one secret size");
 struct sg_xdp {
 	struct bpf_object *obj;
 	int links[SG_MAX_IFACES];
+	enum sg_xdp_mode link_mode[SG_MAX_IFACES];
 	int nlinks;
 	int ctl_fd, cur_fd, backends_fd, stats_fd;
 	int ncpus;
@@ -46,7 +47,10 @@ const char *sg_xdp_counter_name(enum sg_xdp_counter c)
 
 const char *sg_xdp_mode_name(enum sg_xdp_mode m)
 {
-	return m == SG_XDP_NATIVE ? "native" : m == SG_XDP_GENERIC ? "generic" : "off";
+	return m == SG_XDP_NATIVE	? "native"
+	       : m == SG_XDP_GENERIC ? "generic"
+	       : m == SG_XDP_AUTO    ? "auto"
+				     : "off";
 }
 
 int sg_xdp_mode_parse(const char *s)
@@ -57,6 +61,8 @@ int sg_xdp_mode_parse(const char *s)
 		return SG_XDP_NATIVE;
 	if (!strcmp(s, "generic"))
 		return SG_XDP_GENERIC;
+	if (!strcmp(s, "auto"))
+		return SG_XDP_AUTO;
 	return -1;
 }
 
@@ -219,43 +225,114 @@ static int map_fd(struct sg_xdp *x, const char *name)
 	return fd;
 }
 
-static int attach(struct sg_xdp *x, int prog_fd, const char *ifname, enum sg_xdp_mode mode)
+/* Attaches in @mode; -errno on failure, logged when @quiet is false. */
+static int attach_mode(struct sg_xdp *x, int prog_fd, unsigned ifindex, const char *ifname,
+		       enum sg_xdp_mode mode, bool quiet)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, o,
 		    .flags = mode == SG_XDP_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
-	unsigned ifindex = if_nametoindex(ifname);
-	int fd;
+	int fd = bpf_link_create(prog_fd, (int)ifindex, BPF_XDP, &o);
+	int e = errno;
 
-	if (!ifindex)
-		return sg_log_warn("XDP: interface '%s'", ifname), -1;
-	fd = bpf_link_create(prog_fd, (int)ifindex, BPF_XDP, &o);
-	if (fd < 0) {
-		int e = errno;
-
+	if (fd >= 0) {
+		x->link_mode[x->nlinks] = mode;
+		x->links[x->nlinks++] = fd;
+		return 0;
+	}
+	if (!quiet)
 		sg_log_warnx("XDP: cannot attach to %s in %s mode: %s%s", ifname,
 			     sg_xdp_mode_name(mode), strerror(e),
 			     mode == SG_XDP_NATIVE ? " (the driver may lack XDP: try xdp = generic)"
 			     : e == EBUSY	   ? " (another XDP program is attached)"
 						   : "");
-		return -1;
+	return -e;
+}
+
+/* True for a device with a driver of its own (/sys/class/net/IF/device): a
+ * NIC, where native XDP is the point; virtual devices get generic. */
+static bool has_device(const char *ifname)
+{
+	char p[160];
+
+	snprintf(p, sizeof(p), "/sys/class/net/%.*s/device", IF_NAMESIZE, ifname);
+	return access(p, F_OK) == 0;
+}
+
+static int attach(struct sg_xdp *x, int prog_fd, const char *ifname, enum sg_xdp_mode mode)
+{
+	unsigned ifindex = if_nametoindex(ifname);
+
+	if (!ifindex)
+		return sg_log_warn("XDP: interface '%s'", ifname), -1;
+	if (mode != SG_XDP_AUTO)
+		return attach_mode(x, prog_fd, ifindex, ifname, mode, false) == 0 ? 0 : -1;
+	if (has_device(ifname) &&
+	    attach_mode(x, prog_fd, ifindex, ifname, SG_XDP_NATIVE, true) == 0)
+		return 0;
+	return attach_mode(x, prog_fd, ifindex, ifname, SG_XDP_GENERIC, false) == 0 ? 0 : -1;
+}
+
+/* Every interface that is up, but loopback, into @out (at most
+ * SG_MAX_IFACES; the rest are named in a warning).  Returns how many. */
+static int up_interfaces(char (*out)[16])
+{
+	struct if_nameindex *all = if_nameindex(), *i;
+	int n = 0;
+
+	if (!all)
+		return sg_log_warn("XDP: listing interfaces"), 0;
+	for (i = all; i->if_index; i++) {
+		char p[160];
+		unsigned flags = 0;
+		FILE *f;
+
+		snprintf(p, sizeof(p), "/sys/class/net/%s/flags", i->if_name);
+		f = fopen(p, "re");
+		if (!f)
+			continue;
+		if (fscanf(f, "%x", &flags) != 1)
+			flags = 0;
+		fclose(f);
+		if (!(flags & IFF_UP) || (flags & IFF_LOOPBACK) || strlen(i->if_name) >= 16)
+			continue;
+		if (n == SG_MAX_IFACES) {
+			sg_log_warnx("XDP: more than %d interfaces are up; not attached to %s (name "
+				     "the client-facing ones in 'interfaces')",
+				     SG_MAX_IFACES, i->if_name);
+			continue;
+		}
+		snprintf(out[n++], 16, "%s", i->if_name);
 	}
-	x->links[x->nlinks++] = fd;
-	return 0;
+	if_freenameindex(all);
+	return n;
+}
+
+int sg_xdp_attached(const struct sg_xdp *x, enum sg_xdp_mode *modes)
+{
+	if (modes)
+		memcpy(modes, x->link_mode, sizeof(x->link_mode));
+	return x->nlinks;
 }
 
 struct sg_xdp *sg_xdp_open(const char *path, const char (*ifaces)[16], int nifaces,
 			   enum sg_xdp_mode mode, const struct sg_xdp_params *p)
 {
 	struct sg_xdp *x = calloc(1, sizeof(*x));
+	char found[SG_MAX_IFACES][16];
 	struct bpf_program *prog;
+	char names[SG_MAX_IFACES * 26] = "";
 	int i;
 
 	if (!x)
 		return sg_log_warn("XDP"), NULL;
 	pthread_mutex_init(&x->lock, NULL);
 	libbpf_set_print(on_libbpf);
+	if (nifaces == 0) {
+		nifaces = up_interfaces(found);
+		ifaces = (const char(*)[16])found;
+	}
 	if (nifaces < 1 || nifaces > SG_MAX_IFACES) {
-		sg_log_warnx("XDP needs the client-facing interfaces ('interfaces')");
+		sg_log_warnx("XDP: no interface to attach to (none is up, or too many named)");
 		goto fail;
 	}
 	x->ncpus = libbpf_num_possible_cpus();
@@ -287,11 +364,13 @@ struct sg_xdp *sg_xdp_open(const char *path, const char (*ifaces)[16], int nifac
 	params_put(&x->ctl, p);
 	if (publish(x) != 0)
 		goto fail;
-	for (i = 0; i < nifaces; i++)
+	for (i = 0; i < nifaces; i++) {
 		if (attach(x, bpf_program__fd(prog), ifaces[i], mode) != 0)
 			goto fail;
-	sg_log(SG_LOG_INFO, "XDP fast path on %d interface(s), %s mode (%s)", nifaces,
-	       sg_xdp_mode_name(mode), path);
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s (%s)",
+			 i ? ", " : "", ifaces[i], sg_xdp_mode_name(x->link_mode[i]));
+	}
+	sg_log(SG_LOG_INFO, "XDP fast path on %s (%s)", names, path);
 	return x;
 fail:
 	sg_xdp_close(x);

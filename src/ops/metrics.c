@@ -109,6 +109,15 @@ static void queues(struct out *o, const struct sg_stats_src *s)
 
 static void health(struct out *o, const struct sg_health *h)
 {
+	if (h) {
+		head(o, "syngate_path", "gauge",
+		     "Which path answers SYNs and checks cookie ACKs first: 1 for the active one "
+		     "(xdp: the XDP program; queue: NFQUEUE alone).");
+		put(o, "syngate_path{path=\"xdp\"} %d\nsyngate_path{path=\"queue\"} %d\n",
+		    h->xdp_ifaces > 0, h->xdp_ifaces == 0);
+		one(o, "syngate_xdp_interfaces", "gauge",
+		    "Interfaces the XDP program is attached to.", (uint64_t)h->xdp_ifaces);
+	}
 	if (h && h->rules >= 0) {
 		one(o, "syngate_rules_installed", "gauge",
 		    "1 while syngate's iptables chains and jumps are in place, 0 when missing.",

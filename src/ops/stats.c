@@ -94,6 +94,8 @@ size_t sg_stats_format(const struct sg_stats_src *s, bool json, char *out, size_
 		field(&o, "ct_events", s->ev->events);
 		field(&o, "ct_events_lost", s->ev->enobufs);
 	}
+	if (s->health)
+		field(&o, "xdp_interfaces", (uint64_t)s->health->xdp_ifaces);
 	if (s->health && s->health->rules >= 0) {
 		field(&o, "rules_installed", (uint64_t)s->health->rules);
 		field(&o, "rules_restored", s->health->rules_restored);

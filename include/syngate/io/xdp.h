@@ -22,7 +22,11 @@
 #include "syngate/core/types.h"
 #include "syngate/core/xdp_abi.h"
 
-enum sg_xdp_mode { SG_XDP_OFF, SG_XDP_NATIVE, SG_XDP_GENERIC };
+/* auto: native on devices that have a driver of their own (a NIC), generic
+ * on virtual ones (veth, bridges: their native XDP_TX needs XDP on the peer
+ * too), generic when native fails; and when nothing can be loaded or
+ * attached, the daemon goes on with the queue path alone. */
+enum sg_xdp_mode { SG_XDP_OFF, SG_XDP_NATIVE, SG_XDP_GENERIC, SG_XDP_AUTO };
 
 /* What the program must know of the configuration. */
 struct sg_xdp_params {
@@ -39,9 +43,15 @@ struct sg_xdp;
 
 /* Loads the object at @path and attaches it to the @nifaces interfaces
  * @ifaces in @mode (native: the driver's hook; generic: after the skb is
- * built, works on any device).  Cookies start disengaged. */
+ * built, works on any device; auto: see enum sg_xdp_mode).  With no
+ * interfaces (@nifaces 0) it attaches to every interface that is up, but
+ * loopback, as the rules then match every interface.  Cookies start
+ * disengaged.  On failure, @why (if not NULL) gets a one-line reason. */
 struct sg_xdp *sg_xdp_open(const char *path, const char (*ifaces)[16], int nifaces,
 			   enum sg_xdp_mode mode, const struct sg_xdp_params *p);
+/* How many interfaces the program is attached to, and in which mode each
+ * (@modes: SG_MAX_IFACES entries, may be NULL). */
+int sg_xdp_attached(const struct sg_xdp *x, enum sg_xdp_mode *modes);
 /* Detaches and frees.  NULL is fine. */
 void sg_xdp_close(struct sg_xdp *x);
 int sg_xdp_configure(struct sg_xdp *x, const struct sg_xdp_params *p);
@@ -60,7 +70,8 @@ int sg_xdp_backend(struct sg_xdp *x, uint8_t family, const uint8_t *addr, uint16
 int sg_xdp_counters(struct sg_xdp *x, uint64_t out[SG_XDP__COUNT]);
 /* "syn", "answered", ... (metric labels). */
 const char *sg_xdp_counter_name(enum sg_xdp_counter c);
-/* "off", "native", "generic"; sg_xdp_mode_parse() returns -1 for anything else. */
+/* "off", "native", "generic", "auto"; sg_xdp_mode_parse() returns -1 for
+ * anything else. */
 const char *sg_xdp_mode_name(enum sg_xdp_mode m);
 int sg_xdp_mode_parse(const char *s);
 /* The object's default path: beside the running executable if there,

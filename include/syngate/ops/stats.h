@@ -25,6 +25,7 @@ struct sg_health {
 	bool has_conntrack;	   /* the two figures below were read */
 	uint64_t conntrack_count;  /* entries in this namespace's table */
 	uint64_t conntrack_max;	   /* its limit (nf_conntrack_max) */
+	int xdp_ifaces;		   /* interfaces the XDP program is attached to (0: queue path alone) */
 };
 
 struct sg_stats_src {
