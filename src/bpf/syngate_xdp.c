@@ -90,6 +90,9 @@ struct bpf_ct_opts___sg {
 extern struct nf_conn *bpf_xdp_ct_lookup(struct xdp_md *ctx, struct bpf_sock_tuple *tuple,
 					 __u32 tuple_len, struct bpf_ct_opts___sg *opts,
 					 __u32 opts_len) __ksym;
+extern struct nf_conn *bpf_skb_ct_lookup(struct __sk_buff *ctx, struct bpf_sock_tuple *tuple,
+					 __u32 tuple_len, struct bpf_ct_opts___sg *opts,
+					 __u32 opts_len) __ksym;
 extern void bpf_ct_release(struct nf_conn *ct) __ksym;
 
 enum seg_kind { SEG_OTHER, SEG_SYN, SEG_ACK };
@@ -512,6 +515,93 @@ int syngate_xdp(struct xdp_md *ctx)
 	if (r < 0)
 		return count(SG_XDP_ERROR, r == -1 ? XDP_PASS : XDP_DROP);
 	return count(SG_XDP_ANSWERED, XDP_TX);
+}
+
+/* --- TC ingress: SYNs conntrack knows skip the queue ----------------------
+ *
+ * A SYN the XDP program passes because its tuple has a conntrack entry (a
+ * reused port: wrk or ab with a new connection per request reuse ports
+ * every few seconds, within TIME_WAIT) must reach conntrack, not the daemon:
+ * without this program the raw rules queue it and the daemon asks conntrack
+ * again over ctnetlink before it lets it go.  XDP cannot mark a packet, so
+ * this program, on the same interfaces after the skb is built, looks the
+ * tuple up once more and sets the known mark; the raw rules send marked
+ * SYNs straight to conntrack with the mark cleared.  Only a plain SYN
+ * (IPv4 without options, IPv6 without extension headers) to a protected
+ * port is looked at; everything else passes untouched (TC_ACT_OK). */
+#define TC_ACT_OK 0
+
+/* Fills @bt (and @len) from the plain TCP SYN in @skb to a protected port
+ * of @ctl; returns 0, or -1 for anything else. */
+static __always_inline int tc_syn_tuple(struct __sk_buff *skb, const struct sg_xdp_ctl *ctl,
+					struct bpf_sock_tuple *bt, __u32 *len)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	struct tcphdr *th;
+	__u16 dport;
+
+	if ((void *)(eth + 1) > end)
+		return -1;
+	if (eth->h_proto == bpf_htons(ETH_P_IP) && ctl->ipv4) {
+		struct iphdr *ip = (void *)(eth + 1);
+
+		if ((void *)(ip + 1) > end || ip->protocol != IPPROTO_TCP || ip->ihl != 5 ||
+		    (ip->frag_off & bpf_htons(0x3fff)))
+			return -1;
+		th = (void *)(ip + 1);
+		bt->ipv4.saddr = ip->saddr;
+		bt->ipv4.daddr = ip->daddr;
+		*len = sizeof(bt->ipv4);
+	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6) && ctl->ipv6) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+
+		if ((void *)(ip6 + 1) > end || ip6->nexthdr != IPPROTO_TCP)
+			return -1;
+		th = (void *)(ip6 + 1);
+		__builtin_memcpy(bt->ipv6.saddr, &ip6->saddr, 16);
+		__builtin_memcpy(bt->ipv6.daddr, &ip6->daddr, 16);
+		*len = sizeof(bt->ipv6);
+	} else {
+		return -1;
+	}
+	if ((void *)(th + 1) > end || !th->syn || th->ack || th->rst || th->fin)
+		return -1;
+	dport = bpf_ntohs(th->dest);
+	if (!(ctl->ports[(dport >> 6) & (SG_XDP_PORT_WORDS - 1)] & (1ULL << (dport & 63))))
+		return -1;
+	if (*len == sizeof(bt->ipv4)) {
+		bt->ipv4.sport = th->source;
+		bt->ipv4.dport = th->dest;
+	} else {
+		bt->ipv6.sport = th->source;
+		bt->ipv6.dport = th->dest;
+	}
+	return 0;
+}
+
+SEC("tc")
+int syngate_tc(struct __sk_buff *skb)
+{
+	struct bpf_ct_opts___sg opts = {.netns_id = BPF_F_CURRENT_NETNS, .l4proto = IPPROTO_TCP};
+	struct bpf_sock_tuple bt = {};
+	const struct sg_xdp_ctl *ctl;
+	struct nf_conn *ct;
+	__u32 k = 0, *cur, len = 0;
+
+	cur = bpf_map_lookup_elem(&sg_cur, &k);
+	if (!cur)
+		return TC_ACT_OK;
+	k = *cur & 1;
+	ctl = bpf_map_lookup_elem(&sg_ctl, &k);
+	if (!ctl || !ctl->known_mark || tc_syn_tuple(skb, ctl, &bt, &len) != 0)
+		return TC_ACT_OK;
+	ct = bpf_skb_ct_lookup(skb, &bt, len, &opts, sizeof(opts));
+	if (!ct)
+		return TC_ACT_OK;
+	bpf_ct_release(ct);
+	skb->mark |= ctl->known_mark;
+	return count(SG_XDP_TC_KNOWN, TC_ACT_OK);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -7,12 +7,14 @@ void sg_marks_defaults(struct sg_marks *m)
 	m->proxied = 0x08000000;
 	m->reflect = 0x20000000;
 	m->complete = 0x04000000;
+	m->known = 0x02000000;
 }
 
 bool sg_marks_valid(const struct sg_marks *m)
 {
-	if (!m->pending || !m->proxied || !m->reflect || !m->complete)
+	if (!m->pending || !m->proxied || !m->reflect || !m->complete || !m->known)
 		return false;
 	return !(m->pending & m->proxied) && !(m->pending & m->reflect) &&
-	       !(m->proxied & m->reflect) && !(m->complete & m->reflect);
+	       !(m->proxied & m->reflect) && !(m->complete & m->reflect) &&
+	       !(m->known & m->reflect);
 }

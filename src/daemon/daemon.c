@@ -334,6 +334,7 @@ static void xdp_params(const struct sg_config *c, struct sg_xdp_params *p)
 	p->default_wscale = c->proxy.default_wscale;
 	p->learn_first = c->proxy.learn_first;
 	p->drop_acks = !c->proxy.rst_invalid;
+	p->known_mark = c->proxy.marks.known;
 }
 
 /* Loads and attaches the XDP fast path if the configuration asks for it. */

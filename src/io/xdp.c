@@ -27,6 +27,9 @@ struct sg_xdp {
 	int links[SG_MAX_IFACES];
 	enum sg_xdp_mode link_mode[SG_MAX_IFACES];
 	int nlinks;
+	int tc_links[SG_MAX_IFACES]; /* syngate_tc on the same interfaces (tcx) */
+	int ntc;
+	bool tc_warned;
 	int ctl_fd, cur_fd, backends_fd, stats_fd;
 	int ncpus;
 	uint64_t *percpu; /* ncpus values, read under the lock */
@@ -126,6 +129,7 @@ static void params_put(struct sg_xdp_ctl *c, const struct sg_xdp_params *p)
 	c->default_wscale = p->default_wscale;
 	c->learn_first = p->learn_first;
 	c->drop_acks = p->drop_acks;
+	c->known_mark = p->known_mark;
 }
 
 int sg_xdp_configure(struct sg_xdp *x, const struct sg_xdp_params *p)
@@ -248,6 +252,30 @@ static int attach_mode(struct sg_xdp *x, int prog_fd, unsigned ifindex, const ch
 	return -e;
 }
 
+/* BPF_TCX_INGRESS of Linux 6.6's uapi (Debian 12's headers are older). */
+#define SG_BPF_TCX_INGRESS 46
+
+/* Attaches the TC program to @ifname's ingress through a tcx link (held
+ * like the XDP ones: it goes with the process).  Without it (a kernel
+ * before 6.6) everything works, reused-port SYNs just take a trip to the
+ * daemon; so a failure is logged once and not an error. */
+static void attach_tc(struct sg_xdp *x, int prog_fd, const char *ifname)
+{
+	unsigned ifindex = if_nametoindex(ifname);
+	int fd = ifindex ? bpf_link_create(prog_fd, (int)ifindex,
+					   (enum bpf_attach_type)SG_BPF_TCX_INGRESS, NULL)
+			 : -1;
+
+	if (fd >= 0) {
+		x->tc_links[x->ntc++] = fd;
+		return;
+	}
+	if (x->ntc == 0 && !x->tc_warned)
+		sg_log(SG_LOG_INFO, "XDP: no tcx link on %s (%s; Linux 6.6 or later): SYNs of reused "
+		       "ports go through the daemon", ifname, strerror(errno));
+	x->tc_warned = true;
+}
+
 /* True for a device with a driver of its own (/sys/class/net/IF/device): a
  * NIC, where native XDP is the point; virtual devices get generic. */
 static bool has_device(const char *ifname)
@@ -319,7 +347,7 @@ struct sg_xdp *sg_xdp_open(const char *path, const char (*ifaces)[16], int nifac
 {
 	struct sg_xdp *x = calloc(1, sizeof(*x));
 	char found[SG_MAX_IFACES][16];
-	struct bpf_program *prog;
+	struct bpf_program *prog, *tc;
 	char names[SG_MAX_IFACES * 26] = "";
 	int i;
 
@@ -354,6 +382,7 @@ struct sg_xdp *sg_xdp_open(const char *path, const char (*ifaces)[16], int nifac
 		goto fail;
 	}
 	prog = bpf_object__find_program_by_name(x->obj, "syngate_xdp");
+	tc = bpf_object__find_program_by_name(x->obj, "syngate_tc");
 	x->ctl_fd = map_fd(x, "sg_ctl");
 	x->cur_fd = map_fd(x, "sg_cur");
 	x->backends_fd = map_fd(x, "sg_backends");
@@ -367,6 +396,8 @@ struct sg_xdp *sg_xdp_open(const char *path, const char (*ifaces)[16], int nifac
 	for (i = 0; i < nifaces; i++) {
 		if (attach(x, bpf_program__fd(prog), ifaces[i], mode) != 0)
 			goto fail;
+		if (tc)
+			attach_tc(x, bpf_program__fd(tc), ifaces[i]);
 		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s (%s)",
 			 i ? ", " : "", ifaces[i], sg_xdp_mode_name(x->link_mode[i]));
 	}
@@ -385,6 +416,8 @@ void sg_xdp_close(struct sg_xdp *x)
 		return;
 	for (i = 0; i < x->nlinks; i++)
 		close(x->links[i]);
+	for (i = 0; i < x->ntc; i++)
+		close(x->tc_links[i]);
 	bpf_object__close(x->obj);
 	free(x->percpu);
 	pthread_mutex_destroy(&x->lock);

@@ -61,6 +61,7 @@ static const struct opt opts[] = {
 	{"mark-proxied", T_U32, F(proxy.marks.proxied), 1, 0xffffffff, RESTART, "0x08000000", "connmark bit of spliced connections"},
 	{"complete-mark", T_U32, F(proxy.marks.complete), 1, 0xffffffff, RESTART, "0x04000000", "packet mark the rules put on the ACK completing a passed-through handshake"},
 	{"reflect-mark", T_U32, F(proxy.marks.reflect), 1, 0xffffffff, RESTART, "0x20000000", "packet mark of reflected SYN-ACKs"},
+	{"known-mark", T_U32, F(proxy.marks.known), 1, 0xffffffff, RESTART, "0x02000000", "packet mark the XDP fast path's TC program puts on a SYN whose tuple conntrack knows (port reuse): the rules pass it to conntrack, cleared, without a trip to the daemon"},
 	{"ipv4", T_BOOL, F(rules.ipv4), 0, 0, RESTART, "yes", "protect IPv4"},
 	{"ipv6", T_BOOL, F(rules.ipv6), 0, 0, RESTART, "yes", "protect IPv6"},
 	{"install-rules", T_BOOL, F(install_rules), 0, 0, RESTART, "no", "run: install the rules at start and remove them at exit"},
@@ -291,7 +292,7 @@ int sg_config_check(const struct sg_config *c, char *err, size_t errlen)
 	if (!sg_marks_valid(&p->marks))
 		return fail(err, errlen,
 			    "'mark-pending', 'mark-proxied' and 'reflect-mark' must not share bits, "
-			    "nor 'complete-mark' and 'reflect-mark'");
+			    "nor 'complete-mark' or 'known-mark' and 'reflect-mark'");
 	if (p->adaptive_low >= p->adaptive_high)
 		return fail(err, errlen,
 			    "'adaptive-low' (%u) must be below 'adaptive-high' (%u): the gap is the "

@@ -88,7 +88,7 @@ const char *sg_rules_invalid(const struct sg_rules_config *c)
 		return "nqueues must be >= 1 and the last queue <= 65535";
 	if (!sg_marks_valid(&c->marks))
 		return "marks must be non-zero; pending, proxied and reflect must share no bit, "
-		       "nor complete and reflect";
+		       "nor complete or known and reflect";
 	if (!c->ipv4 && !c->ipv6)
 		return "neither ipv4 nor ipv6 enabled";
 	if (c->shed_rate != 0 &&
@@ -159,11 +159,18 @@ static void put_raw_rules(struct sg_strbuf *b, const struct sg_rules_config *c,
 	char rest[512], syn[256], limit[128] = "";
 	uint32_t rate = sg_rules_shed_effective(c);
 
-	sg_strbuf_puts(b, ":SYNGATE-RAW - [0:0]\n-I PREROUTING 1 -j SYNGATE-RAW\n");
+	sg_strbuf_puts(b, ":SYNGATE-RAW - [0:0]\n:SYNGATE-KNOWN - [0:0]\n"
+	                  "-I PREROUTING 1 -j SYNGATE-RAW\n");
 	sg_strbuf_printf(b, "-A SYNGATE-RAW -m mark --mark 0x%" PRIx32 "/0x%" PRIx32 " -j CT --notrack\n",
 	          c->marks.reflect, c->marks.reflect);
 	sg_strbuf_printf(b, "-A SYNGATE-RAW -m mark --mark 0x%" PRIx32 "/0x%" PRIx32 " -j ACCEPT\n",
 	          c->marks.reflect, c->marks.reflect);
+	/* a SYN the TC program found in conntrack (a reused port) goes on to
+	 * conntrack, which reopens the entry, with the mark cleared */
+	sg_strbuf_printf(b, "-A SYNGATE-RAW -p tcp --tcp-flags FIN,SYN,RST,ACK SYN -m mark --mark "
+	          "0x%" PRIx32 "/0x%" PRIx32 " -j SYNGATE-KNOWN\n", c->marks.known, c->marks.known);
+	sg_strbuf_printf(b, "-A SYNGATE-KNOWN -j MARK --set-xmark 0x0/0x%" PRIx32 "\n"
+	          "-A SYNGATE-KNOWN -j ACCEPT\n", c->marks.known);
 	snprintf(syn, sizeof(syn), "-p tcp -m multiport --dports %s --tcp-flags FIN,SYN,RST,ACK SYN",
 	         p->ports);
 	if (rate)

@@ -194,6 +194,7 @@ static const struct {
 	{"mark-proxied", "0x2", false},
 	{"complete-mark", "0x4", false},
 	{"reflect-mark", "0x8", false},
+	{"known-mark", "0x10", false},
 	{"ipv4", "no", false},
 	{"ipv6", "no", false},
 	{"install-rules", "yes", false},

@@ -18,9 +18,14 @@
 static const char default_script[] =
     "*raw\n"
     ":SYNGATE-RAW - [0:0]\n"
+    ":SYNGATE-KNOWN - [0:0]\n"
     "-I PREROUTING 1 -j SYNGATE-RAW\n"
     "-A SYNGATE-RAW -m mark --mark 0x20000000/0x20000000 -j CT --notrack\n"
     "-A SYNGATE-RAW -m mark --mark 0x20000000/0x20000000 -j ACCEPT\n"
+    "-A SYNGATE-RAW -p tcp --tcp-flags FIN,SYN,RST,ACK SYN -m mark --mark 0x2000000/0x2000000 "
+    "-j SYNGATE-KNOWN\n"
+    "-A SYNGATE-KNOWN -j MARK --set-xmark 0x0/0x2000000\n"
+    "-A SYNGATE-KNOWN -j ACCEPT\n"
     "-A SYNGATE-RAW -p tcp -m multiport --dports 80 --tcp-flags FIN,SYN,RST,ACK SYN "
     "-m hashlimit --hashlimit-upto 100000/sec --hashlimit-burst 2000 "
     "--hashlimit-name sg0-100000 -j NFQUEUE --queue-num 0\n"
@@ -161,7 +166,8 @@ static void marks(void **state)
 
 	(void)state;
 	sg_rules_defaults(&c);
-	c.marks = (struct sg_marks){.pending = 0x1, .proxied = 0x2, .reflect = 0x4, .complete = 0x8};
+	c.marks = (struct sg_marks){
+	    .pending = 0x1, .proxied = 0x2, .reflect = 0x4, .complete = 0x8, .known = 0x10};
 	assert_null(sg_rules_invalid(&c));
 	s = script_of(&c);
 	assert_non_null(strstr(s, "-A SYNGATE-RAW -m mark --mark 0x4/0x4 -j CT --notrack\n"));
@@ -171,6 +177,8 @@ static void marks(void **state)
 	assert_non_null(strstr(s, " -j MARK --set-xmark 0x8/0x8\n"));
 	assert_non_null(strstr(s, "-A SYNGATE-MANGLE -m mark --mark 0x8/0x8 -j NFQUEUE"));
 	assert_non_null(strstr(s, "--sports 80 -m connmark --mark 0x1/0x1 -j NFQUEUE"));
+	assert_non_null(strstr(s, "SYN -m mark --mark 0x10/0x10 -j SYNGATE-KNOWN\n"));
+	assert_non_null(strstr(s, "-A SYNGATE-KNOWN -j MARK --set-xmark 0x0/0x10\n"));
 	assert_null(strstr(s, "0x10000000"));
 }
 
@@ -216,6 +224,8 @@ static void invalid(void **state)
 	BAD(c.marks.reflect = c.marks.pending);
 	BAD(c.marks.complete |= c.marks.reflect);
 	BAD(c.marks.proxied = 0);
+	BAD(c.marks.known = 0);
+	BAD(c.marks.known |= c.marks.reflect);
 	BAD(c.ipv4 = c.ipv6 = false);
 	BAD(c.shed_rate = 999);
 	BAD((c.nqueues = 11, c.shed_rate = 100000));

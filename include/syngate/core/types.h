@@ -30,6 +30,7 @@ struct sg_marks {
 	uint32_t proxied;
 	uint32_t reflect;
 	uint32_t complete;
+	uint32_t known;	   /* packet mark: a SYN whose tuple conntrack knows (TC program) */
 };
 
 /* Fills @m with the defaults: pending 0x10000000, proxied 0x08000000,

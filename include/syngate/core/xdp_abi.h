@@ -45,6 +45,8 @@ struct sg_xdp_ctl {
 	uint8_t ipv4, ipv6;			   /* families protected */
 	uint8_t drop_acks;			   /* drop ACKs whose cookie fails (0: pass them) */
 	uint8_t pad[3];
+	uint32_t known_mark;			   /* TC: mark of a SYN conntrack knows (0: none) */
+	uint32_t pad2;
 	uint64_t ports[SG_XDP_PORT_WORDS];	   /* bit p: TCP port p (host order) */
 };
 
@@ -77,7 +79,8 @@ struct sg_xdp_backend {
 	X(SG_XDP_ACK, "ack") /* ACKs checked: protected port, engaged, no conntrack entry */ \
 	X(SG_XDP_ACK_VALID, "ack_valid") /* ... their cookie verified: passed to the daemon */ \
 	X(SG_XDP_DROP_COOKIE_MAC, "drop_cookie_mac") /* ... dropped: the MAC is wrong (forged or old) */ \
-	X(SG_XDP_DROP_COOKIE_STALE, "drop_cookie_stale") /* ... dropped: it names a slot before the first */
+	X(SG_XDP_DROP_COOKIE_STALE, "drop_cookie_stale") /* ... dropped: it names a slot before the first */ \
+	X(SG_XDP_TC_KNOWN, "tc_known") /* TC: SYNs conntrack knows, marked to skip the queue */
 
 #define SG_XDP_COUNTER_ENUM(id, name) id,
 enum sg_xdp_counter {

@@ -37,6 +37,7 @@ struct sg_xdp_params {
 	uint8_t default_wscale;
 	bool learn_first;
 	bool drop_acks; /* drop ACKs whose cookie fails (off with rst-invalid: the daemon answers) */
+	uint32_t known_mark; /* TC program: mark of a SYN whose tuple conntrack knows */
 };
 
 struct sg_xdp;
