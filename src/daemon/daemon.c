@@ -362,6 +362,21 @@ static int open_xdp(struct daemon *d)
 	return 0;
 }
 
+/* Adaptive mode needs the completing ACKs of passed-through handshakes
+ * queued, the other modes do not: after a mode change by SIGHUP the rules
+ * are put in again when syngate installed them. */
+static void rules_follow_mode(struct daemon *d)
+{
+	bool want = d->cfg.proxy.mode == SG_MODE_ADAPTIVE;
+
+	if (d->cfg.rules.completions == want)
+		return;
+	d->cfg.rules.completions = want;
+	if (d->rules_installed && sg_iptables_install(&d->cfg.rules, NULL) != 0)
+		sg_log(SG_LOG_ERR, "SIGHUP: reinstalling the rules for mode %s failed",
+		       sg_mode_name(d->cfg.proxy.mode));
+}
+
 /* SIGHUP: re-reads the config file and applies the options the options
  * table marks live (sg_config_apply_live()); the others are named in a
  * warning and keep their running values.  Connections in flight and spliced
@@ -385,6 +400,7 @@ static void reload(struct daemon *d)
 	if (sg_config_restart_keys(&d->cfg, &n, keys, sizeof(keys)) > 0)
 		sg_log(SG_LOG_WARN, "SIGHUP: changes to %s need a restart; not applied", keys);
 	sg_config_apply_live(&d->cfg, &n);
+	rules_follow_mode(d);
 	for (i = 0; i < d->nw; i++)
 		sg_worker_reconfigure(d->w[i], &d->cfg.proxy);
 	if (d->xdp) {

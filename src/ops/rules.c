@@ -190,6 +190,11 @@ static void put_raw_rules(struct sg_strbuf *b, const struct sg_rules_config *c,
  * ACKs; tcp_loose=0 makes them INVALID), every backend SYN-ACK, and the
  * backend's other answers on pending connections (connmark: RSTs) go to
  * syngate; other INVALID segments are dropped. */
+static void put_completions(struct sg_strbuf *b, const struct sg_rules_config *c,
+                            const struct rule_parts *p);
+static void put_backend_rules(struct sg_strbuf *b, const struct sg_rules_config *c,
+                              const struct rule_parts *p);
+
 static void put_mangle_rules(struct sg_strbuf *b, const struct sg_rules_config *c,
                              const struct rule_parts *p)
 {
@@ -207,7 +212,24 @@ static void put_mangle_rules(struct sg_strbuf *b, const struct sg_rules_config *
 	/* the ACK completing a passed-through handshake (the connection's second
 	 * packet from the client; not one of syngate's own connections), once per
 	 * connection: marked, then queued; adaptive mode counts completed
-	 * handshakes with it and the daemon takes the mark off */
+	 * handshakes with it and the daemon takes the mark off.  Only adaptive
+	 * mode needs it: elsewhere it would be a queue trip per connection for
+	 * nothing. */
+	if (c->completions)
+		put_completions(b, c, p);
+	put_backend_rules(b, c, p);
+	snprintf(rest, sizeof(rest),
+	         "-p tcp -m multiport --dports %s -m conntrack --ctstate "
+	         "INVALID -j DROP",
+	         p->ports);
+	put_client_rule(b, c, "SYNGATE-MANGLE", rest);
+}
+
+static void put_completions(struct sg_strbuf *b, const struct sg_rules_config *c,
+                            const struct rule_parts *p)
+{
+	char rest[384];
+
 	snprintf(rest, sizeof(rest),
 	         "-p tcp -m multiport --dports %s --tcp-flags SYN,RST,ACK ACK -m conntrack "
 	         "--ctstate ESTABLISHED -m connmark --mark 0x0/0x%" PRIx32 " -m connbytes "
@@ -217,24 +239,33 @@ static void put_mangle_rules(struct sg_strbuf *b, const struct sg_rules_config *
 	put_client_rule(b, c, "SYNGATE-MANGLE", rest);
 	sg_strbuf_printf(b, "-A SYNGATE-MANGLE -m mark --mark 0x%" PRIx32 "/0x%" PRIx32 " -j %s\n",
 	          c->marks.complete, c->marks.complete, p->queue);
-	/* every backend SYN-ACK that answers a tracked SYN: syngate learns the
-	 * backend's window scale, MSS and SACK from it (and completes pending
-	 * handshakes).  A spoofed SYN-ACK has no conntrack entry (INVALID) and
-	 * cannot poison what syngate learns. */
-	sg_strbuf_printf(b,
-	          "-A SYNGATE-MANGLE -p tcp -m multiport --sports %s "
-	          "--tcp-flags FIN,SYN,RST,ACK SYN,ACK -m conntrack --ctstate ESTABLISHED "
-	          "--ctdir REPLY -j %s\n",
-	          p->ports, p->queue);
+}
+
+/* The backends' side.  Nothing from a client-facing interface is a
+ * backend's answer: a client could otherwise forge the backend's SYN-ACK on
+ * its own tracked connection and teach syngate false options.  Then every
+ * answer on a pending connection (connmark: the SYN-ACK that completes the
+ * splice, a RST), and backend SYN-ACKs of tracked connections to learn the
+ * backend's window scale, MSS and SACK from: a sample of them, at most a
+ * few a second per backend (hashlimit per address and port), since one
+ * tells what the next thousand would.  A spoofed SYN-ACK has no conntrack
+ * entry (INVALID) and cannot poison what syngate learns. */
+static void put_backend_rules(struct sg_strbuf *b, const struct sg_rules_config *c,
+                              const struct rule_parts *p)
+{
+	for (int i = 0; i < c->nifaces; i++)
+		sg_strbuf_printf(b, "-A SYNGATE-MANGLE -i %s -p tcp -m multiport --sports %s "
+		          "-m multiport ! --dports %s -j RETURN\n", c->ifaces[i], p->ports, p->ports);
 	sg_strbuf_printf(b,
 	          "-A SYNGATE-MANGLE -p tcp -m multiport --sports %s -m connmark --mark "
 	          "0x%" PRIx32 "/0x%" PRIx32 " -j %s\n",
 	          p->ports, c->marks.pending, c->marks.pending, p->queue);
-	snprintf(rest, sizeof(rest),
-	         "-p tcp -m multiport --dports %s -m conntrack --ctstate "
-	         "INVALID -j DROP",
-	         p->ports);
-	put_client_rule(b, c, "SYNGATE-MANGLE", rest);
+	sg_strbuf_printf(b,
+	          "-A SYNGATE-MANGLE -p tcp -m multiport --sports %s "
+	          "--tcp-flags FIN,SYN,RST,ACK SYN,ACK -m conntrack --ctstate ESTABLISHED "
+	          "--ctdir REPLY -m hashlimit --hashlimit-upto %u/sec --hashlimit-burst %u "
+	          "--hashlimit-mode srcip,srcport --hashlimit-name sgl%u -j %s\n",
+	          p->ports, SG_RULES_LEARN_RATE, SG_RULES_LEARN_BURST, c->queue, p->queue);
 }
 
 /* --------------------------------------------- reading the current rules */

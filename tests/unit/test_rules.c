@@ -37,15 +37,12 @@ static const char default_script[] =
     "-A SYNGATE-MANGLE -m mark --mark 0x20000000/0x20000000 -j RETURN\n"
     "-A SYNGATE-MANGLE -p tcp -m multiport --dports 80 -m conntrack --ctstate INVALID "
     "--tcp-flags SYN,RST,ACK ACK -j NFQUEUE --queue-num 0\n"
-    "-A SYNGATE-MANGLE -p tcp -m multiport --dports 80 --tcp-flags SYN,RST,ACK ACK "
-    "-m conntrack --ctstate ESTABLISHED -m connmark --mark 0x0/0x18000000 -m connbytes "
-    "--connbytes 2:2 --connbytes-dir original --connbytes-mode packets "
-    "-j MARK --set-xmark 0x4000000/0x4000000\n"
-    "-A SYNGATE-MANGLE -m mark --mark 0x4000000/0x4000000 -j NFQUEUE --queue-num 0\n"
-    "-A SYNGATE-MANGLE -p tcp -m multiport --sports 80 --tcp-flags FIN,SYN,RST,ACK SYN,ACK "
-    "-m conntrack --ctstate ESTABLISHED --ctdir REPLY -j NFQUEUE --queue-num 0\n"
     "-A SYNGATE-MANGLE -p tcp -m multiport --sports 80 -m connmark "
     "--mark 0x10000000/0x10000000 -j NFQUEUE --queue-num 0\n"
+    "-A SYNGATE-MANGLE -p tcp -m multiport --sports 80 --tcp-flags FIN,SYN,RST,ACK SYN,ACK "
+    "-m conntrack --ctstate ESTABLISHED --ctdir REPLY -m hashlimit --hashlimit-upto 4/sec "
+    "--hashlimit-burst 8 --hashlimit-mode srcip,srcport --hashlimit-name sgl0 "
+    "-j NFQUEUE --queue-num 0\n"
     "-A SYNGATE-MANGLE -p tcp -m multiport --dports 80 -m conntrack --ctstate INVALID -j DROP\n"
     "COMMIT\n";
 
@@ -104,6 +101,9 @@ static void ports_and_interfaces(void **state)
 	                          "--tcp-flags FIN,SYN,RST,ACK SYN -j DROP\n"));
 	assert_int_equal(count(s, "-A SYNGATE-RAW -i "), 4);
 	assert_int_equal(count(s, "-A SYNGATE-MANGLE -i "), 6);
+	/* nothing from a client-facing interface is a backend's answer */
+	assert_non_null(strstr(s, "-A SYNGATE-MANGLE -i eth0 -p tcp -m multiport --sports 80,443 "
+	                          "-m multiport ! --dports 80,443 -j RETURN\n"));
 	assert_int_equal(count(s, "-A SYNGATE-MANGLE -p tcp -m multiport --sports 80,443 "), 2);
 	assert_int_equal(count(s, " -p tcp -m multiport --dports 80 "), 0);
 }
@@ -129,7 +129,7 @@ static void shed_rate(void **state)
 	c.shed_rate = 0;
 	assert_int_equal(sg_rules_shed_effective(&c), 0);
 	s = script_of(&c);
-	assert_null(strstr(s, "hashlimit"));
+	assert_null(strstr(s, "--hashlimit-name sg0-"));
 	assert_null(strstr(s, "-j DROP\nCOMMIT\n*mangle"));
 	assert_non_null(strstr(s, "--tcp-flags FIN,SYN,RST,ACK SYN -j NFQUEUE --queue-num 0\n"));
 }
@@ -145,12 +145,12 @@ static void fail_open_and_queues(void **state)
 	sg_rules_defaults(&c);
 	c.fail_open = true;
 	s = script_of(&c);
-	assert_int_equal(count(s, "-j NFQUEUE --queue-num 0 --queue-bypass\n"), 5);
-	assert_int_equal(count(s, "NFQUEUE"), 5);
+	assert_int_equal(count(s, "-j NFQUEUE --queue-num 0 --queue-bypass\n"), 4);
+	assert_int_equal(count(s, "NFQUEUE"), 4);
 	c.queue = 10;
 	c.nqueues = 4;
 	s = script_of(&c);
-	assert_int_equal(count(s, "-j NFQUEUE --queue-balance 10:13 --queue-bypass\n"), 5);
+	assert_int_equal(count(s, "-j NFQUEUE --queue-balance 10:13 --queue-bypass\n"), 4);
 	assert_non_null(strstr(s, "--hashlimit-upto 333333/sec --hashlimit-burst 6666 "
 	                          "--hashlimit-name sg10-333333 "));
 }
@@ -159,6 +159,22 @@ static void fail_open_and_queues(void **state)
  * the mangle RETURN, pending and proxied as the connmark mask of the
  * completing-ACK rule, complete as the mark set and queued, pending on the
  * backend's answers. */
+/* The completing ACK of passed-through handshakes is queued only when
+ * adaptive mode asks for it (completions). */
+static void completions(void **state)
+{
+	struct sg_rules_config c;
+
+	(void)state;
+	sg_rules_defaults(&c);
+	assert_null(strstr(script_of(&c), "--connbytes 2:2"));
+	c.completions = true;
+	assert_non_null(strstr(script_of(&c),
+	                       "-m connmark --mark 0x0/0x18000000 -m connbytes --connbytes 2:2 "));
+	assert_non_null(strstr(script_of(&c), "-A SYNGATE-MANGLE -m mark --mark 0x4000000/0x4000000 "
+	                                      "-j NFQUEUE --queue-num 0\n"));
+}
+
 static void marks(void **state)
 {
 	struct sg_rules_config c;
@@ -168,6 +184,7 @@ static void marks(void **state)
 	sg_rules_defaults(&c);
 	c.marks = (struct sg_marks){
 	    .pending = 0x1, .proxied = 0x2, .reflect = 0x4, .complete = 0x8, .known = 0x10};
+	c.completions = true;
 	assert_null(sg_rules_invalid(&c));
 	s = script_of(&c);
 	assert_non_null(strstr(s, "-A SYNGATE-RAW -m mark --mark 0x4/0x4 -j CT --notrack\n"));
@@ -354,6 +371,7 @@ int main(void)
 	    cmocka_unit_test(shed_rate),
 	    cmocka_unit_test(fail_open_and_queues),
 	    cmocka_unit_test(marks),
+	    cmocka_unit_test(completions),
 	    cmocka_unit_test(ipv6),
 	    cmocka_unit_test(invalid),
 	    cmocka_unit_test(removal),

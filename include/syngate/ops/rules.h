@@ -25,6 +25,10 @@
 #include "syngate/ops/strbuf.h"
 
 #define SG_RULES_MAX_PORTS 15 /* iptables multiport limit */
+/* Backend SYN-ACKs queued to learn from, per backend (address and port):
+ * a few a second; those of syngate's own pending connections always are. */
+#define SG_RULES_LEARN_RATE 4u
+#define SG_RULES_LEARN_BURST 8u
 
 /* Shedding: SYNs per second let into each queue (xt_hashlimit, one bucket per
  * queue set); the excess is dropped in raw before the NFQUEUE rule, where it
@@ -46,6 +50,8 @@ struct sg_rules_config {
 	struct sg_marks marks; /* what the rules match and set (types.h) */
 	bool fail_open;        /* --queue-bypass: accept when no daemon listens */
 	uint32_t shed_rate;    /* SYNs/s per queue allowed into the queue; 0 = no limit */
+	bool completions;      /* queue the ACK completing a passed-through handshake
+	                        * (adaptive mode counts them; nothing else needs them) */
 	bool ipv4, ipv6;
 	bool dry_run; /* print the scripts (and sysctl changes) instead of applying */
 };
