@@ -1,7 +1,7 @@
-/* synflood: a fast SYN generator for syngate's benchmarks (namespaces only).
+/* synflood: a fast SYN (or ACK) generator for syngate's benchmarks (namespaces only).
  *
  *   synflood -i IFACE -d DST_IP -t SECONDS [-p PORT] [-s CIDR] [-r PPS] [-T THREADS]
- *            [-b BATCH] [-M DST_MAC | -g GATEWAY_IP] [-n] [-q]
+ *            [-b BATCH] [-M DST_MAC | -g GATEWAY_IP] [-A] [-n] [-q]
  *
  * Writes complete Ethernet frames on IFACE through AF_PACKET (SOCK_RAW,
  * PACKET_QDISC_BYPASS, sendmmsg of BATCH frames): pure SYNs to DST_IP:PORT
@@ -10,6 +10,11 @@
  * By default each SYN carries the options a Linux client sends (MSS 1460,
  * SACK-permitted, timestamps, window scale 7: 60-byte IP packets); -n sends a
  * bare 40-byte SYN as hping3 does.
+ *
+ * -A sends pure ACKs instead (the ACK flood a cookie checker must reject):
+ * random sources, ports, sequence and acknowledgment numbers, each with the
+ * timestamps option a Linux ACK carries (NOP NOP TS, random TSval and TSecr:
+ * 52-byte IP packets); with -n, bare 40-byte ACKs as hping3 -A sends.
  *
  * The destination MAC is -M, else the ARP entry of -g GATEWAY_IP, else that of
  * IFACE's default gateway (/proc/net/route, /proc/net/arp: ping it first).
@@ -59,8 +64,11 @@
 #define ETH_LEN 14
 #define IP_OFF ETH_LEN
 #define TCP_OFF (IP_OFF + 20)
-#define OPT_LEN 20 /* MSS(4) SACK_PERM(2) TS(10) NOP(1) WS(3), Linux order */
-#define FRAME_MAX (TCP_OFF + 20 + OPT_LEN)
+#define SYN_OPT_LEN 20 /* MSS(4) SACK_PERM(2) TS(10) NOP(1) WS(3), Linux order */
+#define ACK_OPT_LEN 12 /* NOP(1) NOP(1) TS(10), as on a Linux ACK */
+#define FRAME_MAX (TCP_OFF + 20 + SYN_OPT_LEN)
+#define TCP_SYN 0x02
+#define TCP_ACK 0x10
 
 struct opts {
 	char ifname[IFNAMSIZ];
@@ -74,6 +82,7 @@ struct opts {
 	double secs;
 	int threads, batch;
 	bool tcp_options, quiet;
+	bool ack; /* -A: pure ACKs instead of SYNs */
 };
 
 struct worker {
@@ -87,6 +96,7 @@ struct worker {
 	uint8_t frames[MAX_BATCH][FRAME_MAX];
 	uint32_t ip_sum0, tcp_sum0; /* checksum sums of the template's constant parts */
 	size_t frame_len;
+	size_t ts_off; /* offset of TSval from the TCP header, 0 without timestamps */
 	int err;
 };
 
@@ -129,14 +139,46 @@ static void put16(uint8_t *p, uint16_t host)
 	memcpy(p, &n, 2);
 }
 
+/* Writes the SYN's options at @op: MSS 1460, SACK permitted, timestamps
+ * (value set per packet, echo 0), NOP, window scale 7.  Returns the offset of
+ * TSval within them. */
+static size_t syn_options(uint8_t *op)
+{
+	op[0] = 2;
+	op[1] = 4;
+	put16(op + 2, 1460);
+	op[4] = 4;
+	op[5] = 2;
+	op[6] = 8;
+	op[7] = 10;
+	op[16] = 1;
+	op[17] = 3;
+	op[18] = 3;
+	op[19] = 7;
+	return 8;
+}
+
+/* Writes the ACK's options at @op: NOP, NOP, timestamps (value and echo set
+ * per packet).  Returns the offset of TSval within them. */
+static size_t ack_options(uint8_t *op)
+{
+	op[0] = 1;
+	op[1] = 1;
+	op[2] = 8;
+	op[3] = 10;
+	return 4;
+}
+
 /* Builds the template frame in w->frames[0] with every per-packet field
- * (source address, IP id, source port, ISN, TS value, both checksums) zero,
- * and the checksum sums of the rest; copies it to every slot. */
+ * (source address, IP id, source port, sequence and acknowledgment numbers,
+ * TS value and echo, both checksums) zero, and the checksum sums of the rest;
+ * copies it to every slot. */
 static void template_init(struct worker *w)
 {
 	const struct opts *o = w->o;
 	uint8_t *f = w->frames[0];
-	size_t thl = 20 + (o->tcp_options ? OPT_LEN : 0);
+	size_t olen = o->tcp_options ? (o->ack ? ACK_OPT_LEN : SYN_OPT_LEN) : 0;
+	size_t thl = 20 + olen;
 	uint8_t pseudo[12];
 	int i;
 
@@ -152,23 +194,11 @@ static void template_init(struct worker *w)
 	memcpy(f + IP_OFF + 16, &o->dst, 4);
 	put16(f + TCP_OFF + 2, o->dport);
 	f[TCP_OFF + 12] = (uint8_t)((thl / 4) << 4);
-	f[TCP_OFF + 13] = 0x02; /* SYN */
-	put16(f + TCP_OFF + 14, 64240);
-	if (o->tcp_options) {
-		uint8_t *op = f + TCP_OFF + 20;
-
-		op[0] = 2; /* MSS 1460 */
-		op[1] = 4;
-		put16(op + 2, 1460);
-		op[4] = 4; /* SACK permitted */
-		op[5] = 2;
-		op[6] = 8; /* timestamps: value set per packet, echo 0 */
-		op[7] = 10;
-		op[16] = 1; /* NOP */
-		op[17] = 3; /* window scale 7 */
-		op[18] = 3;
-		op[19] = 7;
-	}
+	f[TCP_OFF + 13] = o->ack ? TCP_ACK : TCP_SYN;
+	put16(f + TCP_OFF + 14, o->ack ? 502 : 64240);
+	w->ts_off = 0;
+	if (olen)
+		w->ts_off = 20 + (o->ack ? ack_options : syn_options)(f + TCP_OFF + 20);
 	w->frame_len = TCP_OFF + thl;
 	w->ip_sum0 = sum16(f + IP_OFF, 20, 0);
 	memset(pseudo, 0, sizeof(pseudo));
@@ -180,11 +210,18 @@ static void template_init(struct worker *w)
 		memcpy(w->frames[i], f, FRAME_MAX);
 }
 
-/* Writes the per-packet fields of frame @f and both checksums. */
+/* Adds the 32-bit word at @p, as stored, to a checksum sum. */
+static uint32_t sum32(const uint8_t *p, uint32_t sum)
+{
+	return sum16(p, 4, sum);
+}
+
+/* Writes the per-packet fields of frame @f and both checksums.  In ACK mode
+ * the acknowledgment number and TSecr are random too (zero in a SYN). */
 static void frame_fill(struct worker *w, uint8_t *f)
 {
 	const struct opts *o = w->o;
-	uint64_t r1 = rnd(&w->rng), r2 = rnd(&w->rng);
+	uint64_t r1 = rnd(&w->rng), r2 = rnd(&w->rng), r3 = o->ack ? rnd(&w->rng) : 0;
 	uint32_t src = htonl(o->net | ((uint32_t)r1 & o->hostmask));
 	uint16_t id = (uint16_t)(r1 >> 32);
 	uint16_t sport = htons((uint16_t)(1024 + (uint32_t)((r1 >> 48) % 64512)));
@@ -201,9 +238,21 @@ static void frame_fill(struct worker *w, uint8_t *f)
 	memcpy(f + TCP_OFF, &sport, 2);
 	memcpy(f + TCP_OFF + 4, &seq, 4);
 	s = w->tcp_sum0 + (src & 0xffff) + (src >> 16) + sport + (seq & 0xffff) + (seq >> 16);
-	if (o->tcp_options) {
-		memcpy(f + TCP_OFF + 20 + 8, &tsval, 4);
-		s += (tsval & 0xffff) + (tsval >> 16);
+	if (o->ack) {
+		uint32_t ack = (uint32_t)r3;
+
+		memcpy(f + TCP_OFF + 8, &ack, 4);
+		s = sum32(f + TCP_OFF + 8, s);
+	}
+	if (w->ts_off) {
+		uint32_t tsecr = (uint32_t)(r3 >> 32);
+
+		memcpy(f + TCP_OFF + w->ts_off, &tsval, 4);
+		s = sum32(f + TCP_OFF + w->ts_off, s);
+		if (o->ack) {
+			memcpy(f + TCP_OFF + w->ts_off + 4, &tsecr, 4);
+			s = sum32(f + TCP_OFF + w->ts_off + 4, s);
+		}
 	}
 	c = fold(s);
 	memcpy(f + TCP_OFF + 16, &c, 2);
@@ -385,7 +434,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: synflood -i IFACE -d DST_IP -t SECONDS [-p PORT=80] [-s CIDR=198.18.0.0/15]\n"
-		"                [-r PPS=0] [-T THREADS=1] [-b BATCH=64] [-M DST_MAC | -g GW_IP] [-n] [-q]\n");
+		"                [-r PPS=0] [-T THREADS=1] [-b BATCH=64] [-M DST_MAC | -g GW_IP] [-A] [-n]\n"
+		"                [-q]\n");
 	exit(2);
 }
 
@@ -400,7 +450,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	o->threads = 1;
 	o->batch = 64;
 	o->tcp_options = true;
-	while ((opt = getopt(argc, argv, "i:d:p:s:r:t:T:b:M:g:nq")) != -1) {
+	while ((opt = getopt(argc, argv, "i:d:p:s:r:t:T:b:M:g:Anq")) != -1) {
 		switch (opt) {
 		case 'i':
 			snprintf(o->ifname, sizeof(o->ifname), "%s", optarg);
@@ -435,6 +485,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'g':
 			gw = optarg;
+			break;
+		case 'A':
+			o->ack = true;
 			break;
 		case 'n':
 			o->tcp_options = false;
@@ -546,9 +599,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "synflood: send: %s\n", strerror(err));
 	if (!o.quiet)
 		fprintf(stderr,
-			"synflood: %s, %d thread(s): %" PRIu64 " SYNs in %.3f s = %.0f pps "
+			"synflood: %s, %d thread(s): %" PRIu64 " %s in %.3f s = %.0f pps "
 			"(%" PRIu64 " refused by the device; offered %.0f pps)\n",
-			o.ifname, o.threads, sent, secs, secs > 0 ? (double)sent / secs : 0.0, dropped,
+			o.ifname, o.threads, sent, o.ack ? "ACKs" : "SYNs", secs, secs > 0 ? (double)sent / secs : 0.0, dropped,
 			secs > 0 ? (double)(sent + dropped) / secs : 0.0);
 	printf("sent=%" PRIu64 " dropped=%" PRIu64 " secs=%.3f pps=%.0f offered_pps=%.0f\n", sent,
 	       dropped, secs, secs > 0 ? (double)sent / secs : 0.0,
