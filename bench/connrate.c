@@ -1,7 +1,7 @@
 /* connrate: new TCP connections per second, end to end, for bench/run.sh.
  *
  *   connrate -l PORT [-t SECONDS]                        server
- *   connrate -c HOST -p PORT -t SECONDS [-n PARALLEL]    client
+ *   connrate -c HOST -p PORT -t SECONDS [-n PARALLEL] [-g]    client
  *
  * Server: accepts, writes one byte, closes; until SECONDS (default: forever)
  * or SIGINT/SIGTERM.  Listen backlog 4096.
@@ -12,7 +12,9 @@
  * client handshake, backend handshake and the splice, not only the proxy's
  * SYN-ACK.  It is then closed with an RST (SO_LINGER 0) so the client keeps
  * no TIME_WAIT, and a new one is opened.  A connection that fails (refused,
- * reset, no answer within 3 s) counts as failed.  At the end it prints
+ * reset, no answer within 3 s) counts as failed.  With -g it first sends
+ * "GET / HTTP/1.0" once connected (for a web server, which says nothing
+ * before a request) and counts the response's first byte.  At the end it prints
  *
  *   completed=N failed=F secs=S rate=R avg_ms=A max_ms=M refused=. reset=. timeout=. other=. open=.
  *
@@ -45,8 +47,11 @@
 
 struct conn {
 	int fd;
+	bool want_send; /* -g: the request is sent once the socket is writable */
 	uint64_t start;
 };
+
+static const char http_get[] = "GET / HTTP/1.0\r\n\r\n";
 
 static int server(uint16_t port, double secs)
 {
@@ -85,12 +90,14 @@ static int server(uint16_t port, double secs)
 	return 0;
 }
 
-/* Opens one connection in slot @c.  Returns 0, or -1 when no socket could be
- * made (counted as a failure by the caller). */
-static int conn_open(int ep, struct conn *c, const struct sockaddr_in *dst)
+/* Opens one connection in slot @c; with @get, it waits for writability to
+ * send the request.  Returns 0, or -1 when no socket could be made (counted
+ * as a failure by the caller). */
+static int conn_open(int ep, struct conn *c, const struct sockaddr_in *dst, bool get)
 {
 	struct linger lg = {1, 0};
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | (get ? EPOLLOUT : 0u),
+				 .data.ptr = c};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	c->fd = -1;
@@ -102,12 +109,26 @@ static int conn_open(int ep, struct conn *c, const struct sockaddr_in *dst)
 		return -1;
 	}
 	c->fd = fd;
+	c->want_send = get;
 	c->start = now_ns();
 	epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 	return 0;
 }
 
-static int client(const char *host, uint16_t port, double secs, int par)
+/* Sends the request on the connected socket of @c and stops waiting for
+ * writability.  Returns 0, or -1 when the write failed (the socket's error is
+ * then read as for a failed read). */
+static int conn_send(int ep, struct conn *c)
+{
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
+	ssize_t len = (ssize_t)sizeof(http_get) - 1;
+
+	c->want_send = false;
+	epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+	return write(c->fd, http_get, (size_t)len) == len ? 0 : -1;
+}
+
+static int client(const char *host, uint16_t port, double secs, int par, bool get)
 {
 	static struct conn conns[MAX_PAR];
 	struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons(port)};
@@ -123,7 +144,7 @@ static int client(const char *host, uint16_t port, double secs, int par)
 	t0 = last_sweep = now_ns();
 	end = t0 + (uint64_t)(secs * 1e9);
 	for (i = 0; i < par; i++)
-		if (conn_open(ep, &conns[i], &dst) < 0)
+		if (conn_open(ep, &conns[i], &dst, get) < 0)
 			failed++;
 	while (!stop) {
 		uint64_t t = now_ns();
@@ -136,7 +157,12 @@ static int client(const char *host, uint16_t port, double secs, int par)
 		for (i = 0; i < n; i++) {
 			struct conn *c = evs[i].data.ptr;
 			char b[16];
-			ssize_t r = read(c->fd, b, sizeof(b));
+			ssize_t r;
+
+			if (c->want_send && !(evs[i].events & (EPOLLERR | EPOLLHUP)) &&
+			    conn_send(ep, c) == 0)
+				continue;
+			r = read(c->fd, b, sizeof(b));
 
 			if (r > 0 || (r == 0 && !(evs[i].events & EPOLLERR))) {
 				completed++;
@@ -162,7 +188,7 @@ static int client(const char *host, uint16_t port, double secs, int par)
 					f_other++;
 			}
 			close(c->fd);
-			if (conn_open(ep, c, &dst) < 0) {
+			if (conn_open(ep, c, &dst, get) < 0) {
 				failed++;
 				f_open++;
 			}
@@ -180,7 +206,7 @@ static int client(const char *host, uint16_t port, double secs, int par)
 					failed++;
 					f_timeout++;
 				}
-				if (conn_open(ep, c, &dst) < 0) {
+				if (conn_open(ep, c, &dst, get) < 0) {
 					failed++;
 					f_open++;
 				}
@@ -203,7 +229,7 @@ static int client(const char *host, uint16_t port, double secs, int par)
 static void usage(void)
 {
 	fprintf(stderr, "usage: connrate -l PORT [-t SECONDS]\n"
-			"       connrate -c HOST -p PORT -t SECONDS [-n PARALLEL=64]\n");
+			"       connrate -c HOST -p PORT -t SECONDS [-n PARALLEL=64] [-g]\n");
 	exit(2);
 }
 
@@ -212,9 +238,10 @@ int main(int argc, char **argv)
 	const char *host = NULL;
 	struct sigaction sa;
 	int opt, lport = 0, port = 0, par = 64;
+	bool get = false;
 	double secs = 0;
 
-	while ((opt = getopt(argc, argv, "l:c:p:t:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "l:c:p:t:n:g")) != -1) {
 		switch (opt) {
 		case 'l':
 			lport = atoi(optarg);
@@ -231,6 +258,9 @@ int main(int argc, char **argv)
 		case 'n':
 			par = atoi(optarg);
 			break;
+		case 'g':
+			get = true;
+			break;
 		default:
 			usage();
 		}
@@ -244,5 +274,5 @@ int main(int argc, char **argv)
 		return server((uint16_t)lport, secs);
 	if (!host || port <= 0 || port > 65535 || secs <= 0 || par < 1 || par > MAX_PAR)
 		usage();
-	return client(host, (uint16_t)port, secs, par);
+	return client(host, (uint16_t)port, secs, par, get);
 }
