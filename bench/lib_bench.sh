@@ -193,12 +193,16 @@ bn_qdrop() {
 
 # ---------------------------------------------------------------- systems under test
 # bn_sys_up NAME / bn_sys_down NAME, NAME in: plain plain-ct plain-sc0 plain-sc1 synproxy
-# synproxy-nots synproxy-stall syngate syngate-adaptive null-accept null-reflect. plain-ct is
+# synproxy-nots synproxy-stall syngate syngate-noxdp syngate-adaptive syngate-xdp
+# syngate-xdp-adaptive null-accept null-reflect. plain-ct is
 # plain forwarding with conntrack on (one "ct state invalid drop" rule), the data-path cost
 # both proxies need. plain-sc0 / plain-sc1: plain forwarding, no protection on the router,
 # the server with net.ipv4.tcp_syncookies=0 / 1 (the "no protection" references; 1 is the
-# kernel default, which every other system leaves the server at). syngate-adaptive: syngate
-# with --mode adaptive (otherwise the same options as syngate).
+# kernel default, which every other system leaves the server at). syngate: syngate's default
+# options (only what any SYN proxy in front of this backend needs: --learn no and the
+# backend's --default-wscale). syngate-noxdp: the same with an explicit --xdp off (the same
+# as syngate while xdp defaults to off). syngate-adaptive: --mode adaptive. syngate-xdp: the
+# XDP fast path, --xdp $BN_XDP_MODE on the router's client-facing veth.
 bn_sys_up() {
     local name=$1
     sg_in "$SG_NS_R" conntrack -F >/dev/null 2>&1 || true
@@ -214,10 +218,13 @@ bn_sys_up() {
     synproxy-nots) SPX_TIMESTAMP=0 "$BN_DIR/ref_synproxy.sh" up "$SG_NS_R" "$BN_PORTS" 1460 "$BN_WSCALE" ;;
     # the rule set as before the fix (timestamp, no output notrack): 1 s stall per connection
     synproxy-stall) SPX_OUT_NOTRACK=0 "$BN_DIR/ref_synproxy.sh" up "$SG_NS_R" "$BN_PORTS" 1460 "$BN_WSCALE" ;;
-    syngate | syngate-adaptive | syngate-xdp | syngate-xdp-adaptive)
+    syngate | syngate-noxdp | syngate-adaptive | syngate-xdp | syngate-xdp-adaptive)
         local mode=()
         case $name in *adaptive) mode=(--mode adaptive) ;; esac
-        case $name in syngate-xdp*) mode+=(--xdp "$BN_XDP_MODE" --interfaces "$SG_IF_RC") ;; esac
+        case $name in
+        syngate-xdp*) mode+=(--xdp "$BN_XDP_MODE" --interfaces "$SG_IF_RC") ;;
+        syngate-noxdp) mode+=(--xdp off) ;;
+        esac
         BN_CTL=$SG_TMP/syngate.sock
         BN_DAEMON_LOG=$SG_TMP/syngate.log
         # shellcheck disable=SC2086 # BN_DAEMON_SCHED is a command prefix
@@ -248,12 +255,13 @@ bn_sys_down() {
     plain-ct) sg_in "$SG_NS_R" nft delete table inet bn_ct 2>/dev/null || true ;;
     plain-sc0 | plain-sc1) sg_in "$SG_NS_S" sysctl -qw net.ipv4.tcp_syncookies="$BN_SRV_SYNCOOKIES" ;;
     synproxy | synproxy-nots | synproxy-stall) "$BN_DIR/ref_synproxy.sh" down "$SG_NS_R" ;;
-    syngate | syngate-adaptive | syngate-xdp | syngate-xdp-adaptive | null-accept | null-reflect) bn_daemon_stop ;;
+    syngate | syngate-noxdp | syngate-adaptive | syngate-xdp | syngate-xdp-adaptive | null-accept | null-reflect) bn_daemon_stop ;;
     esac
     # syngate's rules install sets nf_conntrack_tcp_loose=0 and remove keeps it: back to the
     # kernel default, so every system starts from the same router
     sg_in "$SG_NS_R" sysctl -qw net.netfilter.nf_conntrack_tcp_loose=1 2>/dev/null || true
     bn_listener_stop
+    bn_nginx_stop
     bn_sink drop
     if [ "$BN_RULES_INSTALLED" = 1 ]; then
         sg_in "$SG_NS_R" "$BN_SYNGATE" rules remove --ports "$BN_PORTS" >/dev/null || true
@@ -335,21 +343,29 @@ bn_flood() {
         }'
 }
 
-# bn_connrate SYSTEM SECS : new connections per second, client -> server:80 (server writes a
-# byte and closes). Prints: system rate failed avg_ms max_ms core1_busy_pct failure-kinds
+# bn_connrate SYSTEM SECS [nginx] : new connections per second, client -> server:80, PAR
+# (BN_CONN_PAR, 64) in flight. The server is connrate's own (writes a byte and closes), or
+# with "nginx" the running bn_nginx_start (the client sends GET /, connrate -g). Prints:
+# system rate failed avg_ms max_ms core1_busy_pct failure-kinds
 bn_connrate() {
-    local sys=$1 secs=$2 out srv c0 c1
-    out=$SG_TMP/connrate.$sys.out
-    sg_bg "$SG_NS_S" "$SG_TMP/connrate-server.$sys.log" taskset -c "$BN_GEN_CPU" \
-        "$BN_BIN/connrate" -l 80 -t $((secs + 10))
-    srv=$SG_BG_PID
-    _bn_wait_grep "$SG_TMP/connrate-server.$sys.log" '^ready' || return 1
+    local sys=$1 secs=$2 web=${3:-} out srv='' c0 c1 get=()
+    out=$SG_TMP/connrate.$sys${web:+.$web}.out
+    if [ -n "$web" ]; then
+        get=(-g)
+    else
+        sg_bg "$SG_NS_S" "$SG_TMP/connrate-server.$sys.log" taskset -c "$BN_GEN_CPU" \
+            "$BN_BIN/connrate" -l 80 -t $((secs + 10))
+        srv=$SG_BG_PID
+        _bn_wait_grep "$SG_TMP/connrate-server.$sys.log" '^ready' || return 1
+    fi
     c0=$(bn_cpu_snap "$BN_RTR_CPU")
     sg_in "$SG_NS_C" timeout $((secs + 10)) taskset -c "$BN_GEN_CPU" "$BN_BIN/connrate" \
-        -c "$SG_SRV4" -p 80 -t "$secs" -n "${BN_CONN_PAR:-64}" >"$out" 2>&1 || true
+        -c "$SG_SRV4" -p 80 -t "$secs" -n "${BN_CONN_PAR:-64}" "${get[@]+"${get[@]}"}" >"$out" 2>&1 || true
     c1=$(bn_cpu_snap "$BN_RTR_CPU")
-    kill -INT "$srv" 2>/dev/null || true
-    sg_wait_pid "$srv" 5 || true
+    if [ -n "$srv" ]; then
+        kill -INT "$srv" 2>/dev/null || true
+        sg_wait_pid "$srv" 5 || true
+    fi
     awk -v sys="$sys" -v c0="$c0" -v c1="$c1" '
         /^completed=/ { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
         END { split(c0, x, " "); split(c1, y, " "); tot = y[2] - x[2]
@@ -381,49 +397,71 @@ bn_bulk() {
 }
 
 # ---------------------------------------------------------------- legitimate clients, ACK flood
-BN_FLOOD_PID=''
+BN_FLOOD_PIDS=() BN_FLOOD_LOGS=()
 # _bn_gen_start COND SECS LOG : start a background flood from the client ns, bounded by
-# timeout -s INT; COND: hping (SYN, max rate), hping-ack (ACK, max rate), synflood:RATE.
-# Sets BN_FLOOD_PID (empty for COND none).
+# timeout -s INT, all spoofed sources in BN_FLOOD_NET, to server:80. COND:
+#   none
+#   hping            hping3 -S --flood --rand-source (SYNs, hping3's maximum)
+#   hping-ack        hping3 -A --flood --rand-source (ACKs)
+#   hping-sa         both at once (two hping3 processes: SYNs and ACKs)
+#   synflood:RATE    synflood, SYNs at RATE/s
+#   synflood-ack:RATE  synflood -A, ACKs with random seq/ack/TS at RATE/s
+# Sets BN_FLOOD_PIDS and BN_FLOOD_LOGS (LOG, or LOG.syn and LOG.ack for hping-sa).
 _bn_gen_start() {
     local cond=$1 secs=$2 log=$3
-    BN_FLOOD_PID=''
+    BN_FLOOD_PIDS=() BN_FLOOD_LOGS=()
     case $cond in
-    none) return 0 ;;
-    hping | hping-ack)
-        local flag=-S
-        [ "$cond" = hping-ack ] && flag=-A
-        sg_bg "$SG_NS_C" "$log" taskset -c "$BN_GEN_CPU" timeout -s INT "$secs" \
-            hping3 -q "$flag" --flood --rand-source -p 80 "$SG_SRV4"
-        ;;
-    synflood:*)
+    none) ;;
+    hping) _bn_hping_start -S "$secs" "$log" ;;
+    hping-ack) _bn_hping_start -A "$secs" "$log" ;;
+    hping-sa) _bn_hping_start -S "$secs" "$log.syn"; _bn_hping_start -A "$secs" "$log.ack" ;;
+    synflood:* | synflood-ack:*)
+        local ack=()
+        [[ $cond == synflood-ack:* ]] && ack=(-A)
         sg_bg "$SG_NS_C" "$log" timeout -s INT $((secs + 5)) taskset -c "$BN_GEN_CPU" \
-            "$BN_BIN/synflood" -q -i "$SG_IF_C" -d "$SG_SRV4" -p 80 -t "$secs" -r "${cond#synflood:}" \
-            -s "$BN_FLOOD_NET" -M "$BN_RTR_MAC"
+            "$BN_BIN/synflood" -q -i "$SG_IF_C" -d "$SG_SRV4" -p 80 -t "$secs" -r "${cond#*:}" \
+            -s "$BN_FLOOD_NET" -M "$BN_RTR_MAC" "${ack[@]+"${ack[@]}"}"
+        BN_FLOOD_PIDS+=("$SG_BG_PID") BN_FLOOD_LOGS+=("$log")
         ;;
     *) sg_die "unknown flood condition $cond" ;;
     esac
-    BN_FLOOD_PID=$SG_BG_PID
 }
-# _bn_gen_stop LOG T0 : SIGINT the flood if still running (ours, by PID), wait; sets
-# BN_FLOOD_PPS to the packets it sent per second since T0 (sg_now). Not in a $(...): the
-# flood must be waited for by the shell that started it.
+# _bn_hping_start FLAG SECS LOG : one hping3 FLAG --flood --rand-source on core BN_GEN_CPU
+_bn_hping_start() {
+    sg_bg "$SG_NS_C" "$3" taskset -c "$BN_GEN_CPU" timeout -s INT "$2" \
+        hping3 -q "$1" --flood --rand-source -p 80 "$SG_SRV4"
+    BN_FLOOD_PIDS+=("$SG_BG_PID") BN_FLOOD_LOGS+=("$3")
+}
+# _bn_gen_stop T0 : SIGINT the floods still running (ours, by PID), wait; sets BN_FLOOD_PPS
+# to the packets they sent per second since T0 (sg_now), all generators together. Not in a
+# $(...): the floods must be waited for by the shell that started them.
 BN_FLOOD_PPS=0
 _bn_gen_stop() {
-    local log=$1 t0=$2 sent secs
+    local t0=$1 sent=0 secs pid log n rc
     BN_FLOOD_PPS=0
-    [ -n "$BN_FLOOD_PID" ] || return 0
-    kill -INT "$BN_FLOOD_PID" 2>/dev/null || true
-    sg_wait_pid "$BN_FLOOD_PID" 10 || { kill -KILL "$BN_FLOOD_PID" 2>/dev/null; sg_wait_pid "$BN_FLOOD_PID" 2 || true; }
-    BN_FLOOD_PID=''
+    [ ${#BN_FLOOD_PIDS[@]} -gt 0 ] || return 0
+    for pid in "${BN_FLOOD_PIDS[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
+    for pid in "${BN_FLOOD_PIDS[@]}"; do
+        # sg_wait_pid returns the flood's own status (hping3 exits 1 on SIGINT), 124 on timeout
+        rc=0
+        sg_wait_pid "$pid" 10 || rc=$?
+        if [ "$rc" = 124 ]; then
+            kill -KILL "$pid" 2>/dev/null || true
+            sg_wait_pid "$pid" 2 || true
+        fi
+    done
     secs=$(sg_elapsed "$t0")
-    sent=$(awk '/packets (transmitted|tramitted)/ { print $1; exit } /sent=/ { for (i = 1; i <= NF; i++) if ($i ~ /^sent=/) { sub("sent=", "", $i); print $i; exit } }' "$log")
-    BN_FLOOD_PPS=$(awk -v s="${sent:-0}" -v t="$secs" 'BEGIN { printf "%.0f", (t > 0 ? s / t : 0) }')
+    for log in "${BN_FLOOD_LOGS[@]}"; do
+        n=$(awk '/packets (transmitted|tramitted)/ { print $1; exit } /sent=/ { for (i = 1; i <= NF; i++) if ($i ~ /^sent=/) { sub("sent=", "", $i); print $i; exit } }' "$log")
+        sent=$((sent + ${n:-0}))
+    done
+    BN_FLOOD_PIDS=() BN_FLOOD_LOGS=()
+    BN_FLOOD_PPS=$(awk -v s="$sent" -v t="$secs" 'BEGIN { printf "%.0f", (t > 0 ? s / t : 0) }')
 }
 
 # bn_legit SYSTEM COND SECS : legitimate clients (bench/legit: one connection every
 # BN_LEGIT_INTERVAL_MS, connect + 1 byte + echo + close, TIMEOUT BN_LEGIT_TIMEOUT_MS) for
-# SECS while COND (none | hping | synflood:RATE) floods; the flood starts 1 s before the
+# SECS while COND (see _bn_gen_start) floods; the flood starts 1 s before the
 # clients and is stopped when the last client is done. Server: echo listener (flood packets
 # let in). Prints: system cond flood_pps attempts success_pct conn_p50 conn_p90 conn_p99
 # echo_p99 core1_busy_pct failures(timeout/refused/reset/noecho/other/open)
@@ -444,7 +482,7 @@ bn_legit() {
     sg_in "$SG_NS_C" timeout $((secs + tmo / 1000 + 10)) taskset -c "$BN_GEN_CPU" "${rt[@]+"${rt[@]}"}" \
         "$BN_LEGIT" -c "$SG_SRV4" -p 80 -t "$secs" -i "$iv" -w "$tmo" -o "$out.raw" >"$out" 2>&1 || true
     c1=$(bn_cpu_snap "$BN_RTR_CPU")
-    _bn_gen_stop "$flog" "$t0"
+    _bn_gen_stop "$t0"
     fpps=$BN_FLOOD_PPS
     bn_listener_stop
     bn_sink drop
@@ -486,4 +524,135 @@ bn_ackflood() {
             split(c0, x, " "); split(c1, y, " "); tot = y[2] - x[2]
             printf "%s\t%.0f\t%.0f\t%.1f\t%.0f\t%s\t%d\n", sys, sent / gs, s / gs, sent ? 100 * s / sent : 0,
                 tot ? 100 * (y[1] - x[1]) / tot : 0, b0 != "" && b1 != "" ? sprintf("%.0f", (b1 - b0) / gs) : "-", qd }'
+}
+
+# ---------------------------------------------------------------- real server (nginx-light)
+BN_NGINX_PID='' BN_NGINX_DIR=''
+# bn_nginx_start : nginx (Debian's nginx-light) in the server ns on server:80, core
+# BN_GEN_CPU, run as root with its own config, pid, logs and temp paths in a fresh directory
+# under SG_TMP: one worker, backlog 4096, no access log, a 40-byte static page. Flood packets
+# are let into the server (bn_sink pass), as for the legit clients.
+bn_nginx_start() {
+    local d
+    d=$SG_TMP/nginx.$(date +%s%N)
+    mkdir -p "$d/www" "$d/tmp"
+    printf '<html><body>syngate bench</body></html>\n' >"$d/www/index.html"
+    cat >"$d/nginx.conf" <<CONF
+user root;
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/error.log warn;
+worker_rlimit_nofile 65536;
+events { worker_connections 16384; multi_accept on; }
+http {
+    access_log off;
+    default_type text/html;
+    client_body_temp_path $d/tmp/body;
+    proxy_temp_path $d/tmp/proxy;
+    fastcgi_temp_path $d/tmp/fastcgi;
+    uwsgi_temp_path $d/tmp/uwsgi;
+    scgi_temp_path $d/tmp/scgi;
+    server {
+        listen $SG_SRV4:80 backlog=4096;
+        root $d/www;
+    }
+}
+CONF
+    bn_sink pass
+    sg_bg "$SG_NS_S" "$d/stderr.log" taskset -c "$BN_GEN_CPU" nginx -p "$d" -c "$d/nginx.conf" \
+        -e "$d/error.log" -g 'daemon off;'
+    BN_NGINX_PID=$SG_BG_PID BN_NGINX_DIR=$d
+    sg_wait_port "$SG_NS_S" 80 5 || { cat "$d/stderr.log" "$d/error.log" >&2 2>/dev/null; bn_nginx_stop; return 1; }
+}
+# bn_nginx_stop : SIGTERM our nginx master (it stops its worker), KILL after 5 s
+bn_nginx_stop() {
+    [ -n "$BN_NGINX_PID" ] || return 0
+    kill -TERM "$BN_NGINX_PID" 2>/dev/null || true
+    if ! sg_wait_pid "$BN_NGINX_PID" 5; then
+        kill -KILL "$BN_NGINX_PID" 2>/dev/null || true
+        sg_wait_pid "$BN_NGINX_PID" 2 || true
+    fi
+    BN_NGINX_PID=''
+    bn_sink drop
+}
+
+# bn_daemon_ticks -> user+system CPU ticks of our daemon, all threads (empty without one)
+bn_daemon_ticks() {
+    [ -n "$BN_DAEMON_PID" ] && [ -r "/proc/$BN_DAEMON_PID/stat" ] || { echo ''; return 0; }
+    sed 's/.*) //' "/proc/$BN_DAEMON_PID/stat" | awk '{ print $12 + $13 }'
+}
+
+# bn_wrk SYSTEM COND SECS : wrk -t2 -c64 -d SECS -H 'Connection: close' against the running
+# nginx (bn_nginx_start), every request a new connection, while COND (see _bn_gen_start)
+# floods; the flood starts 1 s before wrk. Router CPU per connection = core BN_RTR_CPU's busy
+# time over the wrk run / connections (under a flood it includes the flood's cost); daemon
+# µs/conn = the daemon's own CPU time (syngate's, all threads) / connections. Prints:
+#   system cond flood_pps requests conn_per_s errors core1_busy_pct router_us_per_conn
+#   daemon_us_per_conn error-kinds(connect/read/write/timeout/non2xx)
+bn_wrk() {
+    local sys=$1 cond=$2 secs=$3 out flog t0 c0 c1 d0 d1 fpps
+    out=$SG_TMP/wrk.$sys.${cond//:/_}.out
+    flog=$SG_TMP/wrk-flood.$sys.${cond//:/_}.log
+    t0=$(sg_now)
+    _bn_gen_start "$cond" $((secs + 20)) "$flog"
+    [ "$cond" = none ] || sleep 1
+    c0=$(bn_cpu_snap "$BN_RTR_CPU"); d0=$(bn_daemon_ticks)
+    sg_in "$SG_NS_C" timeout -s INT $((secs + 15)) taskset -c "$BN_GEN_CPU" wrk -t2 -c64 -d"${secs}s" \
+        --timeout 3s -H 'Connection: close' "http://$SG_SRV4/" >"$out" 2>&1 || true
+    c1=$(bn_cpu_snap "$BN_RTR_CPU"); d1=$(bn_daemon_ticks)
+    _bn_gen_stop "$t0"
+    fpps=$BN_FLOOD_PPS
+    awk -v sys="$sys" -v cond="$cond" -v fpps="$fpps" -v c0="$c0" -v c1="$c1" -v d0="$d0" -v d1="$d1" '
+        / requests in / { req = $1 }
+        /^Requests\/sec:/ { rps = $2 }
+        /Socket errors:/ { gsub(",", ""); ce = $4; re = $6; we = $8; te = $10 }
+        /Non-2xx or 3xx responses:/ { nx = $5 }
+        END { split(c0, x, " "); split(c1, y, " "); busy = y[1] - x[1]; tot = y[2] - x[2]
+              err = ce + re + we + te + nx
+              dus = (d0 != "" && d1 != "" && req) ? sprintf("%.1f", (d1 - d0) * 10000 / req) : "-"
+              printf "%s\t%s\t%s\t%d\t%.0f\t%d\t%.0f\t%s\t%s\t%d/%d/%d/%d/%d\n", sys, cond, fpps, req, rps, err,
+                  tot ? 100 * busy / tot : 0, req ? sprintf("%.1f", busy * 10000 / req) : "-", dus,
+                  ce, re, we, te, nx }' "$out"
+}
+
+# bn_ab SYSTEM RUNS : ab -n BN_AB_N (5000) -c 64 against the running nginx, RUNS times, each
+# bounded: ab's own -s 5 (a response not arriving within 5 s aborts the run) and timeout -s
+# INT BN_AB_TIMEOUT (30 s) around it; a run ended either way counts as hung (its requests
+# left undone are not counted as failed). -r: a reset counts as a failed request instead of
+# ending the run. failed = ab's failed requests + non-2xx responses. error_runs: ab exited
+# non-zero otherwise. Prints:
+#   system runs clean_runs runs_with_failures hung_runs error_runs failed_requests
+#   completed_requests mean_req_per_s (over the runs that finished) min_req_per_s
+bn_ab() {
+    local sys=$1 runs=$2 i out rc n=${BN_AB_N:-5000} tmo=${BN_AB_TIMEOUT:-30} outs=()
+    for ((i = 1; i <= runs; i++)); do
+        out=$SG_TMP/ab.$sys.$i.out
+        outs+=("$out")
+        rc=0
+        sg_in "$SG_NS_C" timeout -k 2 -s INT "$tmo" taskset -c "$BN_GEN_CPU" ab -q -r -s 5 -n "$n" -c 64 \
+            "http://$SG_SRV4/" >"$out" 2>&1 || rc=$?
+        echo "rc=$rc" >>"$out"
+    done
+    awk -v sys="$sys" -v runs="$runs" '
+        FNR == 1 { if (f) fin(); f = 1; cmp = 0; fail = 0; non2 = 0; rps = ""; hung = 0; rc = 0 }
+        /^Complete requests:/ { cmp = $3 }
+        /^Failed requests:/ { fail = $3 }
+        /^Non-2xx responses:/ { non2 = $3 }
+        /^Requests per second:/ { rps = $4 }
+        /timeout specified has expired/ { hung = 1 }
+        /^Total of [0-9]+ requests completed/ { cmp = $3; hung = 1 }
+        /^rc=/ { rc = substr($0, 4) + 0 }
+        function fin() {
+            if (rc == 124 || rc == 130 || rc == 137) hung = 1
+            if (hung) H++
+            else if (rc) E++
+            else if (fail + non2) W++
+            else C++
+            F += fail + non2; T += cmp
+            if (!hung && !rc && rps != "") { S += rps; k++; if (min == "" || rps + 0 < min) min = rps + 0 }
+        }
+        END { if (f) fin()
+              printf "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", sys, runs, C, W, H, E, F, T,
+                  k ? sprintf("%.0f", S / k) : "-", min != "" ? sprintf("%.0f", min) : "-" }' \
+        "${outs[@]}"
 }
