@@ -10,7 +10,7 @@ PKGS=(
 	build-essential cmake pkg-config
 	libnetfilter-queue-dev libmnl-dev libxxhash-dev libcmocka-dev libinih-dev libmicrohttpd-dev libbpf-dev clang
 	iptables iproute2 conntrack nftables hping3 curl python3 procps tcpdump
-	ethtool iperf3 util-linux bc prometheus gnuplot-nox
+	ethtool iperf3 util-linux bc prometheus gnuplot-nox nginx-light wrk apache2-utils
 )
 
 if [ "$(id -u)" != 0 ]; then
