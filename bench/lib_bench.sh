@@ -527,7 +527,7 @@ bn_ackflood() {
 }
 
 # ---------------------------------------------------------------- real server (nginx-light)
-BN_NGINX_PID='' BN_NGINX_DIR=''
+BN_NGINX_PID=''
 # bn_nginx_start : nginx (Debian's nginx-light) in the server ns on server:80, core
 # BN_GEN_CPU, run as root with its own config, pid, logs and temp paths in a fresh directory
 # under SG_TMP: one worker, backlog 4096, no access log, a 40-byte static page. Flood packets
@@ -561,7 +561,7 @@ CONF
     bn_sink pass
     sg_bg "$SG_NS_S" "$d/stderr.log" taskset -c "$BN_GEN_CPU" nginx -p "$d" -c "$d/nginx.conf" \
         -e "$d/error.log" -g 'daemon off;'
-    BN_NGINX_PID=$SG_BG_PID BN_NGINX_DIR=$d
+    BN_NGINX_PID=$SG_BG_PID
     sg_wait_port "$SG_NS_S" 80 5 || { cat "$d/stderr.log" "$d/error.log" >&2 2>/dev/null; bn_nginx_stop; return 1; }
 }
 # bn_nginx_stop : SIGTERM our nginx master (it stops its worker), KILL after 5 s
@@ -578,8 +578,11 @@ bn_nginx_stop() {
 
 # bn_daemon_ticks -> user+system CPU ticks of our daemon, all threads (empty without one)
 bn_daemon_ticks() {
-    [ -n "$BN_DAEMON_PID" ] && [ -r "/proc/$BN_DAEMON_PID/stat" ] || { echo ''; return 0; }
-    sed 's/.*) //' "/proc/$BN_DAEMON_PID/stat" | awk '{ print $12 + $13 }'
+    if [ -n "$BN_DAEMON_PID" ] && [ -r "/proc/$BN_DAEMON_PID/stat" ]; then
+        sed 's/.*) //' "/proc/$BN_DAEMON_PID/stat" | awk '{ print $12 + $13 }'
+    else
+        echo ''
+    fi
 }
 
 # bn_wrk SYSTEM COND SECS : wrk -t2 -c64 -d SECS -H 'Connection: close' against the running

@@ -80,6 +80,7 @@ function legit_targets(s,   i, c, ok, r, a, b, why, f, nf) {
         T(s, "legit:" c, "legit under " c ": 100% success and p99 ≤ 2× no-flood",
           sprintf("%s%% of %s (flood %s/s); p99 %s vs %s", succ[s, c], att[s, c], k(fpps[s, c]), ms(p99[s, c]), ms(p99[s, "none"])),
           fmt(r) "×", ok, why)
+        cell[s, "legit:" c] = sprintf("%g%%, p99 %s× %s", succ[s, c], fmt(r), ok ? "met" : "**missed**")
     }
 }
 
@@ -183,7 +184,7 @@ END {
     }
     if (nvs < 2 || !ntk) exit
     print ""
-    print "## Targets: every variant (ratio to SYNPROXY or to no-flood, met / missed)"
+    print "## Targets: every variant (ratio to SYNPROXY; legit: success and p99 / no-flood p99; met / missed)"
     print ""
     h = "| target |"; u = "|---|"
     for (j = 1; j <= nvs; j++) { h = h " " vs[j] " |"; u = u "---|" }
