@@ -69,6 +69,8 @@ function legit_targets(s,   i, c, ok, r, a, b, why, f, nf) {
         why = succ[s, c] + 0 >= 100 ? "all " att[s, c] " connections echoed" : sprintf("%d of %d failed (timeout %d, refused %d, reset %d, no echo %d, other %d)", nf, att[s, c], f[1], f[2], f[3], f[4], f[5])
         if (r > 2) why = why "; " (a >= 1e17 ? "more than 1% failed, so p99 is a failure" : sprintf("p99 %.1f× over the bound (%s ms vs %s ms allowed)", r / 2, p99[s, c], 2 * b))
         if (r > 2 && a < 1e17 && a >= 900) why = why "; a p99 near 1 s or 3 s is a SYN retransmission: some legitimate SYNs were dropped"
+        if (r <= 2 && b >= 900 && b < 1e17)
+            why = why sprintf("; but the no-flood p99 (%s ms) is itself a SYN retransmission, so the 2× bound is loose here (SYNPROXY's no-flood p99: %s)", p99[s, "none"], (("synproxy", "none") in L) ? ms(p99["synproxy", "none"]) : "not measured")
         if (es && syn_flood(c) && s !~ /xdp/) {
             if (fpps[s, c] > es && !ok)
                 why = why sprintf("; the flood (%s/s) is above shed-rate %s/s: the shed rule drops a legitimate SYN as readily as a flood SYN (≈%.0f%% of them), retried after 1 s, 3 s", k(fpps[s, c]), es, 100 * (1 - es / fpps[s, c]))
