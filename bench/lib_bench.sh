@@ -200,8 +200,8 @@ bn_qdrop() {
 # the server with net.ipv4.tcp_syncookies=0 / 1 (the "no protection" references; 1 is the
 # kernel default, which every other system leaves the server at). syngate: syngate's default
 # options (only what any SYN proxy in front of this backend needs: --learn no and the
-# backend's --default-wscale). syngate-noxdp: the same with an explicit --xdp off (the same
-# as syngate while xdp defaults to off). syngate-adaptive: --mode adaptive. syngate-xdp: the
+# backend's --default-wscale; xdp = auto, on every interface of the router). syngate-noxdp:
+# the same with --xdp off (the NFQUEUE path alone). syngate-adaptive: --mode adaptive. syngate-xdp: the
 # XDP fast path, --xdp $BN_XDP_MODE on the router's client-facing veth.
 bn_sys_up() {
     local name=$1

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh — syngate side by side with the kernel's SYNPROXY, plain forwarding (the
 # server alone, with and without its own SYN cookies) and a null NFQUEUE daemon, in one run
-# (root; ~16 minutes on 2 cores). Build first:
+# (root; ~18 minutes on 2 cores). Build first:
 #   cmake -S . -B build && make -C build -j2
 #   sudo bench/run.sh            # table on stdout and in bench/results/latest.md
 #
@@ -242,7 +242,7 @@ report() {
     echo
     echo "Systems: \`plain-sc0\` / \`plain-sc1\` = plain forwarding router, no protection, the server with" \
         "tcp_syncookies 0 / 1; \`synproxy\` = kernel SYNPROXY (bench/ref_synproxy.sh); \`syngate\` = default" \
-        "options (mode always, NFQUEUE path); \`syngate-adaptive\` = \`--mode adaptive\`; \`syngate-xdp\` = syngate with" \
+        "options, nothing else (mode always, xdp auto: every veth of the router, none named); \`syngate-adaptive\` = \`--mode adaptive\`; \`syngate-xdp\` = syngate with" \
         "its XDP fast path (\`--xdp $BN_XDP_MODE\` on the router's client-facing veth, docs/xdp.md);" \
         "\`syngate-noxdp\` = \`--xdp off\` (the NFQUEUE path whatever the default); \`null-reflect\` / \`null-accept\` =" \
         "null NFQUEUE daemons under syngate's rules. Spoofed sources (hping3 --rand-source, synflood) are all in 198.18.0.0/15."
