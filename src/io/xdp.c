@@ -300,8 +300,51 @@ static int attach(struct sg_xdp *x, int prog_fd, const char *ifname, enum sg_xdp
 	return attach_mode(x, prog_fd, ifindex, ifname, SG_XDP_GENERIC, false) == 0 ? 0 : -1;
 }
 
-/* Every interface that is up, but loopback, into @out (at most
- * SG_MAX_IFACES; the rest are named in a warning).  Returns how many. */
+/* Adds @name to @out (@n so far, no duplicates, at most SG_MAX_IFACES). */
+static int add_iface(char (*out)[16], int n, const char *name)
+{
+	if (strlen(name) >= 16 || !strcmp(name, "lo"))
+		return n;
+	for (int i = 0; i < n; i++)
+		if (!strcmp(out[i], name))
+			return n;
+	if (n == SG_MAX_IFACES) {
+		sg_log_warnx("XDP: more than %d interfaces; not attached to %s (name the "
+			     "client-facing ones in 'interfaces')", SG_MAX_IFACES, name);
+		return n;
+	}
+	snprintf(out[n], 16, "%s", name);
+	return n + 1;
+}
+
+/* The interfaces of the default routes (/proc/net/route: destination and
+ * mask 0; /proc/net/ipv6_route: ::/0), where clients come from on a router
+ * in front of servers; the servers' side carries no SYNs to answer, and
+ * generic XDP there would only cost every packet a copy. */
+static int default_route_interfaces(char (*out)[16])
+{
+	char line[256], name[32], dst[40], mask[40];
+	unsigned plen;
+	int n = 0;
+	FILE *f = fopen("/proc/net/route", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%31s %39s %*s %*s %*s %*s %*s %39s", name, dst, mask) == 3 &&
+		    !strcmp(dst, "00000000") && !strcmp(mask, "00000000"))
+			n = add_iface(out, n, name);
+	if (f)
+		fclose(f);
+	f = fopen("/proc/net/ipv6_route", "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%39s %x %*s %*s %*s %*s %*s %*s %*s %31s", dst, &plen, name) == 3 &&
+		    plen == 0 && !strcmp(dst, "00000000000000000000000000000000"))
+			n = add_iface(out, n, name);
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* Every interface that is up, but loopback, into @out.  Returns how many. */
 static int up_interfaces(char (*out)[16])
 {
 	struct if_nameindex *all = if_nameindex(), *i;
@@ -314,25 +357,27 @@ static int up_interfaces(char (*out)[16])
 		unsigned flags = 0;
 		FILE *f;
 
-		snprintf(p, sizeof(p), "/sys/class/net/%s/flags", i->if_name);
+		snprintf(p, sizeof(p), "/sys/class/net/%.*s/flags", IF_NAMESIZE, i->if_name);
 		f = fopen(p, "re");
 		if (!f)
 			continue;
 		if (fscanf(f, "%x", &flags) != 1)
 			flags = 0;
 		fclose(f);
-		if (!(flags & IFF_UP) || (flags & IFF_LOOPBACK) || strlen(i->if_name) >= 16)
-			continue;
-		if (n == SG_MAX_IFACES) {
-			sg_log_warnx("XDP: more than %d interfaces are up; not attached to %s (name "
-				     "the client-facing ones in 'interfaces')",
-				     SG_MAX_IFACES, i->if_name);
-			continue;
-		}
-		snprintf(out[n++], 16, "%s", i->if_name);
+		if ((flags & IFF_UP) && !(flags & IFF_LOOPBACK))
+			n = add_iface(out, n, i->if_name);
 	}
 	if_freenameindex(all);
 	return n;
+}
+
+/* The client-facing interfaces when none are named: those of the default
+ * routes, else every interface that is up. */
+static int client_interfaces(char (*out)[16])
+{
+	int n = default_route_interfaces(out);
+
+	return n > 0 ? n : up_interfaces(out);
 }
 
 int sg_xdp_attached(const struct sg_xdp *x, enum sg_xdp_mode *modes)
@@ -356,7 +401,7 @@ struct sg_xdp *sg_xdp_open(const char *path, const char (*ifaces)[16], int nifac
 	pthread_mutex_init(&x->lock, NULL);
 	libbpf_set_print(on_libbpf);
 	if (nifaces == 0) {
-		nifaces = up_interfaces(found);
+		nifaces = client_interfaces(found);
 		ifaces = (const char(*)[16])found;
 	}
 	if (nifaces < 1 || nifaces > SG_MAX_IFACES) {

@@ -43,7 +43,7 @@ static const struct opt opts[] = {
 	{"adaptive-high", T_U32, F(proxy.adaptive_high), 1, 1u << 30, LIVE, "1000", "adaptive: engage cookies at this half-open estimate"},
 	{"adaptive-low", T_U32, F(proxy.adaptive_low), 0, 1u << 30, LIVE, "500", "adaptive: release them below this estimate; must be below adaptive-high"},
 	{"adaptive-window-ms", T_U32, F(proxy.adaptive_window_ms), 80, 600000, LIVE, "2000", "adaptive: window of the half-open estimate"},
-	{"xdp", T_XDP, F(xdp_mode), 0, 0, RESTART, "auto", "auto | native | generic | off: answer SYNs and check cookie ACKs in an XDP program on the 'interfaces' (every interface that is up when none is named) before they reach the queue (auto: native on NICs, generic on virtual devices, and the queue path alone with one log line when XDP cannot be used; see docs/xdp.md)"},
+	{"xdp", T_XDP, F(xdp_mode), 0, 0, RESTART, "auto", "auto | native | generic | off: answer SYNs and check cookie ACKs in an XDP program on the 'interfaces' (when none are named: those of the default routes, else every interface that is up) before they reach the queue (auto: native on NICs, generic on virtual devices, and the queue path alone with one log line when XDP cannot be used; see docs/xdp.md)"},
 	{"xdp-object", T_STR, F(xdp_object), 0, 0, RESTART, NULL, "the XDP program's object file (default: syngate_xdp.o beside the executable, else the installed one)"},
 	{"shed-rate", T_U32, F(rules.shed_rate), 0, 1000000, RESTART, "100000", "SYNs per second let into each queue; the excess is dropped before the queue (xt_hashlimit), 0 = no limit; see rules/README.md"},
 	{"fail-open", T_BOOL, F(rules.fail_open), 0, 0, RESTART, "no", "accept packets when no daemon listens or the queue is full"},

@@ -45,8 +45,10 @@ struct sg_xdp;
 /* Loads the object at @path and attaches it to the @nifaces interfaces
  * @ifaces in @mode (native: the driver's hook; generic: after the skb is
  * built, works on any device; auto: see enum sg_xdp_mode).  With no
- * interfaces (@nifaces 0) it attaches to every interface that is up, but
- * loopback, as the rules then match every interface.  Cookies start
+ * interfaces (@nifaces 0) it attaches to the interfaces of the default
+ * routes (where clients come from on a router), or, with no default route,
+ * to every interface that is up but loopback.  SYNs arriving elsewhere take
+ * the queue path (the rules then match every interface).  Cookies start
  * disengaged.  On failure, @why (if not NULL) gets a one-line reason. */
 struct sg_xdp *sg_xdp_open(const char *path, const char (*ifaces)[16], int nifaces,
 			   enum sg_xdp_mode mode, const struct sg_xdp_params *p);
