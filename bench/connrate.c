@@ -19,6 +19,11 @@
  * (open: socket() or connect() failed at once, e.g. EADDRNOTAVAIL)
  *
  * (rate = completed / S; A and M: connect() to the server's byte).
+ *
+ * -w (both sides): the client speaks first: it writes one byte as soon as
+ * the connection is up, and the server waits for it (epoll) before it writes
+ * its own.  For a proxy whose ACK to the backend
+ * advertises a zero window, which only the client's first segment opens.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -48,6 +53,8 @@ struct conn {
 	uint64_t start;
 };
 
+static bool client_first; /* -w */
+
 static int server(uint16_t port, double secs)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
@@ -70,15 +77,30 @@ static int server(uint16_t port, double secs)
 	while (!stop && now_ns() < end) {
 		if (epoll_wait(ep, &ev, 1, 200) <= 0)
 			continue;
+		if (ev.data.fd != lfd) { /* -w: the client's byte (or its end) is in */
+			char b;
+
+			if (read(ev.data.fd, &b, 1) < 0 && errno == EAGAIN)
+				continue;
+			if (write(ev.data.fd, "x", 1) < 0) { /* the client may have gone */
+			}
+			close(ev.data.fd);
+			continue;
+		}
 		for (;;) {
-			int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+			int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | (client_first ? SOCK_NONBLOCK : 0));
+			struct epoll_event cev = {.events = EPOLLIN | EPOLLRDHUP, .data.fd = c};
 
 			if (c < 0)
 				break;
+			accepted++;
+			if (client_first) {
+				epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
+				continue;
+			}
 			if (write(c, "x", 1) < 0) { /* the client may have gone */
 			}
 			close(c);
-			accepted++;
 		}
 	}
 	printf("accepted=%" PRIu64 "\n", accepted);
@@ -90,7 +112,8 @@ static int server(uint16_t port, double secs)
 static int conn_open(int ep, struct conn *c, const struct sockaddr_in *dst)
 {
 	struct linger lg = {1, 0};
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | (client_first ? EPOLLOUT : 0),
+				 .data.ptr = c};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	c->fd = -1;
@@ -136,7 +159,17 @@ static int client(const char *host, uint16_t port, double secs, int par)
 		for (i = 0; i < n; i++) {
 			struct conn *c = evs[i].data.ptr;
 			char b[16];
-			ssize_t r = read(c->fd, b, sizeof(b));
+			ssize_t r;
+
+			if (client_first && (evs[i].events & EPOLLOUT) && !(evs[i].events & EPOLLERR)) {
+				struct epoll_event in = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
+
+				if (write(c->fd, "x", 1) == 1) {
+					epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &in);
+					continue;
+				}
+			}
+			r = read(c->fd, b, sizeof(b));
 
 			if (r > 0 || (r == 0 && !(evs[i].events & EPOLLERR))) {
 				completed++;
@@ -202,8 +235,8 @@ static int client(const char *host, uint16_t port, double secs, int par)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: connrate -l PORT [-t SECONDS]\n"
-			"       connrate -c HOST -p PORT -t SECONDS [-n PARALLEL=64]\n");
+	fprintf(stderr, "usage: connrate -l PORT [-t SECONDS] [-w]\n"
+			"       connrate -c HOST -p PORT -t SECONDS [-n PARALLEL=64] [-w]\n");
 	exit(2);
 }
 
@@ -214,7 +247,7 @@ int main(int argc, char **argv)
 	int opt, lport = 0, port = 0, par = 64;
 	double secs = 0;
 
-	while ((opt = getopt(argc, argv, "l:c:p:t:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "l:c:p:t:n:w")) != -1) {
 		switch (opt) {
 		case 'l':
 			lport = atoi(optarg);
@@ -230,6 +263,9 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			par = atoi(optarg);
+			break;
+		case 'w':
+			client_first = true;
 			break;
 		default:
 			usage();
