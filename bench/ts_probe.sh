@@ -43,11 +43,12 @@ sg_topo_up
 CTL=$SG_TMP/syngate.sock
 SGD_PID=''
 
-# sg_start NAME [flags] : syngate in the router ns (every connection proxied)
+# sg_start NAME [flags] : syngate in the router ns (every connection proxied, the queue
+# path alone: the XDP program writes no timestamps)
 sg_start() {
     local name=$1; shift
     sg_syngate_start "$SG_TMP/syngate.$name.log" --ports "$PORTS" --install-rules \
-        --control "$CTL" --learn no --default-wscale "$WSCALE" "$@"
+        --control "$CTL" --learn no --default-wscale "$WSCALE" --xdp off "$@"
 }
 sg_stop() {
     [ -n "$SGD_PID" ] || return 0

@@ -301,6 +301,10 @@ int sg_config_check(const struct sg_config *c, char *err, size_t errlen)
 			    p->adaptive_low, p->adaptive_high);
 	if (p->syn_rto_ms >= p->backend_timeout_ms)
 		return fail(err, errlen, "'syn-rto-ms' must be below 'backend-timeout-ms'");
+	if (p->timestamps && (c->xdp_mode == SG_XDP_NATIVE || c->xdp_mode == SG_XDP_GENERIC))
+		return fail(err, errlen,
+			    "'timestamps' needs 'xdp' auto or off: the XDP program's SYN-ACKs carry "
+			    "no timestamps yet (auto then leaves XDP off)");
 	return 0;
 }
 
