@@ -21,6 +21,11 @@
  * (open: socket() or connect() failed at once, e.g. EADDRNOTAVAIL)
  *
  * (rate = completed / S; A and M: connect() to the server's byte).
+ *
+ * -w (both sides): the client speaks first: it writes one byte as soon as
+ * the connection is up, and the server waits for it (epoll) before it writes
+ * its own.  For a proxy whose ACK to the backend
+ * advertises a zero window, which only the client's first segment opens.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -52,6 +57,7 @@ struct conn {
 };
 
 static const char http_get[] = "GET / HTTP/1.0\r\n\r\n";
+static bool client_first; /* -w: the client sends one byte first, the server waits for it */
 
 static int server(uint16_t port, double secs)
 {
@@ -75,15 +81,30 @@ static int server(uint16_t port, double secs)
 	while (!stop && now_ns() < end) {
 		if (epoll_wait(ep, &ev, 1, 200) <= 0)
 			continue;
+		if (ev.data.fd != lfd) { /* -w: the client's byte (or its end) is in */
+			char b;
+
+			if (read(ev.data.fd, &b, 1) < 0 && errno == EAGAIN)
+				continue;
+			if (write(ev.data.fd, "x", 1) < 0) { /* the client may have gone */
+			}
+			close(ev.data.fd);
+			continue;
+		}
 		for (;;) {
-			int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+			int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | (client_first ? SOCK_NONBLOCK : 0));
+			struct epoll_event cev = {.events = EPOLLIN | EPOLLRDHUP, .data.fd = c};
 
 			if (c < 0)
 				break;
+			accepted++;
+			if (client_first) {
+				epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
+				continue;
+			}
 			if (write(c, "x", 1) < 0) { /* the client may have gone */
 			}
 			close(c);
-			accepted++;
 		}
 	}
 	printf("accepted=%" PRIu64 "\n", accepted);
@@ -96,7 +117,7 @@ static int server(uint16_t port, double secs)
 static int conn_open(int ep, struct conn *c, const struct sockaddr_in *dst, bool get)
 {
 	struct linger lg = {1, 0};
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | (get ? EPOLLOUT : 0u),
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | (get || client_first ? EPOLLOUT : 0u),
 				 .data.ptr = c};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
@@ -109,7 +130,7 @@ static int conn_open(int ep, struct conn *c, const struct sockaddr_in *dst, bool
 		return -1;
 	}
 	c->fd = fd;
-	c->want_send = get;
+	c->want_send = get || client_first;
 	c->start = now_ns();
 	epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 	return 0;
@@ -121,11 +142,12 @@ static int conn_open(int ep, struct conn *c, const struct sockaddr_in *dst, bool
 static int conn_send(int ep, struct conn *c)
 {
 	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
-	ssize_t len = (ssize_t)sizeof(http_get) - 1;
+	const char *msg = client_first ? "x" : http_get;
+	ssize_t len = client_first ? 1 : (ssize_t)sizeof(http_get) - 1;
 
 	c->want_send = false;
 	epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
-	return write(c->fd, http_get, (size_t)len) == len ? 0 : -1;
+	return write(c->fd, msg, (size_t)len) == len ? 0 : -1;
 }
 
 static int client(const char *host, uint16_t port, double secs, int par, bool get)
@@ -228,8 +250,8 @@ static int client(const char *host, uint16_t port, double secs, int par, bool ge
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: connrate -l PORT [-t SECONDS]\n"
-			"       connrate -c HOST -p PORT -t SECONDS [-n PARALLEL=64] [-g]\n");
+	fprintf(stderr, "usage: connrate -l PORT [-t SECONDS] [-w]\n"
+			"       connrate -c HOST -p PORT -t SECONDS [-n PARALLEL=64] [-g | -w]\n");
 	exit(2);
 }
 
@@ -241,7 +263,7 @@ int main(int argc, char **argv)
 	bool get = false;
 	double secs = 0;
 
-	while ((opt = getopt(argc, argv, "l:c:p:t:n:g")) != -1) {
+	while ((opt = getopt(argc, argv, "l:c:p:t:n:gw")) != -1) {
 		switch (opt) {
 		case 'l':
 			lport = atoi(optarg);
@@ -260,6 +282,9 @@ int main(int argc, char **argv)
 			break;
 		case 'g':
 			get = true;
+			break;
+		case 'w':
+			client_first = true;
 			break;
 		default:
 			usage();

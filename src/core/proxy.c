@@ -301,6 +301,40 @@ static void backend_syn(struct sg_seg *s, const struct sg_halfopen *e)
 	s->opts.sack_ok = e->opts.sack_ok;
 	s->opts.has_wscale = e->opts.has_wscale;
 	s->opts.wscale = e->opts.wscale;
+	/* ack and TSecr as the kernel's SYNPROXY writes them: its synproxy hook
+	 * reads isn and its from a tracked SYN (a raw retransmission) */
+	if (e->ts) {
+		s->ack = e->cookie;
+		s->opts.has_ts = true;
+		s->opts.tsval = e->client_tsval;
+		s->opts.tsecr = e->its;
+	}
+}
+
+/* The TSval of the cookie SYN-ACK answering @p: a millisecond clock with a
+ * keyed per-tuple offset (no uptime leaks, increasing for a reused tuple).
+ * It carries nothing: the cookie ISN holds the options, and the timestamp
+ * option in the client's ACK says that timestamps were agreed. */
+static uint32_t cookie_tsval(const struct sg_proxy *px, const struct sg_pkt *p, uint64_t now)
+{
+	const struct sg_tuple *t = &p->tuple;
+	size_t n = sg_addr_len(t->family);
+	uint8_t in[36];
+
+	memcpy(in, t->saddr, n);
+	memcpy(in + n, t->daddr, n);
+	memcpy(in + 2 * n, &t->sport, 2);
+	memcpy(in + 2 * n + 2, &t->dport, 2);
+	return (uint32_t)(now / 1000) +
+	       (uint32_t)XXH3_64bits_withSeed(in, 2 * n + 4, px->seed ^ 0x74737661ull);
+}
+
+/* Adds a timestamp option to @s when @on. */
+static void seg_ts(struct sg_seg *s, bool on, uint32_t tsval, uint32_t tsecr)
+{
+	s->opts.has_ts = on;
+	s->opts.tsval = tsval;
+	s->opts.tsecr = tsecr;
 }
 
 /* The RST that tells the client its connection is gone (client's sequence space). */
@@ -373,6 +407,11 @@ static void on_syn(struct sg_proxy *px, const struct sg_pkt *p, uint64_t now, st
 	seg_init(&s, &r, sg_cookie_make(&px->keys, &p->tuple, p->seq, &p->opts, NULL), p->seq + 1,
 		 SG_TCP_SYN | SG_TCP_ACK, 0);
 	sg_synack_opts(&s.opts, &p->opts, known_opts(b), cap, px->cfg.default_wscale);
+	if (px->cfg.timestamps && p->opts.has_ts) {
+		s.opts.has_ts = true;
+		s.opts.tsval = cookie_tsval(px, p, now);
+		s.opts.tsecr = p->opts.tsval;
+	}
 	build(a, &s);
 	reflect(px, a);
 	px->c.cookies_sent++;
@@ -418,6 +457,11 @@ static void resend_synack(struct sg_proxy *px, const struct sg_pkt *p,
 	s.opts.sack_ok = dec->sack_ok;
 	s.opts.has_wscale = dec->has_wscale;
 	s.opts.wscale = dec->wscale;
+	if (px->cfg.timestamps && p->opts.has_ts) {
+		s.opts.has_ts = true;
+		s.opts.tsval = p->opts.tsecr;
+		s.opts.tsecr = p->opts.tsval;
+	}
 	build(a, &s);
 	reflect(px, a);
 	px->c.synacks_resent++;
@@ -434,6 +478,8 @@ static int ct_create(struct sg_proxy *px, const struct sg_halfopen *e)
 		.reply_wscale = e->adv_wscale,
 		.orig_sack_perm = e->opts.sack_ok,
 		.reply_sack_perm = e->opts.sack_ok,
+		.has_synproxy = px->cfg.timestamps,
+		.synproxy = {.isn = e->cookie, .its = e->its, .tsoff = 0},
 	};
 
 	if (px->io.ct_create(px->io.ctx, &n) == 0)
@@ -478,6 +524,9 @@ static void on_client_ack(struct sg_proxy *px, const struct sg_pkt *p, uint64_t 
 	e->adv_wscale = dec.has_wscale ? adv_wscale(px, b) : 0;
 	e->created_us = now;
 	e->last_syn_us = now;
+	e->ts = px->cfg.timestamps && p->opts.has_ts;
+	e->its = p->opts.tsecr;
+	e->client_tsval = p->opts.tsval;
 	if (ct_create(px, e) != 0) {
 		halfopen_remove(px, e);
 		drop(px, a, SG_R_CT_ERROR);
@@ -526,8 +575,10 @@ static void observe_handshake(struct sg_proxy *px, uint64_t us)
 static void on_backend_synack(struct sg_proxy *px, struct sg_halfopen *e, const struct sg_pkt *p,
 			      uint64_t now, struct sg_action *a)
 {
+	struct sg_ct_synproxy sp = {.isn = e->cookie, .its = e->its};
 	uint8_t pkt[SG_PKT_MAX_BUILT];
 	struct sg_seg s;
+	bool ts;
 	size_t n;
 
 	if (p->ack != e->client_isn + 1) {
@@ -537,12 +588,15 @@ static void on_backend_synack(struct sg_proxy *px, struct sg_halfopen *e, const 
 	learn(px, p);
 	if (e->opts.has_wscale && (p->opts.has_wscale ? p->opts.wscale : 0) != e->adv_wscale)
 		px->c.wscale_mismatch++;
+	ts = e->ts && p->opts.has_ts;
+	sp.tsoff = ts ? p->opts.tsval - e->its : 0;
 	seg_init(&s, &e->tuple, e->client_isn + 1, p->seq + 1, SG_TCP_ACK, e->client_win);
+	seg_ts(&s, ts, e->client_tsval, p->opts.tsval);
 	n = sg_pkt_build(pkt, sizeof(pkt), &s);
 	if (px->io.send(px->io.ctx, pkt, n) != 0)
 		px->c.drops[SG_R_SEND_ERROR]++; /* the backend re-sends its SYN-ACK */
 	if (px->io.ct_establish(px->io.ctx, &e->tuple, (int32_t)(e->cookie - p->seq),
-				px->cfg.marks.proxied) != 0) {
+				px->cfg.marks.proxied, px->cfg.timestamps ? &sp : NULL) != 0) {
 		/* the backend holds an established socket now: reset both ends
 		 * rather than leave them hanging */
 		seg_init(&s, &e->tuple, e->client_isn + 1, 0, SG_TCP_RST, 0);
@@ -558,6 +612,7 @@ static void on_backend_synack(struct sg_proxy *px, struct sg_halfopen *e, const 
 		return;
 	}
 	seg_init(&s, &p->tuple, p->seq + 1, p->ack, SG_TCP_ACK, (uint16_t)(p->window >> e->adv_wscale));
+	seg_ts(&s, ts, p->opts.tsval, p->opts.tsecr); /* the kernel subtracts tsoff */
 	build(a, &s);
 	a->verdict = SG_V_ACCEPT;
 	observe_handshake(px, now - e->created_us);
@@ -600,6 +655,23 @@ static void on_backend(struct sg_proxy *px, struct sg_halfopen *e, const struct 
 		drop(px, a, SG_R_UNEXPECTED);
 }
 
+/* A backend RST on a spliced connection, queued only while the kernel's
+ * synproxy hooks are registered (timestamps).  In state CLOSE the hook
+ * re-sets the reply offset to isn - seq + 1, which puts every RST at the
+ * client's ISN + 1, outside its window once data has flowed: the client
+ * never sees it.  isn = seq - 1 makes that offset 0, which the kernel skips,
+ * so the RST keeps the connection's own offset.  The timestamp offset goes
+ * with it (the request sets all three); a RST passes PAWS anyway. */
+static void on_spliced_rst(struct sg_proxy *px, const struct sg_pkt *p, struct sg_action *a)
+{
+	struct sg_tuple orig = sg_tuple_reverse(&p->tuple);
+	struct sg_ct_synproxy sp = {.isn = p->seq - 1};
+
+	if (px->io.ct_synproxy && px->io.ct_synproxy(px->io.ctx, &orig, &sp) != 0)
+		px->c.drops[SG_R_CT_ERROR]++; /* counted; the RST goes on regardless */
+	a->verdict = SG_V_ACCEPT;
+}
+
 /* --- dispatch ------------------------------------------------------------ */
 
 /* The ACK completing a passed-through handshake: the estimate's other half. */
@@ -628,6 +700,7 @@ enum sg_pkt_kind {
 	SG_PK_BACKEND_REPLY,	/* 3, 4: the backend's SYN-ACK or RST to a pending one */
 	SG_PK_PASSED_SYNACK,	/* a passed-through connection's SYN-ACK: learn */
 	SG_PK_PASSED_COMPLETE,	/* 5: the ACK completing a passed-through handshake */
+	SG_PK_SPLICED_RST,	/* a backend RST on a spliced connection (timestamps) */
 	SG_PK_UNEXPECTED,
 };
 
@@ -658,6 +731,8 @@ static enum sg_pkt_kind classify(struct sg_proxy *px, const struct sg_pkt *p, bo
 		return SG_PK_PASSED_SYNACK;
 	if (f == SG_TCP_ACK)
 		return SG_PK_CLIENT_ACK;
+	if ((f & SG_TCP_RST) && px->cfg.timestamps)
+		return SG_PK_SPLICED_RST;
 	return SG_PK_UNEXPECTED;
 }
 
@@ -695,6 +770,9 @@ void sg_proxy_packet_ct(struct sg_proxy *px, const uint8_t *data, size_t len, bo
 		break;
 	case SG_PK_PASSED_COMPLETE:
 		on_completed(px, &p, now_us, a);
+		break;
+	case SG_PK_SPLICED_RST:
+		on_spliced_rst(px, &p, a);
 		break;
 	case SG_PK_UNEXPECTED:
 		drop(px, a, SG_R_UNEXPECTED);

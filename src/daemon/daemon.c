@@ -345,6 +345,11 @@ static int open_xdp(struct daemon *d)
 
 	if (d->cfg.xdp_mode == SG_XDP_OFF)
 		return 0;
+	if (d->cfg.proxy.timestamps) { /* config check: xdp is auto here */
+		sg_log(SG_LOG_INFO, "event=xdp_off reason=timestamps: the XDP program does not "
+		       "write timestamps yet; SYNs take the NFQUEUE path");
+		return 0;
+	}
 	if (d->cfg.xdp_object[0])
 		snprintf(path, sizeof(path), "%s", d->cfg.xdp_object);
 	else

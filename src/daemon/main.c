@@ -98,6 +98,7 @@ static int load(struct sg_config *c, int argc, char **argv, int first, bool *dry
 	}
 	c->rules.marks = c->proxy.marks; /* the rules match what the proxy sets */
 	c->rules.completions = c->proxy.mode == SG_MODE_ADAPTIVE;
+	c->rules.timestamps = c->proxy.timestamps;
 	c->rules.dry_run = *dry_run;
 	return 0;
 }

@@ -67,9 +67,15 @@ static int io_create(void *ctx, const struct sg_ct_new *n)
 	return sg_ct_create(((struct sg_worker *)ctx)->ct, n);
 }
 
-static int io_establish(void *ctx, const struct sg_tuple *t, int32_t off, uint32_t mark)
+static int io_establish(void *ctx, const struct sg_tuple *t, int32_t off, uint32_t mark,
+			const struct sg_ct_synproxy *sp)
 {
-	return sg_ct_establish(((struct sg_worker *)ctx)->ct, t, off, mark);
+	return sg_ct_establish(((struct sg_worker *)ctx)->ct, t, off, mark, sp);
+}
+
+static int io_synproxy(void *ctx, const struct sg_tuple *t, const struct sg_ct_synproxy *sp)
+{
+	return sg_ct_set_synproxy(((struct sg_worker *)ctx)->ct, t, sp);
 }
 
 static int io_delete(void *ctx, const struct sg_tuple *t)
@@ -319,6 +325,7 @@ struct sg_worker *sg_worker_new(const struct sg_config *cfg, uint16_t queue, int
 	struct sg_proxy_io io = {.ctx = w,
 				 .ct_create = io_create,
 				 .ct_establish = io_establish,
+				 .ct_synproxy = io_synproxy,
 				 .ct_delete = io_delete,
 				 .ct_lookup = io_lookup,
 				 .send = io_send,

@@ -155,6 +155,18 @@ static void ct_put_protoinfo(struct nlmsghdr *nlh, const struct sg_ct_new *n)
 	mnl_attr_nest_end(nlh, pinfo);
 }
 
+/* Puts the CTA_SYNPROXY nest: the kernel takes isn, its and tsoff together
+ * or refuses the request (EINVAL). */
+static void ct_put_synproxy(struct nlmsghdr *nlh, const struct sg_ct_synproxy *sp)
+{
+	struct nlattr *nest = mnl_attr_nest_start(nlh, CTA_SYNPROXY);
+
+	mnl_attr_put_u32(nlh, CTA_SYNPROXY_ISN, htonl(sp->isn));
+	mnl_attr_put_u32(nlh, CTA_SYNPROXY_ITS, htonl(sp->its));
+	mnl_attr_put_u32(nlh, CTA_SYNPROXY_TSOFF, htonl(sp->tsoff));
+	mnl_attr_nest_end(nlh, nest);
+}
+
 /* --- request / acknowledgement -------------------------------------------- */
 
 /* Receives one datagram on netlink socket @fd into @buf/@size.  Returns its
@@ -295,12 +307,15 @@ int sg_ct_create(struct sg_ct *ct, const struct sg_ct_new *n)
 	ct_put_protoinfo(nlh, n);
 	ct_put_seqadj(nlh, CTA_SEQ_ADJ_ORIG, 0);
 	ct_put_seqadj(nlh, CTA_SEQ_ADJ_REPLY, 0);
+	if (n->has_synproxy)
+		ct_put_synproxy(nlh, &n->synproxy);
 	return ct_request(ct, nlh);
 }
 
 /* Returns -1/ENOENT when no entry has @orig as original tuple.  The kernel
  * applies mark and offsets one after the other, not atomically. */
-int sg_ct_establish(struct sg_ct *ct, const struct sg_tuple *orig, int32_t reply_off, uint32_t mark)
+int sg_ct_establish(struct sg_ct *ct, const struct sg_tuple *orig, int32_t reply_off, uint32_t mark,
+		    const struct sg_ct_synproxy *sp)
 {
 	struct nlmsghdr *nlh;
 
@@ -312,7 +327,25 @@ int sg_ct_establish(struct sg_ct *ct, const struct sg_tuple *orig, int32_t reply
 	ct_put_tuple(nlh, CTA_TUPLE_ORIG, orig, false);
 	ct_put_seqadj(nlh, CTA_SEQ_ADJ_ORIG, 0);
 	ct_put_seqadj(nlh, CTA_SEQ_ADJ_REPLY, reply_off);
+	if (sp)
+		ct_put_synproxy(nlh, sp);
 	mnl_attr_put_u32(nlh, CTA_MARK, htonl(mark));
+	return ct_request(ct, nlh);
+}
+
+/* Returns -1/ENOENT when no entry has @orig as original tuple. */
+int sg_ct_set_synproxy(struct sg_ct *ct, const struct sg_tuple *orig,
+		       const struct sg_ct_synproxy *sp)
+{
+	struct nlmsghdr *nlh;
+
+	if (!ct_family_ok(orig->family)) {
+		errno = EINVAL;
+		return -1;
+	}
+	nlh = ct_msg_start(ct->buf, IPCTNL_MSG_CT_NEW, 0, orig->family, ct_next_seq(ct));
+	ct_put_tuple(nlh, CTA_TUPLE_ORIG, orig, false);
+	ct_put_synproxy(nlh, sp);
 	return ct_request(ct, nlh);
 }
 

@@ -57,6 +57,7 @@ static const struct opt opts[] = {
 	{"mss6", T_U16, F(proxy.mss6), 1220, 65475, LIVE, "1440", "largest MSS advertised to IPv6 clients"},
 	{"default-wscale", T_U8, F(proxy.default_wscale), 0, 14, LIVE, "7", "window scale advertised until a backend's is learned"},
 	{"learn", T_BOOL, F(proxy.learn_first), 0, 0, LIVE, "yes", "pass one SYN a second to an unknown backend to learn its options"},
+	{"timestamps", T_BOOL, F(proxy.timestamps), 0, 0, RESTART, "no", "offer TCP timestamps in cookie SYN-ACKs; the kernel's synproxy hooks translate them (the rules add SYNGATE-TS; see docs/design.md, TCP timestamps)"},
 	{"mark-pending", T_U32, F(proxy.marks.pending), 1, 0xffffffff, RESTART, "0x10000000", "connmark bit of connections in backend handshake"},
 	{"mark-proxied", T_U32, F(proxy.marks.proxied), 1, 0xffffffff, RESTART, "0x08000000", "connmark bit of spliced connections"},
 	{"complete-mark", T_U32, F(proxy.marks.complete), 1, 0xffffffff, RESTART, "0x04000000", "packet mark the rules put on the ACK completing a passed-through handshake"},
@@ -300,6 +301,10 @@ int sg_config_check(const struct sg_config *c, char *err, size_t errlen)
 			    p->adaptive_low, p->adaptive_high);
 	if (p->syn_rto_ms >= p->backend_timeout_ms)
 		return fail(err, errlen, "'syn-rto-ms' must be below 'backend-timeout-ms'");
+	if (p->timestamps && (c->xdp_mode == SG_XDP_NATIVE || c->xdp_mode == SG_XDP_GENERIC))
+		return fail(err, errlen,
+			    "'timestamps' needs 'xdp' auto or off: the XDP program's SYN-ACKs carry "
+			    "no timestamps yet (auto then leaves XDP off)");
 	return 0;
 }
 

@@ -260,6 +260,15 @@ static void put_backend_rules(struct sg_strbuf *b, const struct sg_rules_config 
 	          "-A SYNGATE-MANGLE -p tcp -m multiport --sports %s -m connmark --mark "
 	          "0x%" PRIx32 "/0x%" PRIx32 " -j %s\n",
 	          p->ports, c->marks.pending, c->marks.pending, p->queue);
+	/* with the synproxy hooks registered (timestamps): a backend RST on a
+	 * spliced connection, whose sequence offset the hook would otherwise
+	 * overwrite (docs/design.md, "TCP timestamps") */
+	if (c->timestamps)
+		sg_strbuf_printf(b,
+		          "-A SYNGATE-MANGLE -p tcp -m multiport --sports %s --tcp-flags RST RST "
+		          "-m connmark --mark 0x%" PRIx32 "/0x%" PRIx32 " -m conntrack --ctdir REPLY "
+		          "-j %s\n",
+		          p->ports, c->marks.proxied, c->marks.proxied, p->queue);
 	sg_strbuf_printf(b,
 	          "-A SYNGATE-MANGLE -p tcp -m multiport --sports %s "
 	          "--tcp-flags FIN,SYN,RST,ACK SYN,ACK -m conntrack --ctstate ESTABLISHED "
@@ -391,10 +400,21 @@ static void put_removal_tables(struct sg_strbuf *b, const struct sg_rules_saved 
 	}
 }
 
+/* The SYNPROXY target registers the kernel's synproxy hooks in this
+ * namespace while some rule uses it (checkentry, nf_synproxy_ipv4_init).
+ * The chain is never jumped to, so no packet reaches the target; the hooks
+ * translate the timestamps of every entry syngate creates (docs/design.md,
+ * "TCP timestamps"). */
+static void put_ts_rules(struct sg_strbuf *b)
+{
+	sg_strbuf_puts(b, ":SYNGATE-TS - [0:0]\n-A SYNGATE-TS -p tcp -j SYNPROXY --timestamp\n");
+}
+
 int sg_rules_install_script(const struct sg_rules_config *c, const struct sg_rules_saved *saved,
                             struct sg_strbuf *out)
 {
 	static const char *const ours[] = {"raw", "mangle", NULL};
+	static const char *const ours_ts[] = {"raw", "mangle", "filter", NULL};
 	const struct sg_rules_table *t;
 	struct rule_parts p;
 
@@ -402,7 +422,14 @@ int sg_rules_install_script(const struct sg_rules_config *c, const struct sg_rul
 		return -1;
 	parts_init(c, &p);
 	if (saved)
-		put_removal_tables(out, saved, ours);
+		put_removal_tables(out, saved, c->timestamps ? ours_ts : ours);
+	if (c->timestamps) {
+		sg_strbuf_puts(out, "*filter\n");
+		if (saved && (t = sg_rules_saved_table(saved, "filter")) != NULL)
+			put_removal(out, t);
+		put_ts_rules(out);
+		sg_strbuf_puts(out, "COMMIT\n");
+	}
 	sg_strbuf_puts(out, "*raw\n");
 	if (saved && (t = sg_rules_saved_table(saved, "raw")) != NULL)
 		put_removal(out, t);

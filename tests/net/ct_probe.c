@@ -169,7 +169,7 @@ static int run_request(const char *cmd, int argc, char **argv)
 	if (!strcmp(cmd, "create") && off == 0)
 		ret = sg_ct_create(ct, &n);
 	else if (!strcmp(cmd, "establish"))
-		ret = sg_ct_establish(ct, &n.orig, off, n.mark);
+		ret = sg_ct_establish(ct, &n.orig, off, n.mark, NULL);
 	else if (!strcmp(cmd, "delete"))
 		ret = sg_ct_delete(ct, &n.orig);
 	else {

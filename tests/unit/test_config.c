@@ -190,6 +190,7 @@ static const struct {
 	{"mss6", "1400", true},
 	{"default-wscale", "3", true},
 	{"learn", "no", true},
+	{"timestamps", "yes", false},
 	{"mark-pending", "0x1", false},
 	{"mark-proxied", "0x2", false},
 	{"complete-mark", "0x4", false},

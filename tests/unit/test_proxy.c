@@ -23,6 +23,9 @@ struct rec {
 	struct sg_ct_new created;
 	int32_t off;
 	uint32_t est_mark;
+	bool est_sp; /* ct_establish was given a synproxy extension */
+	struct sg_ct_synproxy sp;
+	struct sg_tuple sp_orig; /* ct_synproxy's entry */
 	uint8_t sent[4][SG_PKT_MAX_BUILT];
 	size_t sent_len[4];
 	int nsent;
@@ -51,17 +54,30 @@ static int m_create(void *ctx, const struct sg_ct_new *n)
 	return 0;
 }
 
-static int m_establish(void *ctx, const struct sg_tuple *t, int32_t off, uint32_t mark)
+static int m_establish(void *ctx, const struct sg_tuple *t, int32_t off, uint32_t mark,
+		       const struct sg_ct_synproxy *sp)
 {
 	(void)ctx;
 	(void)t;
 	R.log[R.n++] = 'E';
+	R.est_sp = sp != NULL;
+	if (sp)
+		R.sp = *sp;
 	R.off = off;
 	R.est_mark = mark;
 	if (R.establish_fail) {
 		errno = EIO;
 		return -1;
 	}
+	return 0;
+}
+
+static int m_synproxy(void *ctx, const struct sg_tuple *t, const struct sg_ct_synproxy *sp)
+{
+	(void)ctx;
+	R.log[R.n++] = 'P';
+	R.sp_orig = *t;
+	R.sp = *sp;
 	return 0;
 }
 
@@ -101,6 +117,7 @@ static int m_lookup(void *ctx, const struct sg_tuple *t)
 
 static const struct sg_proxy_io io = {.ct_create = m_create,
 				      .ct_establish = m_establish,
+				      .ct_synproxy = m_synproxy,
 				      .ct_delete = m_delete,
 				      .ct_lookup = m_lookup,
 				      .send = m_send};
@@ -226,6 +243,7 @@ static void handshake(int v6)
 	assert_string_equal(R.log, "C");
 	assert_int_equal(R.created.mark, 0x10000000);
 	assert_int_equal(R.created.orig_wscale, 7);
+	assert_false(R.created.has_synproxy); /* timestamps off: no extension */
 	assert_int_equal(sg_proxy_halfopen(px), 1);
 	assert_int_equal(sg_pkt_parse(&p, a.out, a.len), SG_R_OK);
 	assert_int_equal(p.flags, SG_TCP_SYN);
@@ -243,6 +261,7 @@ static void handshake(int v6)
 	assert_string_equal(R.log, "CSE");
 	assert_int_equal(R.off, (int32_t)(cookie - BACKEND_ISN));
 	assert_int_equal(R.est_mark, 0x08000000);
+	assert_false(R.est_sp);
 	assert_int_equal(sg_pkt_parse(&p, R.sent[0], R.sent_len[0]), SG_R_OK);
 	assert_int_equal(p.flags, SG_TCP_ACK);
 	assert_int_equal(p.seq, CLIENT_ISN + 1);
@@ -258,6 +277,85 @@ static void handshake(int v6)
 	assert_int_equal(sg_proxy_halfopen(px), 0);
 	assert_int_equal(sg_proxy_counters(px)->proxied, 1);
 	assert_int_equal(sg_proxy_counters(px)->hist[5], 1); /* 3 ms: the <= 5 ms bucket */
+	sg_proxy_free(px);
+}
+
+/* With timestamps on: the cookie SYN-ACK offers them (TSval its, echoing the
+ * SYN), the entry carries the synproxy extension (isn = cookie, its), the
+ * backend SYN and ACK carry the client's TSval, and the offset reaches
+ * conntrack with the offsets; the window update keeps the backend's TSval
+ * (the kernel's synproxy hook subtracts tsoff). */
+static void handshake_timestamps(void **state)
+{
+	static uint8_t rnd[2 * SG_COOKIE_SECRET_LEN + 8];
+	struct sg_proxy_config c;
+	struct sg_proxy *px;
+	struct sg_tuple t = client_tuple(0), r = sg_tuple_reverse(&t);
+	struct sg_tcpopts ao = {.has_ts = true, .tsval = 9}, bo = {
+		.has_mss = true, .mss = 1400, .sack_ok = true, .has_wscale = true, .wscale = 7,
+		.has_ts = true, .tsval = 0xfffffff0u, .tsecr = 9};
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_action a;
+	struct sg_pkt p;
+	uint32_t cookie, its;
+	size_t n;
+
+	(void)state;
+	sg_proxy_defaults(&c);
+	c.learn_first = false;
+	c.timestamps = true;
+	memset(&R, 0, sizeof(R));
+	px = sg_proxy_new(&c, &io, MS(1000000), rnd);
+	n = make(pkt, &t, CLIENT_ISN, 0, SG_TCP_SYN, 64240, &client_opts);
+	sg_proxy_packet(px, pkt, n, MS(1000000), &a);
+	assert_int_equal(sg_pkt_parse(&p, a.out, a.len), SG_R_OK);
+	assert_true(p.opts.has_ts);
+	assert_int_equal(p.opts.tsecr, client_opts.tsval);
+	assert_true(p.opts.sack_ok && p.opts.has_wscale && p.opts.has_mss);
+	cookie = p.seq;
+	its = p.opts.tsval;
+
+	ao.tsecr = its;
+	n = make(pkt, &t, CLIENT_ISN + 1, cookie + 1, SG_TCP_ACK, 1000, &ao);
+	sg_proxy_packet(px, pkt, n, MS(1000010), &a);
+	assert_string_equal(R.log, "C");
+	assert_true(R.created.has_synproxy);
+	assert_int_equal(R.created.synproxy.isn, cookie);
+	assert_int_equal(R.created.synproxy.its, its);
+	assert_int_equal(R.created.synproxy.tsoff, 0);
+	assert_int_equal(sg_pkt_parse(&p, a.out, a.len), SG_R_OK);
+	assert_int_equal(p.flags, SG_TCP_SYN);
+	assert_int_equal(p.ack, cookie); /* as the kernel's SYNPROXY relays its ISN */
+	assert_true(p.opts.has_ts);
+	assert_int_equal(p.opts.tsval, 9);
+	assert_int_equal(p.opts.tsecr, its);
+
+	n = make(pkt, &r, BACKEND_ISN, CLIENT_ISN + 1, SG_TCP_SYN | SG_TCP_ACK, 65160, &bo);
+	sg_proxy_packet(px, pkt, n, MS(1000013), &a);
+	assert_string_equal(R.log, "CSE");
+	assert_true(R.est_sp);
+	assert_int_equal(R.sp.isn, cookie);
+	assert_int_equal(R.sp.its, its);
+	assert_int_equal(R.sp.tsoff, 0xfffffff0u - its);
+	assert_int_equal(sg_pkt_parse(&p, R.sent[0], R.sent_len[0]), SG_R_OK);
+	assert_true(p.opts.has_ts);
+	assert_int_equal(p.opts.tsval, 9);
+	assert_int_equal(p.opts.tsecr, 0xfffffff0u);
+	assert_int_equal(sg_pkt_parse(&p, a.out, a.len), SG_R_OK);
+	assert_true(p.opts.has_ts);
+	assert_int_equal(p.opts.tsval, 0xfffffff0u);
+	assert_int_equal(p.opts.tsecr, 9);
+
+	/* the backend resets the spliced connection later: isn = seq - 1, so that
+	 * the kernel's synproxy hook leaves the connection's offset alone */
+	memset(&R, 0, sizeof(R));
+	n = make(pkt, &r, BACKEND_ISN + 100001, CLIENT_ISN + 81, SG_TCP_RST | SG_TCP_ACK, 0, NULL);
+	sg_proxy_packet(px, pkt, n, MS(1000500), &a);
+	assert_int_equal(a.verdict, SG_V_ACCEPT);
+	assert_int_equal(a.len, 0);
+	assert_string_equal(R.log, "P");
+	assert_memory_equal(&R.sp_orig, &t, sizeof(t));
+	assert_int_equal(R.sp.isn, BACKEND_ISN + 100000);
 	sg_proxy_free(px);
 }
 
@@ -922,6 +1020,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(handshake_v4),
 		cmocka_unit_test(handshake_v6),
+		cmocka_unit_test(handshake_timestamps),
 		cmocka_unit_test(bad_cookie_dropped),
 		cmocka_unit_test(malformed_counted),
 		cmocka_unit_test(pending_retransmit),

@@ -350,6 +350,39 @@ static void install_over_saved(void **state)
 	sg_rules_saved_free(&s);
 }
 
+/* timestamps: SYNGATE-TS in filter, its own transaction first, and the
+ * backend-RST rule of spliced connections after the pending one; over a
+ * dump, filter loses the old copy in the same transaction. */
+static void timestamps(void **state)
+{
+	static const char filter[] = "*filter\n:SYNGATE-TS - [0:0]\n"
+	                             "-A SYNGATE-TS -p tcp -j SYNPROXY --timestamp\nCOMMIT\n*raw\n";
+	static const char rst[] =
+	    "--mark 0x10000000/0x10000000 -j NFQUEUE --queue-num 0\n"
+	    "-A SYNGATE-MANGLE -p tcp -m multiport --sports 80 --tcp-flags RST RST -m connmark "
+	    "--mark 0x8000000/0x8000000 -m conntrack --ctdir REPLY -j NFQUEUE --queue-num 0\n";
+	static const char over[] = "*filter\n-D INPUT -p tcp -g SYNGATE-OLD\n-F SYNGATE-OLD\n"
+	                           "-X SYNGATE-OLD\n:SYNGATE-TS - [0:0]\n";
+	struct sg_rules_config c;
+	struct sg_rules_saved s;
+	struct sg_strbuf b = {0};
+	const char *text;
+
+	(void)state;
+	sg_rules_defaults(&c);
+	c.timestamps = true;
+	text = script_of(&c);
+	assert_true(strncmp(text, filter, strlen(filter)) == 0);
+	assert_non_null(strstr(text, rst));
+	assert_int_equal(sg_rules_saved_parse(saved_dump, &s), 0);
+	assert_int_equal(sg_rules_install_script(&c, &s, &b), 0);
+	text = sg_strbuf_str(&b);
+	assert_true(strncmp(text, over, strlen(over)) == 0);
+	assert_int_equal(count(text, "COMMIT\n"), 3);
+	sg_strbuf_free(&b);
+	sg_rules_saved_free(&s);
+}
+
 /* More tables than iptables has is not a dump syngate understands. */
 static void too_many_tables(void **state)
 {
@@ -376,6 +409,7 @@ int main(void)
 	    cmocka_unit_test(invalid),
 	    cmocka_unit_test(removal),
 	    cmocka_unit_test(install_over_saved),
+	    cmocka_unit_test(timestamps),
 	    cmocka_unit_test(too_many_tables),
 	};
 

@@ -50,6 +50,8 @@ struct sg_proxy_config {
 	uint32_t adaptive_high;	   /* engage cookies at this half-open estimate */
 	uint32_t adaptive_low;	   /* release them below this one */
 	uint32_t adaptive_window_ms; /* the estimate's sliding window */
+	bool timestamps;	   /* offer TCP timestamps; needs the kernel's synproxy
+				      hooks (rules: SYNGATE-TS), see docs/cookies.md */
 };
 
 /* What the proxy asks of the outside world.  Each returns 0 or -1 + errno.
@@ -59,8 +61,10 @@ struct sg_proxy_io {
 	void *ctx;
 	int (*ct_create)(void *ctx, const struct sg_ct_new *n);
 	int (*ct_establish)(void *ctx, const struct sg_tuple *orig, int32_t reply_off,
-			    uint32_t mark);
+			    uint32_t mark, const struct sg_ct_synproxy *sp);
 	int (*ct_delete)(void *ctx, const struct sg_tuple *orig);
+	/* sets the synproxy extension alone (timestamps: spliced backend RST) */
+	int (*ct_synproxy)(void *ctx, const struct sg_tuple *orig, const struct sg_ct_synproxy *sp);
 	/* whether conntrack has an entry for @t (either direction): 1, 0, or -1
 	 * + errno.  Asked before a SYN is answered with a cookie (port reuse). */
 	int (*ct_lookup)(void *ctx, const struct sg_tuple *t);

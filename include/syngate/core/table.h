@@ -23,6 +23,9 @@ struct sg_halfopen {
 	uint8_t adv_wscale;	/* window scale we advertised to the client */
 	uint8_t retries;	/* backend SYNs re-sent */
 	bool used;
+	bool ts;		/* timestamps agreed with the client */
+	uint32_t its;		/* TSval of our SYN-ACK (the client's TSecr) */
+	uint32_t client_tsval;	/* the client's TSval in its cookie ACK */
 	struct sg_cookie_opts opts; /* options the backend SYN carries */
 	uint64_t created_us;	/* monotonic microseconds */
 	uint64_t last_syn_us;

@@ -44,6 +44,21 @@ bool sg_marks_valid(const struct sg_marks *m);
 /* Values are the kernel's NF_* verdicts. */
 enum sg_verdict { SG_V_DROP = 0, SG_V_ACCEPT = 1, SG_V_REPEAT = 4 };
 
+/* The kernel's synproxy extension of a conntrack entry (struct
+ * nf_conn_synproxy), set over ctnetlink (CTA_SYNPROXY: all three or none).
+ * Every entry created over ctnetlink carries the extension; the kernel's
+ * synproxy hooks act on it only in a namespace where a SYNPROXY target or nft
+ * synproxy expression exists (docs/cookies.md, "Timestamps"):
+ *   - each packet of the flow has its timestamp translated: reply TSval -=
+ *     tsoff, original TSecr += tsoff (nothing while tsoff is 0);
+ *   - a backend RST in state CLOSE re-sets the reply offset to isn - seq + 1,
+ *     so isn must be the cookie ISN syngate answered the client with. */
+struct sg_ct_synproxy {
+	uint32_t isn;	/* syngate's ISN towards the client (the cookie) */
+	uint32_t its;	/* the TSval of the cookie SYN-ACK */
+	uint32_t tsoff; /* backend's TSval minus its (0 until the backend answers) */
+};
+
 /* What a new conntrack entry looks like (created over ctnetlink). */
 struct sg_ct_new {
 	struct sg_tuple orig;	/* client -> server */
@@ -53,6 +68,8 @@ struct sg_ct_new {
 	uint8_t reply_wscale;	/* backend's window scale (0 if unknown) */
 	bool orig_sack_perm;	/* client sent SACK-permitted */
 	bool reply_sack_perm;	/* backend sent SACK-permitted (false if unknown) */
+	bool has_synproxy;	/* set the synproxy extension to @synproxy */
+	struct sg_ct_synproxy synproxy;
 };
 
 #endif

@@ -34,9 +34,15 @@ uint32_t sg_ct_portid(const struct sg_ct *ct);
 int sg_ct_create(struct sg_ct *ct, const struct sg_ct_new *n);
 
 /* Sets the reply direction's sequence offset to @reply_off (cookie ISN minus
- * backend ISN: reply seq += off, original ack -= off) and the mark to @mark. */
+ * backend ISN: reply seq += off, original ack -= off), the mark to @mark and,
+ * unless @sp is NULL, the synproxy extension to *@sp (timestamp offset). */
 int sg_ct_establish(struct sg_ct *ct, const struct sg_tuple *orig, int32_t reply_off,
-		    uint32_t mark);
+		    uint32_t mark, const struct sg_ct_synproxy *sp);
+
+/* Sets only the synproxy extension of the entry whose original tuple is
+ * @orig to *@sp. */
+int sg_ct_set_synproxy(struct sg_ct *ct, const struct sg_tuple *orig,
+		       const struct sg_ct_synproxy *sp);
 
 /* Deletes the entry whose original tuple is @orig. */
 int sg_ct_delete(struct sg_ct *ct, const struct sg_tuple *orig);

@@ -53,6 +53,9 @@ struct sg_rules_config {
 	bool completions;      /* queue the ACK completing a passed-through handshake
 	                        * (adaptive mode counts them; nothing else needs them) */
 	bool ipv4, ipv6;
+	bool timestamps;       /* add SYNGATE-TS (filter): a SYNPROXY rule no packet
+	                        * reaches, so that the kernel registers its synproxy
+	                        * hooks (timestamps: docs/design.md) */
 	bool dry_run; /* print the scripts (and sysctl changes) instead of applying */
 };
 
@@ -100,8 +103,8 @@ bool sg_rules_table_has_chain(const struct sg_rules_table *t, const char *chain)
 
 /* Appends to @out the install script of one family: the removal of what
  * @saved shows of syngate (NULL: state unknown, nothing removed), then the
- * new rules, raw and mangle each in one transaction so that no packet sees a
- * half-replaced table.  Returns 0, or -1 when @c is invalid or @out was cut. */
+ * new rules, raw and mangle (and filter's SYNGATE-TS with c->timestamps) each
+ * in one transaction so that no packet sees a half-replaced table.  Returns 0, or -1 when @c is invalid or @out was cut. */
 int sg_rules_install_script(const struct sg_rules_config *c, const struct sg_rules_saved *saved,
                             struct sg_strbuf *out);
 
