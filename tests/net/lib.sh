@@ -145,49 +145,49 @@ _sg_usage() {
 # sg_run_cases ARGS... : the script's main; never returns.  Exit 1 if a check failed,
 # SG_SKIP if every case run was skipped (or sg_setup skipped the script), else 0.
 sg_run_cases() {
-    local c k rc t want=() skipped=() failed=() times=()
+    # (locals prefixed: a case sees them, bash scoping is dynamic)
+    local _sg_c _sg_k _sg_rc _sg_t _sg_f0 _sg_want=() _sg_skipped=() _sg_failed=() _sg_times=()
     case ${1:-} in
     -l | --list) printf '%s\n' "${SG_CASES[@]}"; exit 0 ;;
     -h | --help) _sg_usage; exit 0 ;;
     -*) _sg_usage >&2; exit 2 ;;
     esac
-    for c in "$@"; do
-        for k in "${SG_CASES[@]}"; do [ "$k" = "$c" ] && continue 2; done
-        printf 'unknown case: %s\n' "$c" >&2
+    for _sg_c in "$@"; do
+        for _sg_k in "${SG_CASES[@]}"; do [ "$_sg_k" = "$_sg_c" ] && continue 2; done
+        printf 'unknown case: %s\n' "$_sg_c" >&2
         _sg_usage >&2
         exit 2
     done
-    if [ $# -gt 0 ]; then want=("$@"); else want=("${SG_CASES[@]}"); fi
+    if [ $# -gt 0 ]; then _sg_want=("$@"); else _sg_want=("${SG_CASES[@]}"); fi
     if [ "$(id -u)" -ne 0 ]; then
         printf 'SKIP: %s needs root (network namespaces)\n' "$(basename "$0")"
         exit "$SG_SKIP"
     fi
     sg_cleanup_on_exit
-    for c in "${want[@]}"; do
+    for _sg_c in "${_sg_want[@]}"; do
         if [ "$SG_SETUP_DONE" = 0 ] && declare -F sg_setup >/dev/null; then
             sg_setup
             SG_SETUP_DONE=1
         fi
-        printf '=== %s\n' "$c"
-        local f0=$SG_FAILS
-        t=$(sg_now)
-        rc=0
-        "$c" || rc=$?
-        if [ "$rc" = "$SG_SKIP" ]; then
-            skipped+=("$c")
-            printf 'SKIP: %s\n' "$c"
-        elif [ "$rc" != 0 ]; then
-            sg_fail "$c: returned $rc"
+        printf '=== %s\n' "$_sg_c"
+        _sg_f0=$SG_FAILS _sg_t=$(sg_now)
+        _sg_rc=0
+        "$_sg_c" || _sg_rc=$?
+        if [ "$_sg_rc" = "$SG_SKIP" ]; then
+            _sg_skipped+=("$_sg_c")
+            printf 'SKIP: %s\n' "$_sg_c"
+        elif [ "$_sg_rc" != 0 ]; then
+            sg_fail "$_sg_c: returned $_sg_rc"
         fi
-        [ "$SG_FAILS" != "$f0" ] && failed+=("$c")
-        times+=("$c $(sg_elapsed "$t")s")
+        [ "$SG_FAILS" != "$_sg_f0" ] && _sg_failed+=("$_sg_c")
+        _sg_times+=("$_sg_c $(sg_elapsed "$_sg_t")s")
     done
-    printf 'time %s\n' "${times[@]}"
+    printf 'time %s\n' "${_sg_times[@]}"
     printf -- '--- %d passed, %d failed; cases: %d run, %d failed%s, %d skipped%s\n' \
-        "$SG_PASSES" "$SG_FAILS" "${#want[@]}" "${#failed[@]}" \
-        "${failed[*]:+ (${failed[*]})}" "${#skipped[@]}" "${skipped[*]:+ (${skipped[*]})}"
+        "$SG_PASSES" "$SG_FAILS" "${#_sg_want[@]}" "${#_sg_failed[@]}" \
+        "${_sg_failed[*]:+ (${_sg_failed[*]})}" "${#_sg_skipped[@]}" "${_sg_skipped[*]:+ (${_sg_skipped[*]})}"
     [ "$SG_FAILS" -eq 0 ] || exit 1
-    [ "${#skipped[@]}" -lt "${#want[@]}" ] || exit "$SG_SKIP"
+    [ "${#_sg_skipped[@]}" -lt "${#_sg_want[@]}" ] || exit "$SG_SKIP"
     exit 0
 }
 
