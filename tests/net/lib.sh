@@ -544,6 +544,22 @@ sg_flood_accounting() {
     sg_assert_ge "$tag: cookies_sent >= half the SYNs let into the queue" "$cookies" "$((q / 2))"
 }
 
+# sg_log_count ADDR : requests from ADDR in the HTTP server's access log
+sg_log_count() { grep -c "^$1 " "$SG_HTTP_LOG" || true; }
+# sg_legit_loop URL : one curl (8 s timeout: room for two SYN retransmissions) every 100 ms
+# while the flood SG_FLOOD_PID runs; sets OK BAD N
+sg_legit_loop() {
+    local url=$1 code
+    OK=0 BAD=0 N=0
+    sleep 0.3
+    while kill -0 "$SG_FLOOD_PID" 2>/dev/null; do
+        code=$(SG_CURL_TIMEOUT=8 sg_curl "$SG_NS_C" "$url")
+        N=$((N + 1))
+        if [ "$code" = 200 ]; then OK=$((OK + 1)); else BAD=$((BAD + 1)); sg_log "legit curl $url: $code"; fi
+        sleep 0.1
+    done
+}
+
 # ---------------------------------------------------------------- flood
 # sg_flood SECONDS PORT [extra hping3 args] : SYN flood with random sources from the client ns
 # toward SG_FLOOD_DST (default 203.0.113.2), in the background, bounded by timeout -s INT.
