@@ -31,7 +31,9 @@
 # starts the one it needs.
 # Needs root, ip, iptables, ip6tables, curl, python3, ss, timeout; hping3 for (4) and (5).
 # Env: SYNGATE (binary; default build/syngate in the repo), SG_BULK_BYTES (104857600),
-#      SG_FLOOD_SECS (10), SG_CONNS (1000), SG_FLOOD_OPTS (hping3 pacing, lib.sh).
+#      SG_FLOOD_SECS (10), SG_CONNS (1000), SG_FLOOD_OPTS (hping3 pacing, lib.sh),
+#      SG_SYNGATE_FLAGS (more daemon flags, e.g. "--shed-rate 10000" to test the floods'
+#      accounting with most of the flood shed).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/net/lib.sh
@@ -53,13 +55,15 @@ SGD_PID='' SGD_NAME=''
 # use_syngate NAME [fresh] : make syngate NAME the running daemon (A: learning on; B: --learn
 # no, --backend-timeout-ms 2000), restarting it when another one runs, or always with "fresh"
 use_syngate() {
-    local name=$1
+    local name=$1 extra
     if [ "$SGD_NAME" = "$name" ] && [ "${2:-}" != fresh ] && kill -0 "$SGD_PID" 2>/dev/null; then
         return 0
     fi
     stop_syngate
     local flags=()
     [ "$name" = B ] && flags=(--learn no --backend-timeout-ms 2000)
+    read -r -a extra <<<"${SG_SYNGATE_FLAGS:-}"
+    flags+=("${extra[@]+"${extra[@]}"}")
     sg_syngate_start "$SG_TMP/syngate.$name.$(date +%s%N).log" --ports "$PORTS" --install-rules \
         --control "$CTL" "${flags[@]+"${flags[@]}"}"
     SGD_NAME=$name
