@@ -110,6 +110,7 @@ flood() {
 	sg_flood_wait 20 >/dev/null
 	elapsed=$(sg_elapsed "$SG_FLOOD_T0")
 	sleep 0.3
+	sg_queue_drained
 	sg_snap fl1
 	sg_log "flood: $SG_FLOOD_SENT SYNs sent; cookies sent $(counter cookies_sent)"
 	# what reached the router, what the shed rule let in, what syngate answered (the SYNs

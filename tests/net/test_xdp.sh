@@ -274,7 +274,9 @@ adaptive() {
     sg_assert_eq "(5) released after the flood" "$(sg_stat e3 cookies_engaged)" 0
     sg_assert "(5) curl after the flood" sg_curl_ok "http://$SG_SRV4:$HTTP/"
     sg_snap e4
-    sg_assert_eq "(5) released: XDP passes SYNs again" "$(sg_delta e3 e4 xdp_pass_off)" 1
+    # (>= 1: on a loaded machine curl may retransmit its SYN; each one is passed, none answered)
+    sg_assert_ge "(5) released: XDP passes SYNs again" "$(sg_delta e3 e4 xdp_pass_off)" 1
+    sg_assert_eq "(5) released: XDP answers none" "$(sg_delta e3 e4 xdp_answered)" 0
     sg_log "(5) flood sent $sent, XDP answered $(sg_delta e1 e2 xdp_answered) while engaged"
     sg_assert "(5) the log names the engagement" grep -q 'XDP: cookies engaged' "$SG_TMP/syngate.B.log"
     sg_assert "(5) the log names the release" grep -q 'XDP: cookies released' "$SG_TMP/syngate.B.log"
