@@ -603,7 +603,7 @@ sg_flood() {
         timeout -s INT "$secs" hping3 "${SG_FLOOD_FLAGS:--S}" "${pace[@]}" --rand-source -p "$port" "$@" "$dst"
     SG_FLOOD_PID=$SG_BG_PID
     SG_FLOOD_SENT=0
-    export SG_FLOOD_PID SG_FLOOD_LOG
+    export SG_FLOOD_PID SG_FLOOD_LOG SG_FLOOD_T0
 }
 # sg_flood_wait [TIMEOUT_S=SECONDS+10] : wait for the flood to end; sets and prints
 # SG_FLOOD_SENT (packets hping3 reports as transmitted); `sg_elapsed "$SG_FLOOD_T0"` after it

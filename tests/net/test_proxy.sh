@@ -172,20 +172,20 @@ bulk() {
     sg_assert "(2) warm-up transfer v4 on :$BULK" sg_bulk_check "$SG_SRV4" "$BULK" 1000
     sg_assert "(2) warm-up transfer v6 on :$BULK" sg_bulk_check "$SG_SRV6" "$BULK" 1000
     local fam dst cli
-    local -A secs
+    local -A bulk_secs
     for fam in 4 6; do
         [ "$fam" = 4 ] && dst=$SG_SRV4 cli=$SG_CLI4 || dst=$SG_SRV6 cli=$SG_CLI6
         sg_snap b0
         sg_assert "(2) v$fam: $BYTES bytes each way through syngate, sha256 identical" \
             sg_bulk_check "$dst" "$BULK" "$BYTES"
-        secs[$fam]=$SG_BULK_SECS
+        bulk_secs[$fam]=$SG_BULK_SECS
         sg_snap b1
         sg_assert_eq "(2) v$fam: the transfer was proxied (proxied +1, syn_passed +0)" \
             "$(sg_delta b0 b1 proxied),$(sg_delta b0 b1 syn_passed)" "1,0"
         sg_assert_eq "(2) v$fam: server saw the real client" "$SG_BULK_PEER" "$cli"
         sg_assert_eq "(2) v$fam: wscale_mismatch unchanged" "$(sg_delta b0 b1 wscale_mismatch)" 0
     done
-    sg_log "(2) bulk ${BYTES}B each way: v4 ${secs[4]}s, v6 ${secs[6]}s"
+    sg_log "(2) bulk ${BYTES}B each way: v4 ${bulk_secs[4]}s, v6 ${bulk_secs[6]}s"
 }
 
 # ------------------------------------------------------------------ (3) many connections
