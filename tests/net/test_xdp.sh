@@ -27,11 +27,10 @@
 #                rules stay (fail-closed)
 #   bad_setups   (7) bad setups get one clear error: xdp without interfaces, a missing
 #                object file
-# Cases (1)-(4) run syngate "A" (learning on), (5)-(6) syngate "B" (adaptive, --learn no);
+# Cases (1)-(4b) run syngate "A" (learning on), (5)-(6) syngate "B" (adaptive, --learn no);
 # each case starts the one it needs.
 # Needs root, ip, iptables, curl, python3; hping3 for (4), (4b) and (5); ab for part of (3).
-# Env: SYNGATE,
-# SG_FLOOD_SECS (6), SG_BULK_BYTES (20 MB), SG_FLOOD_OPTS (hping3 pacing, lib.sh).
+# Env: SYNGATE, SG_FLOOD_SECS (6), SG_BULK_BYTES (20 MB), SG_FLOOD_OPTS (hping3 pacing, lib.sh).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/net/lib.sh
