@@ -8,7 +8,8 @@
 #                 pass-through resumes.  Transitions are counted and logged.
 #   check_config  check-config rejects adaptive-low >= adaptive-high
 #   two_queues    two queues, two worker threads (--queue-balance) share a flood
-# Each case runs its own daemon (the counters it checks start at 0).
+# Each case runs its own daemon (the counters it checks start at 0), on the queue path
+# (--xdp off; test_xdp.sh tests adaptive mode with XDP).
 # Needs root, ip, iptables, curl, python3, bc; hping3 for flood and two_queues.
 # Env: SYNGATE, SG_FLOOD_OPTS (hping3 pacing, lib.sh).
 set -uo pipefail
@@ -36,7 +37,7 @@ start_daemon() {
 	stop_daemon
 	rm -f "$SOCK"
 	sg_bg "$SG_NS_R" "$log" "$SYNGATE" run --ports 80 --install-rules --control "$SOCK" \
-		--metrics-port 0 "$@"
+		--metrics-port 0 --xdp off "$@"
 	SGPID=$SG_BG_PID
 	for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
 }

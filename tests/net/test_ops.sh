@@ -10,9 +10,9 @@
 #   no_privilege   `syngate run` without privilege: a clear error, no crash
 #   sighup_reload  SIGHUP reload: a bad file changes nothing, a good one switches the mode,
 #                  and a connection open across the reload keeps working; rules removed at exit
-# The daemon (config file, learn = no) is started by the first case that needs it and
-# restarted after sighup_reload; the traffic the counters check (curls, a SYN flood, a
-# forged ACK flood) is made once per daemon.
+# The daemon (config file, learn = no, xdp = off: the queue path) is started by the first
+# case that needs it and restarted after sighup_reload; the traffic the counters check
+# (curls, a SYN flood, a forged ACK flood) is made once per daemon.
 # Needs root, ip, iptables, curl, python3; hping3 for the traffic; prometheus and promtool
 # for metrics and prometheus_scrape.  Env: SYNGATE, SG_FLOOD_OPTS (hping3 pacing, lib.sh).
 set -uo pipefail
@@ -47,6 +47,7 @@ control = $SOCK
 metrics-port = 9469
 backend-netns = /run/netns/$SG_NS_S
 learn = no
+xdp = off
 CONF
 	rm -f "$SOCK"
 	sg_bg "$SG_NS_R" "$T/syngate.log" "$SYNGATE" run --config "$CONF"
@@ -192,7 +193,7 @@ sighup_reload() {
 	kill -HUP "$SGPID"
 	sleep 0.3
 	sg_assert_eq "bad reload keeps the mode" "$("$SYNGATE" stats --control "$SOCK" | awk '$1=="mode"{print $2}')" always
-	sg_assert "bad reload is logged with the line" grep -q "SIGHUP: .*syngate.conf:8: bad value" "$T/syngate.log"
+	sg_assert "bad reload is logged with the line" grep -q "SIGHUP: .*syngate.conf:9: bad value" "$T/syngate.log"
 
 	cp "$T/good.conf" "$CONF"
 	echo "mode = never" >>"$CONF"

@@ -26,6 +26,7 @@
 #                   drop_backend_rst
 #   backend_silent  (10) silent backend: the client is reset after --backend-timeout-ms,
 #                   drop_backend_timeout
+# The queue path: the daemon runs with --xdp off (test_xdp.sh tests the XDP fast path).
 # Cases (1)-(7) run syngate "A" with learning on (the first SYN to an unknown backend passes,
 # so every backend is warmed up first), (8)-(10) syngate "B" with --learn no; each case
 # starts the one it needs.
@@ -65,7 +66,7 @@ use_syngate() {
     read -r -a extra <<<"${SG_SYNGATE_FLAGS:-}"
     flags+=("${extra[@]+"${extra[@]}"}")
     sg_syngate_start "$SG_TMP/syngate.$name.$(date +%s%N).log" --ports "$PORTS" --install-rules \
-        --control "$CTL" "${flags[@]+"${flags[@]}"}"
+        --xdp off --control "$CTL" "${flags[@]+"${flags[@]}"}"
     SGD_NAME=$name
     sg_log "syngate $name up: pid $SGD_PID, ports $PORTS ${flags[*]+"${flags[*]}"}"
 }
