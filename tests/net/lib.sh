@@ -1,15 +1,21 @@
 # shellcheck shell=bash
 # tests/net/lib.sh — shared harness for syngate's netns integration tests and benchmarks.
 #
-# Source it from a bash script (safe under `set -euo pipefail`):
+# A test script defines one bash function per case, lists them in SG_CASES (run order) and
+# hands its arguments to the runner (tests/net/README.md):
 #
 #   . "$(dirname "$0")/lib.sh"
-#   sg_require_root; sg_require_cmds ip curl hping3
-#   sg_cleanup_on_exit          # EXIT/INT/TERM -> registered hooks, then sg_topo_down
-#   sg_topo_up                  # client <-> router <-> server namespaces
-#   sg_http_server 8080
-#   sg_assert "curl v4" sg_curl_ok "http://$SG_SRV4:8080/"
-#   sg_finish                   # exit 1 if any check failed
+#   SG_CASES=(curl_v4)
+#   sg_setup() {                # optional: shared set-up, run once before the first case
+#       sg_need ip curl "$SG_PYTHON" || exit   # a missing tool skips the script (exit 4)
+#       sg_topo_up              # client <-> router <-> server namespaces
+#       sg_http_server 8080
+#   }
+#   curl_v4() {
+#       sg_need hping3 || return               # ... or only this case
+#       sg_assert "curl v4" sg_curl_ok "http://$SG_SRV4:8080/"
+#   }
+#   sg_run_cases "$@"           # all cases, the named ones, or --list; exit 0, 1 or 4 (skip)
 #
 # Topology (all documentation ranges; the host namespace is never touched):
 #
@@ -24,7 +30,9 @@
 #           so it can answer SYNs from random (spoofed) sources.
 #
 # Variables honoured: SG_PREFIX (namespace name prefix, default "sg"), SG_PYTHON (python3),
-# SG_KEEP_TMP=1 (keep the log directory), SG_VERBOSE=1 (trace helper commands).
+# SG_KEEP_TMP=1 (keep the log directory), SG_VERBOSE=1 (trace helper commands),
+# SG_FLOOD_OPTS (hping3's pacing for every flood, default "--flood"; e.g. "-i u20"),
+# SG_FLOOD_CPU (pin the flood generator to that CPU).
 
 # ---------------------------------------------------------------- constants / state
 SG_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -49,6 +57,9 @@ SG_EXIT_HOOKS=()    # commands registered with sg_on_exit (run in reverse order)
 SG_TMP=${SG_TMP:-}
 SG_HTTP_PID='' SG_HTTP_LOG='' SG_FLOOD_PID='' SG_FLOOD_LOG='' SG_FLOOD_SENT=0
 SG_BULK_SERVER_PID='' SG_BULK_SERVER_OUT='' SG_BULK_SECS=''
+SG_FLOOD_OPTS=${SG_FLOOD_OPTS:---flood}
+SG_SKIP=4           # exit status of a skipped script or case (kselftest's ksft_skip; CTest
+                    # SKIP_RETURN_CODE in tests/CMakeLists.txt)
 _SG_EXITING=0
 
 # ---------------------------------------------------------------- small utilities
@@ -63,7 +74,16 @@ sg_require_root() { [ "$(id -u)" -eq 0 ] || sg_die "must run as root (network na
 sg_require_cmds() {
     local c missing=()
     for c in "$@"; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
-    [ ${#missing[@]} -eq 0 ] || sg_die "missing commands: ${missing[*]} (see tests/net/README or CI install step)"
+    [ ${#missing[@]} -eq 0 ] || sg_die "missing commands: ${missing[*]} (deploy/setup.sh installs them)"
+}
+# sg_need CMD... : true when every CMD exists; otherwise print a SKIP line naming the missing
+# ones and return SG_SKIP.  In a case: `sg_need hping3 || return`; in sg_setup: `|| exit`.
+sg_need() {
+    local c missing=()
+    for c in "$@"; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    printf 'SKIP: missing commands: %s (deploy/setup.sh installs them)\n' "${missing[*]}"
+    return "$SG_SKIP"
 }
 
 # sg_tmpdir -> creates (once) and prints the per-run log directory
@@ -107,11 +127,68 @@ sg_assert_le() {
 sg_assert_ge() {
     if [ "$2" -ge "$3" ]; then sg_pass "$1 ($2 >= $3)"; else sg_fail "$1: $2 < $3"; fi
 }
-# sg_finish : summary; exit 1 if any check failed (EXIT trap still cleans up)
-sg_finish() {
-    printf -- '--- %d passed, %d failed\n' "$SG_PASSES" "$SG_FAILS"
-    [ "$SG_FAILS" -eq 0 ] && exit 0
-    exit 1
+
+# ---------------------------------------------------------------- cases and the runner
+# A script lists its cases (bash functions) in SG_CASES, in run order, and may define
+# sg_setup: the shared set-up (topology, servers), run before the first case, and again
+# before the next one if a case set SG_SETUP_DONE=0 (it tore the shared state down).
+# A case returns 0, or SG_SKIP (`sg_need hping3 || return`); any other status, like a
+# failed assertion, fails it.
+SG_CASES=()
+SG_SETUP_DONE=0
+
+_sg_usage() {
+    printf 'usage: %s [--list] [CASE...]\n  runs the named cases (default: all, in order): %s\n' \
+        "$(basename "$0")" "${SG_CASES[*]}"
+}
+
+# sg_run_cases ARGS... : the script's main; never returns.  Exit 1 if a check failed,
+# SG_SKIP if every case run was skipped (or sg_setup skipped the script), else 0.
+sg_run_cases() {
+    # (locals prefixed: a case sees them, bash scoping is dynamic)
+    local _sg_c _sg_k _sg_rc _sg_t _sg_f0 _sg_want=() _sg_skipped=() _sg_failed=() _sg_times=()
+    case ${1:-} in
+    -l | --list) printf '%s\n' "${SG_CASES[@]}"; exit 0 ;;
+    -h | --help) _sg_usage; exit 0 ;;
+    -*) _sg_usage >&2; exit 2 ;;
+    esac
+    for _sg_c in "$@"; do
+        for _sg_k in "${SG_CASES[@]}"; do [ "$_sg_k" = "$_sg_c" ] && continue 2; done
+        printf 'unknown case: %s\n' "$_sg_c" >&2
+        _sg_usage >&2
+        exit 2
+    done
+    if [ $# -gt 0 ]; then _sg_want=("$@"); else _sg_want=("${SG_CASES[@]}"); fi
+    if [ "$(id -u)" -ne 0 ]; then
+        printf 'SKIP: %s needs root (network namespaces)\n' "$(basename "$0")"
+        exit "$SG_SKIP"
+    fi
+    sg_cleanup_on_exit
+    for _sg_c in "${_sg_want[@]}"; do
+        if [ "$SG_SETUP_DONE" = 0 ] && declare -F sg_setup >/dev/null; then
+            sg_setup
+            SG_SETUP_DONE=1
+        fi
+        printf '=== %s\n' "$_sg_c"
+        _sg_f0=$SG_FAILS _sg_t=$(sg_now)
+        _sg_rc=0
+        "$_sg_c" || _sg_rc=$?
+        if [ "$_sg_rc" = "$SG_SKIP" ]; then
+            _sg_skipped+=("$_sg_c")
+            printf 'SKIP: %s\n' "$_sg_c"
+        elif [ "$_sg_rc" != 0 ]; then
+            sg_fail "$_sg_c: returned $_sg_rc"
+        fi
+        [ "$SG_FAILS" != "$_sg_f0" ] && _sg_failed+=("$_sg_c")
+        _sg_times+=("$_sg_c $(sg_elapsed "$_sg_t")s")
+    done
+    printf 'time %s\n' "${_sg_times[@]}"
+    printf -- '--- %d passed, %d failed; cases: %d run, %d failed%s, %d skipped%s\n' \
+        "$SG_PASSES" "$SG_FAILS" "${#_sg_want[@]}" "${#_sg_failed[@]}" \
+        "${_sg_failed[*]:+ (${_sg_failed[*]})}" "${#_sg_skipped[@]}" "${_sg_skipped[*]:+ (${_sg_skipped[*]})}"
+    [ "$SG_FAILS" -eq 0 ] || exit 1
+    [ "${#_sg_skipped[@]}" -lt "${#_sg_want[@]}" ] || exit "$SG_SKIP"
+    exit 0
 }
 
 # ---------------------------------------------------------------- cleanup
@@ -130,7 +207,8 @@ _sg_exit_handler() {
     done
     sg_topo_down
     if [ -n "$SG_TMP" ] && [ -d "$SG_TMP" ]; then
-        if [ "${SG_KEEP_TMP:-0}" = 1 ] || [ "$rc" -ne 0 ] || [ "$SG_FAILS" -ne 0 ]; then
+        if [ "${SG_KEEP_TMP:-0}" = 1 ] || [ "$SG_FAILS" -ne 0 ] ||
+            { [ "$rc" -ne 0 ] && [ "$rc" -ne "$SG_SKIP" ]; }; then
             sg_log "logs kept in $SG_TMP"
         else
             rm -rf -- "$SG_TMP"
@@ -389,49 +467,147 @@ sg_syngate_start() {
 }
 
 # sg_snap NAME : save `syngate stats --json` (control socket $CTL) as snapshot NAME, after
-# SG_SNAP_WAIT seconds (default 0; the XDP counts reach the stats on the workers' 100 ms tick)
+# SG_SNAP_WAIT seconds (default 0; the XDP counts reach the stats on the workers' 100 ms tick),
+# with the packet counters of syngate's raw SYN rules (sg_rule_counts) beside it
 sg_snap() {
     sleep "${SG_SNAP_WAIT:-0}"
     sg_in "$SG_NS_R" "$SYNGATE" stats --control "$CTL" --json >"$SG_TMP/stats.$1.json"
+    sg_rule_counts >"$SG_TMP/rules.$1.json"
 }
 # sg_stat NAME KEY : value of KEY in snapshot NAME
-sg_stat() { grep -o "\"$2\":[0-9]*" "$SG_TMP/stats.$1.json" | cut -d: -f2; }
+sg_stat() { cat "$SG_TMP/stats.$1.json" "$SG_TMP/rules.$1.json" | grep -o "\"$2\":[0-9]*" | cut -d: -f2; }
 # sg_delta A B KEY : KEY in snapshot B minus KEY in snapshot A
 sg_delta() { echo $(($(sg_stat "$2" "$3") - $(sg_stat "$1" "$3"))); }
+# sg_queue_drained [TIMEOUT_S=10] : wait until syngate's kernel queue is empty (nfq_backlog 0),
+# so that a snapshot after a flood counts every queued SYN as read or dropped
+sg_queue_drained() {
+    local tmo=${1:-10} i n b
+    n=$(awk -v t="$tmo" 'BEGIN { printf "%d", t * 20 }')
+    for ((i = 0; i < n; i++)); do
+        b=$(sg_in "$SG_NS_R" "$SYNGATE" stats --control "$CTL" --json | grep -o '"nfq_backlog":[0-9]*' | cut -d: -f2)
+        [ "${b:-0}" = 0 ] && return 0
+        sleep 0.05
+    done
+    sg_log "the queue still holds $b packets after ${tmo}s"
+    return 1
+}
+
+# sg_rule_counts : the packet counters of the SYN rules in the router's SYNGATE-RAW chains
+# (rules/README.md), as JSON: raw_queued4/6 (SYNs the shed rule's hashlimit let into
+# the queue), raw_shed4/6 (SYNs dropped above shed-rate); 0 without the rules
+sg_rule_counts() {
+    local fam ipt q d sep='{'
+    for fam in 4 6; do
+        [ "$fam" = 4 ] && ipt=iptables || ipt=ip6tables
+        read -r q d < <(sg_in "$SG_NS_R" "$ipt" -w -t raw -nvxL SYNGATE-RAW 2>/dev/null | awk '
+            /flags:0x17\/0x02/ && $3 == "NFQUEUE" { q += $1 }
+            /flags:0x17\/0x02/ && $3 == "DROP" { d += $1 }
+            END { print q + 0, d + 0 }')
+        printf '%s"raw_queued%s":%s,"raw_shed%s":%s' "$sep" "$fam" "${q:-0}" "$fam" "${d:-0}"
+        sep=,
+    done
+    printf '}\n'
+}
+# sg_shed_rate [4|6] : "RATE BURST" of the installed shed rule (its hashlimit), "0 0" without
+sg_shed_rate() {
+    local ipt=iptables
+    [ "${1:-4}" = 6 ] && ipt=ip6tables
+    sg_in "$SG_NS_R" "$ipt" -w -t raw -S SYNGATE-RAW 2>/dev/null | awk '
+        /--hashlimit-upto/ { for (i = 1; i < NF; i++) {
+            if ($i == "--hashlimit-upto") { r = $(i + 1); sub("/sec", "", r) }
+            if ($i == "--hashlimit-burst") b = $(i + 1) } }
+        END { print r + 0, b + 0 }'
+}
+
+# sg_flood_accounting TAG FAM SENT SECS ELAPSED LEGIT A B : the checks of a SYN flood against
+# the NFQUEUE path (family FAM, SENT SYNs from a generator that ran SECS seconds, ELAPSED
+# seconds from its start to its end, at most LEGIT more SYNs from legitimate clients;
+# snapshots A, B around it).  They hold against what was sent and syngate's configured
+# shed-rate, never against a rate this machine reached (30k or 300k SYN/s alike):
+#   - the router's SYN rules saw the flood: queued + shed <= SENT + LEGIT, and >= SENT / 2
+#   - the shed rule let in at most shed-rate x ELAPSED + burst, and at least half of
+#     min(arrived, shed-rate x SECS) (half: a generator that stalls and then bursts above
+#     the rate is shed during the bursts)
+#   - every SYN let into the queue reached syngate (syn_seen) or is a queue drop the kernel
+#     counted (nfq_kernel_queue_dropped, nfq_kernel_user_dropped; take snapshot B after
+#     sg_queue_drained)
+#   - syngate answered at least half of what the shed rule let in with a cookie: beyond its
+#     capacity the queue overflows (fail-closed); on two shared cores that is a few % to 15%
+sg_flood_accounting() {
+    local tag=$1 fam=$2 sent=$3 secs=$4 elapsed=$5 legit=$6 a=$7 b=$8 rate burst
+    local q d seen qdrop cookies arrived want
+    read -r rate burst <<<"$(sg_shed_rate "$fam")"
+    q=$(sg_delta "$a" "$b" "raw_queued$fam") d=$(sg_delta "$a" "$b" "raw_shed$fam")
+    seen=$(sg_delta "$a" "$b" syn_seen) cookies=$(sg_delta "$a" "$b" cookies_sent)
+    qdrop=$(($(sg_delta "$a" "$b" nfq_kernel_queue_dropped) + $(sg_delta "$a" "$b" nfq_kernel_user_dropped)))
+    arrived=$((q + d))
+    want=$arrived
+    if [ "$rate" -gt 0 ] && [ $((rate * secs)) -lt "$want" ]; then want=$((rate * secs)); fi
+    sg_log "$tag: sent $sent in ${elapsed}s; at the router: queued $q + shed $d" \
+        "(shed-rate $rate, burst $burst); syn_seen +$seen, queue drops +$qdrop, cookies_sent +$cookies"
+    sg_assert_le "$tag: SYNs at the router's rules <= sent + legitimate" "$arrived" "$((sent + legit))"
+    sg_assert_ge "$tag: SYNs at the router's rules >= half the flood" "$arrived" "$((sent / 2))"
+    if [ "$rate" -gt 0 ]; then
+        sg_assert_le "$tag: the shed rule let in <= shed-rate x elapsed + burst" "$q" \
+            "$(awk -v r="$rate" -v e="$elapsed" -v b="$burst" 'BEGIN { printf "%d", r * e * 1.02 + b }')"
+    fi
+    sg_assert_ge "$tag: the shed rule let in >= min(arrived, shed-rate x secs) / 2" "$q" "$((want / 2))"
+    # the queue drops count every packet the queue lost, the legitimate clients' ACKs and
+    # backend SYN-ACKs too (up to LEGIT more); and 5 either way: a legitimate SYN may arrive
+    # between the stats and the rule counters
+    sg_assert "$tag: every queued SYN reached syngate or is a counted queue drop ($seen + $qdrop vs $q)" \
+        test "$((seen + qdrop - q))" -le "$((legit + 5))" -a "$((q - seen - qdrop))" -le 5
+    sg_assert_ge "$tag: cookies_sent >= half the SYNs let into the queue" "$cookies" "$((q / 2))"
+}
+
 # sg_log_count ADDR : requests from ADDR in the HTTP server's access log
 sg_log_count() { grep -c "^$1 " "$SG_HTTP_LOG" || true; }
-# sg_legit_loop URL : one curl (8 s timeout: room for two SYN retransmissions) every 100 ms
-# while the flood SG_FLOOD_PID runs; sets OK BAD N
+# sg_legit_loop URL : while the flood SG_FLOOD_PID runs, start one curl every 200 ms (8 s
+# timeout: room for two SYN retransmissions), each in the background, so that how many are
+# made does not depend on how long each takes; wait for them all; sets OK BAD N
 sg_legit_loop() {
-    local url=$1 code
+    local url=$1 dir code f pids=()
+    dir=$SG_TMP/legit.$(date +%s%N)
+    mkdir -p "$dir"
     OK=0 BAD=0 N=0
     sleep 0.3
     while kill -0 "$SG_FLOOD_PID" 2>/dev/null; do
-        code=$(SG_CURL_TIMEOUT=8 sg_curl "$SG_NS_C" "$url")
         N=$((N + 1))
+        (SG_CURL_TIMEOUT=8 sg_curl "$SG_NS_C" "$url" >"$dir/$N") &
+        pids+=($!)
+        sleep 0.2
+    done
+    wait "${pids[@]+"${pids[@]}"}" 2>/dev/null
+    for f in "$dir"/*; do
+        [ -e "$f" ] || continue
+        code=$(cat "$f")
         if [ "$code" = 200 ]; then OK=$((OK + 1)); else BAD=$((BAD + 1)); sg_log "legit curl $url: $code"; fi
-        sleep 0.1
     done
 }
 
 # ---------------------------------------------------------------- flood
 # sg_flood SECONDS PORT [extra hping3 args] : SYN flood with random sources from the client ns
 # toward SG_FLOOD_DST (default 203.0.113.2), in the background, bounded by timeout -s INT.
-# Sets SG_FLOOD_PID and SG_FLOOD_LOG. SG_FLOOD_CPU=N pins hping3 to that CPU.
+# Sets SG_FLOOD_PID, SG_FLOOD_LOG and SG_FLOOD_T0 (start time).  SG_FLOOD_OPTS is hping3's
+# pacing (default --flood; "-i u20" is ~50k/s at most), SG_FLOOD_FLAGS its TCP flags
+# (default -S; -A for forged ACKs), SG_FLOOD_CPU=N pins hping3 to that CPU.
 sg_flood() {
     local secs=$1 port=$2; shift 2
-    local dst=${SG_FLOOD_DST:-$SG_SRV4} pin=()
+    local dst=${SG_FLOOD_DST:-$SG_SRV4} pin=() pace
+    read -r -a pace <<<"$SG_FLOOD_OPTS"
     sg_tmpdir
     [ -n "${SG_FLOOD_CPU:-}" ] && pin=(taskset -c "$SG_FLOOD_CPU")
     SG_FLOOD_LOG=$SG_TMP/flood.$(date +%s%N).log
+    SG_FLOOD_T0=$(sg_now)
     sg_bg "$SG_NS_C" "$SG_FLOOD_LOG" "${pin[@]+"${pin[@]}"}" \
-        timeout -s INT "$secs" hping3 -S --flood --rand-source -p "$port" "$@" "$dst"
+        timeout -s INT "$secs" hping3 "${SG_FLOOD_FLAGS:--S}" "${pace[@]}" --rand-source -p "$port" "$@" "$dst"
     SG_FLOOD_PID=$SG_BG_PID
     SG_FLOOD_SENT=0
-    export SG_FLOOD_PID SG_FLOOD_LOG
+    export SG_FLOOD_PID SG_FLOOD_LOG SG_FLOOD_T0
 }
 # sg_flood_wait [TIMEOUT_S=SECONDS+10] : wait for the flood to end; sets and prints
-# SG_FLOOD_SENT (packets hping3 reports as transmitted)
+# SG_FLOOD_SENT (packets hping3 reports as transmitted); `sg_elapsed "$SG_FLOOD_T0"` after it
+# is the flood's wall time
 sg_flood_wait() {
     local tmo=${1:-60}
     [ -n "$SG_FLOOD_PID" ] || return 0

@@ -1,29 +1,45 @@
 #!/usr/bin/env bash
-# syngate operations test, in throwaway network namespaces:
-#   - the Prometheus endpoint, scraped by a real Prometheus server and
-#     checked with promtool; backend listen queues read from the server ns;
-#   - `syngate stats` (text, JSON) over a control socket of mode 0600;
-#   - `syngate check-config` errors naming the file, line and key;
-#   - SIGHUP reload: a bad file changes nothing, a good one switches the mode,
-#     and a connection open across the reload keeps working.
+# syngate operations test, in throwaway network namespaces.  One function per case
+# (tests/net/README.md: `test_ops.sh --list`, `test_ops.sh CASE...`):
+#   stats_cli      `syngate stats` (text, JSON) over a control socket of mode 0600
+#   closed_events  the full queue: conntrack destroy events count spliced connections closed
+#   metrics        the Prometheus endpoint, checked with promtool; backend listen queues
+#                  read from the server ns
+#   prometheus_scrape the endpoint scraped by a real Prometheus server
+#   check_config   `syngate check-config` errors naming the file, line and key
+#   no_privilege   `syngate run` without privilege: a clear error, no crash
+#   sighup_reload  SIGHUP reload: a bad file changes nothing, a good one switches the mode,
+#                  and a connection open across the reload keeps working; rules removed at exit
+# The daemon (config file, learn = no, xdp = off: the queue path) is started by the first
+# case that needs it and restarted after sighup_reload; the traffic the counters check
+# (curls, a SYN flood, a forged ACK flood) is made once per daemon.
+# Needs root, ip, iptables, curl, python3; hping3 for the traffic; prometheus and promtool
+# for metrics and prometheus_scrape.  Env: SYNGATE, SG_FLOOD_OPTS (hping3 pacing, lib.sh).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SYNGATE=${SYNGATE:-$ROOT/build/syngate}
 . "$ROOT/tests/net/lib.sh"
-sg_require_root
-sg_require_cmds ip iptables hping3 curl python3 prometheus promtool
-sg_cleanup_on_exit
-sg_topo_up
-sg_tmpdir
-T=$SG_TMP
-SOCK=$T/syngate.sock
-CONF=$T/syngate.conf
+SG_CASES=(stats_cli closed_events metrics prometheus_scrape check_config no_privilege sighup_reload)
+SGPID='' TRAFFIC=0
 
-sg_http_server 80
-sg_bg "$SG_NS_S" "$T/echo.log" python3 "$ROOT/tests/net/echo.py" serve --port 7000
-sg_wait_port "$SG_NS_S" 7000
+sg_setup() {
+	sg_need ip iptables curl python3 || exit
+	sg_topo_up
+	sg_tmpdir
+	T=$SG_TMP
+	SOCK=$T/syngate.sock
+	CONF=$T/syngate.conf
+	sg_http_server 80
+	sg_bg "$SG_NS_S" "$T/echo.log" python3 "$ROOT/tests/net/echo.py" serve --port 7000
+	sg_wait_port "$SG_NS_S" 7000
+}
 
-cat >"$CONF" <<CONF
+counter() { "$SYNGATE" stats --control "$SOCK" | awk -v k="$1" '$1 == k { print $2 }'; }
+
+# daemon_up : the daemon with a fresh config file, unless it runs already
+daemon_up() {
+	[ -n "$SGPID" ] && kill -0 "$SGPID" 2>/dev/null && return 0
+	cat >"$CONF" <<CONF
 [syngate]
 ports = 80,7000
 install-rules = yes
@@ -31,121 +47,171 @@ control = $SOCK
 metrics-port = 9469
 backend-netns = /run/netns/$SG_NS_S
 learn = no
+xdp = off
 CONF
-sg_bg "$SG_NS_R" "$T/syngate.log" "$SYNGATE" run --config "$CONF"
-SGPID=$SG_BG_PID
-for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
-sg_assert "daemon is up (control socket exists)" test -S "$SOCK"
+	rm -f "$SOCK"
+	sg_bg "$SG_NS_R" "$T/syngate.log" "$SYNGATE" run --config "$CONF"
+	SGPID=$SG_BG_PID
+	TRAFFIC=0
+	for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
+	sg_assert "daemon is up (control socket exists)" test -S "$SOCK"
+}
 
-counter() { "$SYNGATE" stats --control "$SOCK" | awk -v k="$1" '$1 == k { print $2 }'; }
-
-# --- traffic to count ---------------------------------------------------------
-for _ in 1 2 3 4 5; do sg_curl_ok "http://$SG_SRV4/" || sg_fail "curl through syngate"; done
-sg_flood 2 80
-sg_flood_wait 10 >/dev/null
-sg_in "$SG_NS_C" timeout -s INT 1 hping3 -q -A --flood --rand-source -p 80 "$SG_SRV4" >/dev/null 2>&1
-sleep 0.3
+# traffic : the daemon, and once per daemon the traffic to count: 5 curls, a 2 s SYN flood,
+# a 1 s forged ACK flood (returns SG_SKIP without hping3)
+traffic() {
+	sg_need hping3 || return
+	daemon_up
+	[ "$TRAFFIC" = 1 ] && return 0
+	for _ in 1 2 3 4 5; do sg_curl_ok "http://$SG_SRV4/" || sg_fail "curl through syngate"; done
+	sg_flood 2 80
+	sg_flood_wait 10 >/dev/null
+	SG_FLOOD_FLAGS=-A sg_flood 1 80
+	sg_flood_wait 10 >/dev/null
+	sleep 0.3
+	TRAFFIC=1
+}
 
 # --- control socket and stats CLI ---------------------------------------------
-sg_assert_eq "control socket mode is 0600" "$(stat -c %a "$SOCK")" 600
-sg_assert_eq "control socket owned by root" "$(stat -c %U "$SOCK")" root
-sg_assert_ge "stats: proxied >= 5" "$(counter proxied)" 5
-sg_assert_ge "stats: cookies_sent counts the flood" "$(counter cookies_sent)" 1000
-sg_assert_ge "stats: forged ACKs counted" "$(counter drop_cookie_mac)" 100
-"$SYNGATE" stats --json --control "$SOCK" >"$T/stats.json"
-sg_assert "stats --json is valid JSON with the counters" python3 -c "
+stats_cli() {
+	traffic || return
+	local out rc
+	sg_assert_eq "control socket mode is 0600" "$(stat -c %a "$SOCK")" 600
+	sg_assert_eq "control socket owned by root" "$(stat -c %U "$SOCK")" root
+	sg_assert_ge "stats: proxied >= 5" "$(counter proxied)" 5
+	sg_assert_ge "stats: cookies_sent counts the flood" "$(counter cookies_sent)" 1000
+	sg_assert_ge "stats: forged ACKs counted" "$(counter drop_cookie_mac)" 100
+	"$SYNGATE" stats --json --control "$SOCK" >"$T/stats.json"
+	sg_assert "stats --json is valid JSON with the counters" python3 -c "
 import json,sys; d=json.load(open('$T/stats.json'))
 assert d['mode']=='always' and d['proxied']>=5 and d['cookies_sent']>=1000, d"
-out=$("$SYNGATE" stats --control "$T/none.sock" 2>&1); rc=$?
-sg_assert "stats without a daemon: exit 1 and a message" test "$rc" = 1 -a -n "$(echo "$out" | grep 'cannot reach the daemon')"
+	out=$("$SYNGATE" stats --control "$T/none.sock" 2>&1)
+	rc=$?
+	sg_assert "stats without a daemon: exit 1 and a message" test "$rc" = 1 -a -n "$(echo "$out" | grep 'cannot reach the daemon')"
+}
 
 # --- the full queue: syngate learns when spliced connections end ------------------
-est=$(counter established) closed0=$(counter closed)
-sg_assert_ge "established connections counted" "$est" 5
-ndel=$(sg_in "$SG_NS_R" conntrack -D -p tcp --mark 0x08000000/0x08000000 2>&1 | grep -c '^tcp')
-sg_log "deleted $ndel spliced conntrack entries"
-for _ in $(seq 30); do [ "$(counter closed)" -ge $((closed0 + ndel)) ] && break; sleep 0.1; done
-sg_assert_eq "destroy events counted as closed" "$(counter closed)" $((closed0 + ndel))
-sg_assert_eq "established falls accordingly" "$(counter established)" $((est - ndel))
+closed_events() {
+	sg_need conntrack || return
+	traffic || return
+	local est closed0 ndel
+	est=$(counter established) closed0=$(counter closed)
+	sg_assert_ge "established connections counted" "$est" 5
+	ndel=$(sg_in "$SG_NS_R" conntrack -D -p tcp --mark 0x08000000/0x08000000 2>&1 | grep -c '^tcp')
+	sg_log "deleted $ndel spliced conntrack entries"
+	for _ in $(seq 30); do [ "$(counter closed)" -ge $((closed0 + ndel)) ] && break; sleep 0.1; done
+	sg_assert_eq "destroy events counted as closed" "$(counter closed)" $((closed0 + ndel))
+	sg_assert_eq "established falls accordingly" "$(counter established)" $((est - ndel))
+}
 
 # --- Prometheus endpoint --------------------------------------------------------
-sg_in "$SG_NS_R" curl -sf http://127.0.0.1:9469/metrics >"$T/metrics.txt"
-sg_assert "metrics endpoint answers on 127.0.0.1:9469" test -s "$T/metrics.txt"
-sg_assert "promtool check metrics passes" sh -c "promtool check metrics <'$T/metrics.txt' >'$T/promtool.log' 2>&1"
-for m in syngate_cookies_sent_total syngate_cookies_valid_total syngate_cookies_invalid_total \
-	syngate_connections_proxied_total 'syngate_drops_total{reason="cookie_mac"}' \
-	syngate_halfopen_connections syngate_established_connections 'syngate_mode{mode="always"}' \
-	'syngate_nfqueue_backlog_packets{queue="0"}' syngate_backend_handshake_seconds_bucket \
-	'syngate_cookies_in_flight{slot="current"}' 'syngate_backend_accept_queue_limit{port="80"}'; do
-	sg_assert "metric $m present" grep -qF "$m" "$T/metrics.txt"
-done
-sg_assert "metrics endpoint is not reachable from the client side" sh -c \
-	"! ip netns exec $SG_NS_C curl -s --max-time 2 http://$SG_RTR_C4:9469/metrics >/dev/null"
-backlog=$(awk -F' ' '/^syngate_backend_accept_queue_limit\{port="80"\}/ { print $2 }' "$T/metrics.txt")
-sg_assert_ge "backend accept-queue limit read from the server ns" "${backlog:-0}" 1
+metrics() {
+	sg_need promtool || return
+	traffic || return
+	local m backlog
+	sg_in "$SG_NS_R" curl -sf http://127.0.0.1:9469/metrics >"$T/metrics.txt"
+	sg_assert "metrics endpoint answers on 127.0.0.1:9469" test -s "$T/metrics.txt"
+	sg_assert "promtool check metrics passes" sh -c "promtool check metrics <'$T/metrics.txt' >'$T/promtool.log' 2>&1"
+	for m in syngate_cookies_sent_total syngate_cookies_valid_total syngate_cookies_invalid_total \
+		syngate_connections_proxied_total 'syngate_drops_total{reason="cookie_mac"}' \
+		syngate_halfopen_connections syngate_established_connections 'syngate_mode{mode="always"}' \
+		'syngate_nfqueue_backlog_packets{queue="0"}' syngate_backend_handshake_seconds_bucket \
+		'syngate_cookies_in_flight{slot="current"}' 'syngate_backend_accept_queue_limit{port="80"}'; do
+		sg_assert "metric $m present" grep -qF "$m" "$T/metrics.txt"
+	done
+	sg_assert "metrics endpoint is not reachable from the client side" sh -c \
+		"! ip netns exec $SG_NS_C curl -s --max-time 2 http://$SG_RTR_C4:9469/metrics >/dev/null"
+	backlog=$(awk -F' ' '/^syngate_backend_accept_queue_limit\{port="80"\}/ { print $2 }' "$T/metrics.txt")
+	sg_assert_ge "backend accept-queue limit read from the server ns" "${backlog:-0}" 1
+}
 
-cat >"$T/prometheus.yml" <<YML
+# --- a real Prometheus server scrapes it ------------------------------------------
+prometheus_scrape() {
+	sg_need prometheus promtool || return
+	traffic || return
+	local prom_pid up='' sent=''
+	cat >"$T/prometheus.yml" <<YML
 global: { scrape_interval: 1s, evaluation_interval: 1s }
 scrape_configs:
   - job_name: syngate
     static_configs: [ { targets: ['127.0.0.1:9469'] } ]
 YML
-sg_assert "promtool check config" promtool check config "$T/prometheus.yml"
-sg_bg "$SG_NS_R" "$T/prometheus.log" prometheus --config.file="$T/prometheus.yml" \
-	--storage.tsdb.path="$T/tsdb" --web.listen-address=127.0.0.1:9090
-PROM_PID=$SG_BG_PID
-q() { sg_in "$SG_NS_R" curl -s "http://127.0.0.1:9090/api/v1/query" --data-urlencode "query=$1" |
-	python3 -c "import json,sys; r=json.load(sys.stdin)['data']['result']; print(r[0]['value'][1] if r else '')" 2>/dev/null; }
-up='' sent=''
-for _ in $(seq 60); do
-	up=$(q 'up{job="syngate"}'); sent=$(q 'syngate_cookies_sent_total')
-	[ "$up" = 1 ] && [ -n "$sent" ] && break
-	sleep 0.5
-done
-sg_assert_eq "Prometheus scraped syngate (up == 1)" "$up" 1
-sg_assert_ge "Prometheus sees syngate_cookies_sent_total" "${sent%.*}" 1000
-kill "$PROM_PID" 2>/dev/null
+	sg_assert "promtool check config" promtool check config "$T/prometheus.yml"
+	sg_bg "$SG_NS_R" "$T/prometheus.log" prometheus --config.file="$T/prometheus.yml" \
+		--storage.tsdb.path="$T/tsdb" --web.listen-address=127.0.0.1:9090
+	prom_pid=$SG_BG_PID
+	q() { sg_in "$SG_NS_R" curl -s "http://127.0.0.1:9090/api/v1/query" --data-urlencode "query=$1" |
+		python3 -c "import json,sys; r=json.load(sys.stdin)['data']['result']; print(r[0]['value'][1] if r else '')" 2>/dev/null; }
+	for _ in $(seq 60); do
+		up=$(q 'up{job="syngate"}')
+		sent=$(q 'syngate_cookies_sent_total')
+		[ "$up" = 1 ] && [ -n "$sent" ] && break
+		sleep 0.5
+	done
+	sg_assert_eq "Prometheus scraped syngate (up == 1)" "$up" 1
+	sg_assert_ge "Prometheus sees syngate_cookies_sent_total" "${sent%.*}" 1000
+	kill "$prom_pid" 2>/dev/null
+	sg_wait_pid "$prom_pid" 10 || true
+}
 
 # --- check-config ---------------------------------------------------------------
-printf '[syngate]\nports = 80\n\nmode = sometimes\n' >"$T/bad.conf"
-"$SYNGATE" check-config "$T/bad.conf" >"$T/check.out" 2>&1; rc=$?
-sg_assert "check-config: bad value exits 1" test "$rc" = 1
-sg_assert "check-config: names file, line and key" \
-	grep -qF "bad.conf:4: bad value 'sometimes' for 'mode'" "$T/check.out"
-sg_assert "check-config: good file passes" "$SYNGATE" check-config "$CONF"
+check_config() {
+	daemon_up
+	local rc
+	printf '[syngate]\nports = 80\n\nmode = sometimes\n' >"$T/bad.conf"
+	"$SYNGATE" check-config "$T/bad.conf" >"$T/check.out" 2>&1
+	rc=$?
+	sg_assert "check-config: bad value exits 1" test "$rc" = 1
+	sg_assert "check-config: names file, line and key" \
+		grep -qF "bad.conf:4: bad value 'sometimes' for 'mode'" "$T/check.out"
+	sg_assert "check-config: good file passes" "$SYNGATE" check-config "$CONF"
+}
 
 # --- no privilege: a clear error, no crash --------------------------------------------
-setpriv --reuid=65534 --regid=65534 --clear-groups "$SYNGATE" run --control "$T/np.sock" \
-	>"$T/np.out" 2>&1; rc=$?
-sg_assert "run without privilege exits 1" test "$rc" = 1
-sg_assert "run without privilege names the capabilities" grep -q "needs CAP_NET_ADMIN" "$T/np.out"
+no_privilege() {
+	sg_need setpriv || return
+	local rc
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$SYNGATE" run --control "$T/np.sock" \
+		>"$T/np.out" 2>&1
+	rc=$?
+	sg_assert "run without privilege exits 1" test "$rc" = 1
+	sg_assert "run without privilege names the capabilities" grep -q "needs CAP_NET_ADMIN" "$T/np.out"
+}
 
 # --- SIGHUP reload ---------------------------------------------------------------
-rm -f "$T/go"
-sg_bg "$SG_NS_C" "$T/hold.log" python3 "$ROOT/tests/net/echo.py" hold --host "$SG_SRV4" --port 7000 --go "$T/go"
-HOLD=$SG_BG_PID
-for _ in $(seq 50); do grep -q connected "$T/hold.log" 2>/dev/null && break; sleep 0.1; done
-sg_assert "long-lived connection open through syngate" grep -q connected "$T/hold.log"
+sighup_reload() {
+	daemon_up
+	local hold passed0
+	rm -f "$T/go"
+	sg_bg "$SG_NS_C" "$T/hold.log" python3 "$ROOT/tests/net/echo.py" hold --host "$SG_SRV4" --port 7000 --go "$T/go"
+	hold=$SG_BG_PID
+	for _ in $(seq 50); do grep -q connected "$T/hold.log" 2>/dev/null && break; sleep 0.1; done
+	sg_assert "long-lived connection open through syngate" grep -q connected "$T/hold.log"
 
-cp "$CONF" "$T/good.conf"
-echo "mode = sometimes" >>"$CONF"
-kill -HUP "$SGPID"; sleep 0.3
-sg_assert_eq "bad reload keeps the mode" "$("$SYNGATE" stats --control "$SOCK" | awk '$1=="mode"{print $2}')" always
-sg_assert "bad reload is logged with the line" grep -q "SIGHUP: .*syngate.conf:8: bad value" "$T/syngate.log"
+	cp "$CONF" "$T/good.conf"
+	echo "mode = sometimes" >>"$CONF"
+	kill -HUP "$SGPID"
+	sleep 0.3
+	sg_assert_eq "bad reload keeps the mode" "$("$SYNGATE" stats --control "$SOCK" | awk '$1=="mode"{print $2}')" always
+	sg_assert "bad reload is logged with the line" grep -q "SIGHUP: .*syngate.conf:9: bad value" "$T/syngate.log"
 
-cp "$T/good.conf" "$CONF"
-echo "mode = never" >>"$CONF"
-passed0=$(counter syn_passed)
-kill -HUP "$SGPID"; sleep 0.3
-sg_assert_eq "reload switched the mode to never" "$("$SYNGATE" stats --control "$SOCK" | awk '$1=="mode"{print $2}')" never
-sg_assert "curl works after the reload" sg_curl_ok "http://$SG_SRV4/"
-sg_assert_ge "SYNs now pass through (mode never)" "$(counter syn_passed)" $((passed0 + 1))
-touch "$T/go"
-sg_wait_pid "$HOLD" 10
-sg_assert "connection opened before the reload still works after it" grep -q '^ok$' "$T/hold.log"
-sg_assert "daemon still running after reloads" kill -0 "$SGPID"
+	cp "$T/good.conf" "$CONF"
+	echo "mode = never" >>"$CONF"
+	passed0=$(counter syn_passed)
+	kill -HUP "$SGPID"
+	sleep 0.3
+	sg_assert_eq "reload switched the mode to never" "$("$SYNGATE" stats --control "$SOCK" | awk '$1=="mode"{print $2}')" never
+	sg_assert "curl works after the reload" sg_curl_ok "http://$SG_SRV4/"
+	sg_assert_ge "SYNs now pass through (mode never)" "$(counter syn_passed)" $((passed0 + 1))
+	touch "$T/go"
+	sg_wait_pid "$hold" 10
+	sg_assert "connection opened before the reload still works after it" grep -q '^ok$' "$T/hold.log"
+	sg_assert "daemon still running after reloads" kill -0 "$SGPID"
 
-kill -INT "$SGPID"
-sg_wait_pid "$SGPID" 5
-sg_assert "rules removed at exit" sh -c "! ip netns exec $SG_NS_R iptables-save | grep -q SYNGATE"
-sg_finish
+	kill -INT "$SGPID"
+	sg_wait_pid "$SGPID" 5
+	SGPID=''
+	sg_assert "rules removed at exit" sh -c "! ip netns exec $SG_NS_R iptables-save | grep -q SYNGATE"
+}
+
+sg_run_cases "$@"
