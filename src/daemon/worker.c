@@ -43,6 +43,13 @@ struct sg_worker {
 	uint64_t last_slot; /* cookie slot of the last rotation check */
 	uint64_t peak_halfopen;
 	bool cookies_on;    /* last logged: SYNs answered with cookies */
+	/* the batch being handled: its packets (data in the queue's receive
+	 * buffer until the next poll) and the conntrack lookups of its SYNs */
+	struct sg_nfq_pkt pend[SG_NFQ_RX_BATCH];
+	int npend;
+	struct sg_tuple look_t[SG_NFQ_RX_BATCH];
+	int8_t look_r[SG_NFQ_RX_BATCH];
+	int nlook;
 
 	pthread_mutex_t lock; /* guards everything below */
 	pthread_cond_t cond;
@@ -83,9 +90,16 @@ static int io_delete(void *ctx, const struct sg_tuple *t)
 	return sg_ct_delete(((struct sg_worker *)ctx)->ct, t);
 }
 
+/* The answer looked up for the batch (batch_lookups()), else a request of
+ * its own. */
 static int io_lookup(void *ctx, const struct sg_tuple *t)
 {
-	return sg_ct_lookup(((struct sg_worker *)ctx)->ct, t);
+	struct sg_worker *w = ctx;
+
+	for (int i = 0; i < w->nlook; i++)
+		if (!memcmp(&w->look_t[i], t, sizeof(*t)) && w->look_r[i] >= 0)
+			return w->look_r[i];
+	return sg_ct_lookup(w->ct, t);
 }
 
 static int io_send(void *ctx, const uint8_t *pkt, size_t len)
@@ -115,9 +129,37 @@ static int io_backend(void *ctx, const struct sg_tuple *b, struct sg_backend_opt
 
 /* --- the packet path ------------------------------------------------------ */
 
+/* Holds the packet: the batch is decided after the poll (handle_batch()). */
 static void on_packet(void *ctx, struct sg_nfq *q, const struct sg_nfq_pkt *pkt)
 {
 	struct sg_worker *w = ctx;
+
+	(void)q;
+	w->pend[w->npend++] = *pkt;
+}
+
+/* Asks conntrack about the tuples of the batch's client SYNs at once, while
+ * SYNs get cookies: every SYN needs the answer (port reuse), and one
+ * request a SYN, each waiting for its answer, made a flood's SYNs queue up
+ * behind each other's round trips until legitimate handshakes timed out. */
+static void batch_lookups(struct sg_worker *w)
+{
+	w->nlook = 0;
+	if (!sg_proxy_cookies_on(w->px))
+		return;
+	for (int i = 0; i < w->npend; i++) {
+		struct sg_pkt p;
+
+		if (w->pend[i].data && sg_pkt_parse(&p, w->pend[i].data, w->pend[i].len) == SG_R_OK &&
+		    (p.flags & (SG_TCP_SYN | SG_TCP_ACK)) == SG_TCP_SYN)
+			w->look_t[w->nlook++] = p.tuple;
+	}
+	if (w->nlook)
+		sg_ct_lookup_many(w->ct, w->look_t, w->nlook, w->look_r);
+}
+
+static void decide(struct sg_worker *w, struct sg_nfq *q, const struct sg_nfq_pkt *pkt)
+{
 	uint32_t cm = w->cfg.proxy.marks.complete;
 	bool completes = (pkt->mark & cm) == cm;
 	struct sg_action a;
@@ -129,6 +171,18 @@ static void on_packet(void *ctx, struct sg_nfq *q, const struct sg_nfq_pkt *pkt)
 		sg_nfq_verdict_mark(q, pkt->id, a.verdict, a.len ? a.out : NULL, a.len, a.mark);
 	else
 		sg_nfq_verdict(q, pkt->id, a.verdict, a.len ? a.out : NULL, a.len);
+}
+
+/* Decides the packets the last poll received, then sends their verdicts
+ * in one message batch. */
+static void handle_batch(struct sg_worker *w)
+{
+	batch_lookups(w);
+	for (int i = 0; i < w->npend; i++)
+		decide(w, w->q, &w->pend[i]);
+	w->npend = 0;
+	w->nlook = 0;
+	sg_nfq_flush(w->q);
 }
 
 /* --- timers and requests ----------------------------------------------------- */
@@ -284,8 +338,10 @@ static void *run(void *arg)
 
 			if (fd == qfd) {
 				w->now_us = mono_us();
+				w->npend = 0;
 				if (sg_nfq_poll(w->q, false, on_packet, w) < 0)
 					sg_log_warn("queue %u: NFQUEUE receive", w->queue);
+				handle_batch(w);
 			} else if (fd == w->tfd) {
 				on_tick(w);
 			} else if (fd == w->efd && on_request(w)) {

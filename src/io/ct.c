@@ -382,6 +382,82 @@ int sg_ct_lookup(struct sg_ct *ct, const struct sg_tuple *t)
 	return errno == ENOENT ? 0 : -1;
 }
 
+/* Files the answer @nlh (one of the requests numbered from @seq0) in @res.
+ * Returns 1 when it answered a request not answered before, else 0. */
+static int lookup_answer(const struct nlmsghdr *nlh, uint32_t seq0, int n, int8_t *res)
+{
+	uint32_t i = nlh->nlmsg_seq - seq0;
+	int8_t r;
+
+	if (i >= (uint32_t)n || res[i] != -2)
+		return 0;
+	if (nlh->nlmsg_type == NLMSG_ERROR) {
+		const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+		if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
+			return 0;
+		r = e->error == -ENOENT ? 0 : e->error == 0 ? 1 : -1;
+	} else if (nlh->nlmsg_type == ((NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW)) {
+		r = 1;
+	} else {
+		return 0;
+	}
+	res[i] = r;
+	return 1;
+}
+
+int sg_ct_lookup_many(struct sg_ct *ct, const struct sg_tuple *t, int n, int8_t *res)
+{
+	char req[SG_CT_LOOKUP_MAX * 128] __attribute__((aligned(4)));
+	uint32_t seq0;
+	size_t len = 0;
+	int i, answered = 0;
+
+	if (n < 0 || n > SG_CT_LOOKUP_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (ct->seq > UINT32_MAX - SG_CT_LOOKUP_MAX - 1)
+		ct->seq = 0; /* the batch's numbers must not wrap (0 is never used) */
+	seq0 = ct->seq + 1;
+	for (i = 0; i < n; i++) {
+		struct nlmsghdr *nlh;
+
+		res[i] = -2; /* not answered yet */
+		if (!ct_family_ok(t[i].family)) {
+			res[i] = -1;
+			answered++;
+			ct_next_seq(ct);
+			continue;
+		}
+		/* no NLM_F_ACK: one answer each, the entry or the error */
+		nlh = ct_msg_start(req + len, IPCTNL_MSG_CT_GET, 0, t[i].family, ct_next_seq(ct));
+		nlh->nlmsg_flags &= (uint16_t)~NLM_F_ACK;
+		ct_put_tuple(nlh, CTA_TUPLE_ORIG, &t[i], false);
+		len += NLMSG_ALIGN(nlh->nlmsg_len);
+	}
+	if (len && mnl_socket_sendto(ct->nl, req, len) < 0)
+		goto fail;
+	while (answered < n) {
+		ssize_t got = ct_recv(ct);
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)ct->buf;
+		int left = (int)got;
+
+		if (got < 0)
+			break; /* timeout: the rest stay unanswered */
+		for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
+			answered += lookup_answer(nlh, seq0, n, res);
+	}
+	for (i = 0; i < n; i++)
+		if (res[i] == -2)
+			res[i] = -1;
+	return 0;
+fail:
+	for (i = 0; i < n; i++)
+		res[i] = -1;
+	return -1;
+}
+
 /* --- parsing events ------------------------------------------------------- */
 
 /* An attribute table for mnl_attr_parse*: @tb has @max + 1 slots. */

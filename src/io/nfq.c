@@ -31,7 +31,6 @@
 #include "syngate/io/nfq.h"
 
 /* Datagrams per recvmmsg(). */
-#define SG_NFQ_RX_BATCH 64
 /* One datagram: the payload attribute (at most 0xffff bytes) plus the other
  * attributes (packet header, mark, interfaces, timestamp, hardware address:
  * about 200 bytes), rounded up generously so MSG_TRUNC never happens.  A

@@ -48,6 +48,37 @@ static void lookup_finds_entries(void **state)
 	sg_ct_close(ct);
 }
 
+/* Many tuples at once: each answer lands at its own index. */
+static void lookup_many(void **state)
+{
+	struct sg_ct *ct = sg_ct_open();
+	struct sg_tuple t[SG_CT_LOOKUP_MAX];
+	struct sg_ct_new n = {.timeout = 30, .orig_wscale = 7, .reply_wscale = 7};
+	int8_t res[SG_CT_LOOKUP_MAX];
+	int i;
+
+	(void)state;
+	assert_non_null(ct);
+	for (i = 0; i < SG_CT_LOOKUP_MAX; i++) {
+		t[i] = tuple((uint16_t)(41000 + i));
+		if (i % 3 == 0) {
+			n.orig = t[i];
+			assert_int_equal(sg_ct_create(ct, &n), 0);
+		}
+		if (i % 6 == 3) /* the reply direction finds the entry too */
+			t[i] = sg_tuple_reverse(&t[i]);
+	}
+	t[5].family = 99; /* refused without a request */
+	assert_int_equal(sg_ct_lookup_many(ct, t, SG_CT_LOOKUP_MAX, res), 0);
+	for (i = 0; i < SG_CT_LOOKUP_MAX; i++)
+		assert_int_equal(res[i], i == 5 ? -1 : i % 3 == 0);
+	assert_int_equal(sg_ct_lookup_many(ct, t, SG_CT_LOOKUP_MAX + 1, res), -1);
+	/* the single lookups still pair their answers after a batch */
+	assert_int_equal(sg_ct_lookup(ct, &t[0]), 1);
+	assert_int_equal(sg_ct_lookup(ct, &t[1]), 0);
+	sg_ct_close(ct);
+}
+
 /* A local process that knows the socket's port id sends it a well-formed
  * "success" acknowledgement (sequence 0 passes libmnl's checks) before the
  * kernel answers: it must be ignored, so a lookup of an unknown tuple still
@@ -81,6 +112,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(lookup_finds_entries),
+		cmocka_unit_test(lookup_many),
 		cmocka_unit_test(answers_only_from_the_kernel),
 	};
 

@@ -50,6 +50,12 @@ int sg_ct_delete(struct sg_ct *ct, const struct sg_tuple *orig);
 /* Whether conntrack has an entry for the TCP tuple @t in either direction:
  * 1 yes, 0 no, -1 with errno set on error (a GET request, synchronous). */
 int sg_ct_lookup(struct sg_ct *ct, const struct sg_tuple *t);
+/* The same for the @n tuples @t at once (one sendmsg for all requests, the
+ * answers read together): @res[i] is 1, 0, or -1 when tuple i's answer was
+ * an error or did not come.  @n at most SG_CT_LOOKUP_MAX.  Returns 0, or -1
+ * with errno set when the requests could not be sent (every @res is -1). */
+#define SG_CT_LOOKUP_MAX 64
+int sg_ct_lookup_many(struct sg_ct *ct, const struct sg_tuple *t, int n, int8_t *res);
 
 /* --- destroy events ------------------------------------------------------- */
 

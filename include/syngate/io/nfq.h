@@ -106,6 +106,11 @@ int sg_nfq_flush(struct sg_nfq *q);
 const struct sg_nfq_stats *sg_nfq_stats(const struct sg_nfq *q);
 
 /* Largest replacement payload: a netlink attribute length is 16 bits. */
+/* Datagrams (packets) one sg_nfq_poll() receives at most.  The packets'
+ * data stay valid until the next sg_nfq_poll(), so a caller may hold them
+ * and give their verdicts after the call, then sg_nfq_flush(). */
+#define SG_NFQ_RX_BATCH 64
+
 #define SG_NFQ_MAX_PAYLOAD (0xffff - 4)
 
 #endif
