@@ -65,7 +65,7 @@ static const struct opt opts[] = {
 	{"known-mark", T_U32, F(proxy.marks.known), 1, 0xffffffff, RESTART, "0x02000000", "packet mark the XDP fast path's TC program puts on a SYN whose tuple conntrack knows (port reuse): the rules pass it to conntrack, cleared, without a trip to the daemon"},
 	{"ipv4", T_BOOL, F(rules.ipv4), 0, 0, RESTART, "yes", "protect IPv4"},
 	{"ipv6", T_BOOL, F(rules.ipv6), 0, 0, RESTART, "yes", "protect IPv6"},
-	{"install-rules", T_BOOL, F(install_rules), 0, 0, RESTART, "no", "run: install the rules at start and remove them at exit"},
+	{"install-rules", T_BOOL, F(install_rules), 0, 0, RESTART, "yes", "run: install the rules at start and remove them at exit (no: they are managed apart, with syngate rules install)"},
 	{"control", T_STR, F(control), 0, 0, RESTART, "/run/syngate.sock", "control socket path"},
 	{"metrics-addr", T_STR, F(metrics_addr), 0, 0, RESTART, "127.0.0.1", "address of the Prometheus endpoint"},
 	{"metrics-port", T_U16, F(metrics_port), 0, 65535, RESTART, "9469", "port of the Prometheus endpoint, 0 = off"},

@@ -198,7 +198,7 @@ static const struct {
 	{"known-mark", "0x10", false},
 	{"ipv4", "no", false},
 	{"ipv6", "no", false},
-	{"install-rules", "yes", false},
+	{"install-rules", "no", false},
 	{"control", "/tmp/s.sock", false},
 	{"metrics-addr", "::1", false},
 	{"metrics-port", "9000", false},
