@@ -8,6 +8,10 @@
 #   prometheus_scrape the endpoint scraped by a real Prometheus server
 #   check_config   `syngate check-config` errors naming the file, line and key
 #   no_privilege   `syngate run` without privilege: a clear error, no crash
+#   rules_watched  the rules flushed by another tool (nft flush ruleset) are put back within
+#                  a second, logged and counted; flood SYNs then never reach the server
+#   idle_clients   idle clients on the control socket and the metrics port hold nobody up;
+#                  a landing page at /; control = a regular file is refused, the file kept
 #   sighup_reload  SIGHUP reload: a bad file changes nothing, a good one switches the mode,
 #                  and a connection open across the reload keeps working; rules removed at exit
 # The daemon (config file, learn = no, xdp = off: the queue path) is started by the first
@@ -19,7 +23,8 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SYNGATE=${SYNGATE:-$ROOT/build/syngate}
 . "$ROOT/tests/net/lib.sh"
-SG_CASES=(stats_cli closed_events metrics prometheus_scrape check_config no_privilege sighup_reload)
+SG_CASES=(stats_cli closed_events metrics prometheus_scrape check_config no_privilege rules_watched
+	idle_clients sighup_reload)
 SGPID='' TRAFFIC=0
 
 sg_setup() {
@@ -179,6 +184,68 @@ no_privilege() {
 }
 
 # --- SIGHUP reload ---------------------------------------------------------------
+# --- the rules watched ------------------------------------------------------------
+rules_watched() {
+	sg_need hping3 nft || return
+	daemon_up
+	local r0 s0 s1 sent
+	r0=$(counter rules_restored)
+	sg_assert_eq "rules installed (stats)" "$(counter rules_installed)" 1
+	sg_in "$SG_NS_R" nft flush ruleset
+	sg_assert "the flush removed the rules" sh -c "! ip netns exec $SG_NS_R iptables-save | grep -q SYNGATE-RAW"
+	for _ in $(seq 30); do [ "$(counter rules_restored)" -gt "$r0" ] && break; sleep 0.1; done
+	sg_assert_eq "restored once, within 3 s" "$(counter rules_restored)" $((r0 + 1))
+	sg_assert_eq "rules installed again (stats)" "$(counter rules_installed)" 1
+	sg_assert "the chains are back" sh -c "ip netns exec $SG_NS_R iptables-save -t raw | grep -q -- '-j SYNGATE-RAW'"
+	sg_assert "the log says so" grep -q "event=rules_missing action=reinstall" "$T/syngate.log"
+	sg_syn_counter_install 80
+	s0=$(sg_syn_count 80 4)
+	sg_flood 1 80
+	sent=$(sg_flood_wait 10)
+	s1=$(sg_syn_count 80 4)
+	sg_assert_ge "the flood after the restore was real" "$sent" 1000
+	sg_assert_le "no flood SYN reached the server (backend SYN retransmissions aside)" "$((s1 - s0))" 5
+	sg_assert "metric syngate_rules_installed 1" sh -c \
+		"ip netns exec $SG_NS_R curl -sf http://127.0.0.1:9469/metrics | grep -qx 'syngate_rules_installed 1'"
+	sg_assert "conntrack usage exported" sh -c \
+		"ip netns exec $SG_NS_R curl -sf http://127.0.0.1:9469/metrics | grep -q '^syngate_conntrack_max [1-9]'"
+}
+
+# --- idle clients hold nobody up -----------------------------------------------------
+idle_clients() {
+	daemon_up
+	local pids=() i t0 el code
+	for i in $(seq 12); do
+		sg_bg "$SG_NS_R" "$T/idle.$i.log" python3 -c "
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); time.sleep(8)" "$SOCK"
+		pids+=("$SG_BG_PID")
+		sg_bg "$SG_NS_R" "$T/idlehttp.$i.log" python3 -c "
+import socket, time
+s = [socket.create_connection(('127.0.0.1', 9469)) for _ in range(4)]
+for c in s: c.send(b'GET /metr')
+time.sleep(8)"
+		pids+=("$SG_BG_PID")
+	done
+	sleep 0.5
+	t0=$(sg_now)
+	sg_assert "stats answers with 12 idle control clients" sh -c "'$SYNGATE' stats --control '$SOCK' | grep -q '^proxied'"
+	el=$(sg_elapsed "$t0")
+	sg_log "stats took ${el}s with 12 idle clients"
+	sg_assert "stats took under 1 s" awk -v e="$el" 'BEGIN { exit !(e < 1.0) }'
+	code=$(sg_in "$SG_NS_R" curl -s -o /dev/null -w '%{http_code}' --max-time 3 http://127.0.0.1:9469/metrics)
+	sg_assert_eq "/metrics answers with 48 idle HTTP connections open" "$code" 200
+	sg_assert "a landing page at /" sh -c "ip netns exec $SG_NS_R curl -sf http://127.0.0.1:9469/ | grep -q 'href=\"/metrics\"'"
+	for i in "${pids[@]}"; do kill "$i" 2>/dev/null; done
+	echo keep >"$T/notasocket"
+	local out rc=0
+	out=$(sg_in "$SG_NS_R" timeout 10 "$SYNGATE" run --ports 81 --queue 5 --xdp off --install-rules=no \
+		--metrics-port 0 --control "$T/notasocket" 2>&1) || rc=$?
+	sg_assert "control = a regular file: refused" test "$rc" -ne 0
+	sg_assert "control = a regular file: the error says so" grep -q "other than a socket" <<<"$out"
+	sg_assert_eq "control = a regular file: the file is kept" "$(cat "$T/notasocket")" keep
+}
+
 sighup_reload() {
 	daemon_up
 	local hold passed0
