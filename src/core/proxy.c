@@ -617,6 +617,8 @@ static void on_backend_synack(struct sg_proxy *px, struct sg_halfopen *e, const 
 	a->verdict = SG_V_ACCEPT;
 	observe_handshake(px, now - e->created_us);
 	px->c.proxied++;
+	if (px->io.completed)
+		px->io.completed(px->io.ctx, &e->tuple);
 	halfopen_remove(px, e);
 }
 
@@ -678,9 +680,10 @@ static void on_spliced_rst(struct sg_proxy *px, const struct sg_pkt *p, struct s
 static void on_completed(struct sg_proxy *px, const struct sg_pkt *p, uint64_t now,
 			 struct sg_action *a)
 {
-	(void)p; /* the dispatcher's handler signature */
 	sg_adaptive_done(&px->ad, now / 1000);
 	px->c.passed_completed++;
+	if (px->io.completed)
+		px->io.completed(px->io.ctx, &p->tuple);
 	a->verdict = SG_V_ACCEPT;
 }
 

@@ -8,13 +8,15 @@ void sg_marks_defaults(struct sg_marks *m)
 	m->reflect = 0x20000000;
 	m->complete = 0x04000000;
 	m->known = 0x02000000;
+	m->lane = 0x01000000;
 }
 
 bool sg_marks_valid(const struct sg_marks *m)
 {
-	if (!m->pending || !m->proxied || !m->reflect || !m->complete || !m->known)
+	if (!m->pending || !m->proxied || !m->reflect || !m->complete || !m->known || !m->lane)
 		return false;
 	return !(m->pending & m->proxied) && !(m->pending & m->reflect) &&
 	       !(m->proxied & m->reflect) && !(m->complete & m->reflect) &&
-	       !(m->known & m->reflect);
+	       !(m->known & m->reflect) &&
+	       !(m->lane & (m->pending | m->proxied | m->reflect | m->complete | m->known));
 }

@@ -39,12 +39,13 @@
 #include "syngate/io/xdp.h"
 
 #define TICK_MS 100
-#define MAX_QUEUES 64
+#define MAX_QUEUES 64 /* workers: main queues and lane queues */
 
 /* The figures of all workers together, plus the daemon's own. */
 struct snapshot {
 	struct sg_counters c;
 	struct sg_nfq_stats nfq;
+	struct sg_lane_stats lane;
 	struct sg_ct_events_stats ev;
 	struct sg_kqueue kq;
 	struct sg_listen_queue backend[SG_RULES_MAX_PORTS];
@@ -139,6 +140,7 @@ static void snapshot_take(struct daemon *d, bool fresh)
 		sg_worker_snapshot(d->w[i], fresh, &ws);
 		add_u64(&n.c, &ws.c, sizeof(n.c));
 		add_u64(&n.nfq, &ws.nfq, sizeof(n.nfq));
+		add_u64(&n.lane, &ws.lane, sizeof(n.lane));
 		n.cookies_slot[0] += ws.cookies_slot[0];
 		n.cookies_slot[1] += ws.cookies_slot[1];
 		n.halfopen += ws.halfopen;
@@ -187,6 +189,7 @@ static void snapshot_src(const struct daemon *d, const struct snapshot *s,
 	src->releases = s->releases;
 	src->queue = d->cfg.rules.queue;
 	src->nfq = &s->nfq;
+	src->lane = d->cfg.rules.lane ? &s->lane : NULL;
 	src->ev = s->has_ev ? &s->ev : NULL;
 	src->kq = s->has_kq ? &s->kq : NULL;
 	src->cookies_slot[0] = s->cookies_slot[0];
@@ -501,7 +504,7 @@ static int open_backend_diag(struct daemon *d)
 
 static int setup(struct daemon *d)
 {
-	int i;
+	int i, nw;
 
 	if (!sg_has_capability(12) || !sg_has_capability(13)) {
 		sg_log(SG_LOG_ERR, "syngate run needs CAP_NET_ADMIN (NFQUEUE, conntrack, rules) and "
@@ -524,12 +527,13 @@ static int setup(struct daemon *d)
 	}
 	if (open_xdp(d) < 0)
 		return -1;
-	d->ring = sg_keyring_new(d->cfg.proxy.cookie_period, d->cfg.rules.nqueues, d->xdp);
+	nw = d->cfg.rules.nqueues * (d->cfg.rules.lane ? 2 : 1);
+	d->ring = sg_keyring_new(d->cfg.proxy.cookie_period, nw, d->xdp);
 	if (!d->ring)
 		return -1;
-	for (i = 0; i < d->cfg.rules.nqueues; i++) {
-		d->w[i] = sg_worker_new(&d->cfg, (uint16_t)(d->cfg.rules.queue + i), i,
-					d->cfg.rules.nqueues, d->ring, d->xdp);
+	for (i = 0; i < nw; i++) { /* the lane's queues follow the main ones */
+		d->w[i] = sg_worker_new(&d->cfg, (uint16_t)(d->cfg.rules.queue + i), i, nw, d->ring,
+					d->xdp);
 		if (!d->w[i])
 			return -1;
 		d->nw++;
@@ -596,8 +600,8 @@ int sg_daemon_run(const struct sg_config *cfg)
 	d.cfg = *cfg;
 	if (d.cfg.rules.nqueues < 1)
 		d.cfg.rules.nqueues = 1;
-	if (d.cfg.rules.nqueues > MAX_QUEUES)
-		d.cfg.rules.nqueues = MAX_QUEUES;
+	if (d.cfg.rules.nqueues > MAX_QUEUES / (d.cfg.rules.lane ? 2 : 1))
+		d.cfg.rules.nqueues = MAX_QUEUES / (d.cfg.rules.lane ? 2 : 1);
 	d.epfd = d.tfd = d.sfd = -1;
 	d.health.rules = -1;
 	pthread_mutex_init(&d.lock, NULL);
@@ -605,7 +609,7 @@ int sg_daemon_run(const struct sg_config *cfg)
 	r = setup(&d);
 	if (r == 0) {
 		sg_log(SG_LOG_INFO, "running: queues %u-%u, mode %s, table %u per queue",
-		       d.cfg.rules.queue, d.cfg.rules.queue + d.cfg.rules.nqueues - 1,
+		       d.cfg.rules.queue, d.cfg.rules.queue + d.nw - 1,
 		       sg_mode_name(cfg->proxy.mode), cfg->proxy.table_max);
 		r = loop(&d);
 	}

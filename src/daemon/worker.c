@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "syngate/io/ct.h"
+#include "syngate/io/lane.h"
 #include "syngate/io/log.h"
 #include "syngate/io/raw.h"
 #include "syngate/daemon/worker.h"
@@ -36,6 +37,8 @@ struct sg_worker {
 	struct sg_nfq *q;
 	struct sg_ct *ct;
 	struct sg_raw *raw;
+	struct sg_lane *lane; /* NULL: lane off */
+	bool lane_queue;      /* this worker serves a lane queue */
 	int epfd, tfd, efd; /* efd: the daemon's requests */
 	pthread_t th;
 	bool started;
@@ -127,6 +130,18 @@ static int io_backend(void *ctx, const struct sg_tuple *b, struct sg_backend_opt
 	return 0;
 }
 
+/* A handshake of @t completed (a proxied one, or a passed-through one whose
+ * completing ACK came by): the client joins the lane.  Filling the lane
+ * here, once the backend has answered, rather than at the cookie ACK, means
+ * that only clients a backend accepted get in, and a client's handshakes in
+ * flight never change queue (the rules route them by connmark). */
+static void io_completed(void *ctx, const struct sg_tuple *t)
+{
+	struct sg_worker *w = ctx;
+
+	sg_lane_add(w->lane, t->family, t->saddr, w->now_us);
+}
+
 /* --- the packet path ------------------------------------------------------ */
 
 /* Holds the packet: the batch is decided after the poll (handle_batch()). */
@@ -197,11 +212,26 @@ static uint32_t tick_budget(uint32_t table_max)
 	return b > TICK_BUDGET_MAX ? TICK_BUDGET_MAX : (uint32_t)b;
 }
 
-/* This worker's share of the adaptive watermarks. */
-static void share_watermarks(struct sg_proxy_config *c, int nworkers)
+/* This worker's share of the adaptive watermarks: 1/nqueues of them.  The
+ * main queues split the SYNs among them; a lane worker sees the lane's share
+ * of the same queue set and keeps an estimate (and watermarks) of its own. */
+static void share_watermarks(struct sg_proxy_config *c, int nqueues)
 {
-	c->adaptive_high = c->adaptive_high / (uint32_t)nworkers ?: 1;
-	c->adaptive_low = c->adaptive_low / (uint32_t)nworkers;
+	c->adaptive_high = c->adaptive_high / (uint32_t)nqueues ?: 1;
+	c->adaptive_low = c->adaptive_low / (uint32_t)nqueues;
+}
+
+/* A lane worker's proxy: its pending connections carry the lane mark as
+ * well, so that the rules bring their packets back to it.  Without the XDP
+ * program it passes no SYN to learn a backend: the backend's answer would
+ * reach a main queue's worker, never this one, so it would keep passing; it
+ * learns from the SYN-ACKs of the handshakes it completes instead.  With the
+ * program, a SYN reaches it only when the program does not know the backend
+ * either, and passing it teaches the program (through a main worker). */
+static void lane_config(struct sg_proxy_config *c, const struct sg_config *cfg, bool xdp)
+{
+	c->marks.pending |= cfg->proxy.marks.lane;
+	c->learn_first = c->learn_first && xdp;
 }
 
 /* Logs when cookies engage or are released (adaptive mode), once per change. */
@@ -238,20 +268,22 @@ static void rotate(struct sg_worker *w)
 }
 
 /* Keeps the XDP program answering while this worker answers SYNs with
- * cookies, and gives the worker its share of the SYNs the program
- * answered (the adaptive estimate counts them). */
+ * cookies, and gives a main worker its share of the SYNs the program
+ * answered (the adaptive estimate counts them; the program cannot tell lane
+ * members, so a lane worker takes none). */
 static void xdp_tick(struct sg_worker *w)
 {
-	uint64_t c[SG_XDP__COUNT], delta, share;
+	uint64_t c[SG_XDP__COUNT], delta, share, n = w->cfg.rules.nqueues;
 
 	if (!w->xdp)
 		return;
 	sg_xdp_engage(w->xdp, (unsigned)w->id, sg_proxy_cookies_on(w->px));
-	if (sg_xdp_counters(w->xdp, c) != 0 || c[SG_XDP_ANSWERED] <= w->xdp_answered)
+	if (w->lane_queue || sg_xdp_counters(w->xdp, c) != 0 ||
+	    c[SG_XDP_ANSWERED] <= w->xdp_answered)
 		return;
 	delta = c[SG_XDP_ANSWERED] - w->xdp_answered;
-	share = delta / (uint64_t)w->nworkers;
-	if ((uint64_t)w->id < delta % (uint64_t)w->nworkers)
+	share = delta / n;
+	if ((uint64_t)w->id < delta % n)
 		share++;
 	w->xdp_answered = c[SG_XDP_ANSWERED];
 	sg_proxy_note_syns(w->px, share, w->now_us);
@@ -265,6 +297,8 @@ static void snapshot_take(struct sg_worker *w)
 	memset(&n, 0, sizeof(n));
 	n.c = *sg_proxy_counters(w->px);
 	n.nfq = *sg_nfq_stats(w->q);
+	if (w->lane)
+		n.lane = *sg_lane_stats(w->lane);
 	n.ad = *sg_proxy_adaptive(w->px);
 	sg_proxy_cookies_in_flight(w->px, n.cookies_slot);
 	n.halfopen = sg_proxy_halfopen(w->px);
@@ -294,6 +328,8 @@ static void on_tick(struct sg_worker *w)
 	sg_proxy_tick(w->px, w->now_us, tick_budget(w->cfg.proxy.table_max));
 	rotate(w);
 	xdp_tick(w);
+	if (w->lane)
+		sg_lane_drain(w->lane);
 	log_transition(w);
 	snapshot_take(w);
 	ho = sg_proxy_halfopen(w->px);
@@ -386,7 +422,8 @@ struct sg_worker *sg_worker_new(const struct sg_config *cfg, uint16_t queue, int
 				 .ct_lookup = io_lookup,
 				 .send = io_send,
 				 .learned = xdp ? io_learned : NULL,
-				 .backend = xdp ? io_backend : NULL};
+				 .backend = xdp ? io_backend : NULL,
+				 .completed = cfg->rules.lane ? io_completed : NULL};
 	struct sg_nfq_config qc = {queue, cfg->queue_maxlen, (size_t)cfg->rcvbuf_mb << 20,
 				   cfg->rules.fail_open};
 	struct sg_proxy_config pc = cfg->proxy;
@@ -403,12 +440,17 @@ struct sg_worker *sg_worker_new(const struct sg_config *cfg, uint16_t queue, int
 	w->epfd = w->tfd = w->efd = -1;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
-	share_watermarks(&pc, nworkers);
+	share_watermarks(&pc, cfg->rules.nqueues);
+	w->lane_queue = cfg->rules.lane && id >= cfg->rules.nqueues;
+	if (w->lane_queue)
+		lane_config(&pc, cfg, xdp != NULL);
 	w->now_us = mono_us();
 	if (!(w->ct = sg_ct_open()))
 		sg_log_warn("ctnetlink (is nf_conntrack_netlink available?)");
 	else if (!(w->raw = sg_raw_open()))
 		sg_log_warn("raw sockets");
+	else if (cfg->rules.lane && !(w->lane = sg_lane_open(cfg->lane_timeout)))
+		sg_log_warn("ipset netlink socket (the lane)");
 	else if (sg_keyring_random(rnd, sizeof(rnd)) != 0)
 		sg_log_warn("getrandom");
 	else if (!(w->px = sg_proxy_new(&pc, &io, w->now_us, rnd)))
@@ -472,6 +514,7 @@ void sg_worker_free(struct sg_worker *w)
 		close(w->tfd);
 	if (w->efd >= 0)
 		close(w->efd);
+	sg_lane_close(w->lane);
 	sg_raw_close(w->raw);
 	sg_ct_close(w->ct);
 	sg_proxy_free(w->px);
@@ -507,7 +550,9 @@ void sg_worker_reconfigure(struct sg_worker *w, const struct sg_proxy_config *c)
 {
 	pthread_mutex_lock(&w->lock);
 	w->pending = *c;
-	share_watermarks(&w->pending, w->nworkers);
+	share_watermarks(&w->pending, w->cfg.rules.nqueues);
+	if (w->lane_queue)
+		lane_config(&w->pending, &w->cfg, w->xdp != NULL);
 	w->has_pending = true;
 	pthread_mutex_unlock(&w->lock);
 	poke(w);

@@ -37,7 +37,7 @@ static const struct opt opts[] = {
 	{"interfaces", T_IFACES, F(rules.ifaces), 0, 0, RESTART, NULL, "client-facing interfaces, comma-separated (default all)"},
 	{"queue", T_U16, F(rules.queue), 0, 65535, RESTART, "0", "first NFQUEUE number"},
 	{"queues", T_U16, F(rules.nqueues), 1, 64, RESTART, "1", "queues and worker threads, spread with --queue-balance"},
-	{"queue-maxlen", T_U32, F(queue_maxlen), 16, 1u << 20, RESTART, "65536", "kernel queue length, packets"},
+	{"queue-maxlen", T_U32, F(queue_maxlen), 16, 1u << 20, RESTART, "2048", "kernel queue length, packets: a full queue drops instead of delaying (~10 ms of work; see rules/README.md)"},
 	{"rcvbuf-mb", T_U32, F(rcvbuf_mb), 1, 1024, RESTART, "64", "netlink receive buffer, MiB"},
 	{"mode", T_MODE, F(proxy.mode), 0, 0, LIVE, "always", "always | never | adaptive"},
 	{"adaptive-high", T_U32, F(proxy.adaptive_high), 1, 1u << 30, LIVE, "1000", "adaptive: engage cookies at this half-open estimate"},
@@ -46,6 +46,11 @@ static const struct opt opts[] = {
 	{"xdp", T_XDP, F(xdp_mode), 0, 0, RESTART, "auto", "auto | native | generic | off: answer SYNs and check cookie ACKs in an XDP program on the 'interfaces' (when none are named: those of the default routes, else every interface that is up) before they reach the queue (auto: native on NICs, generic on virtual devices, and the queue path alone with one log line when XDP cannot be used; see docs/xdp.md)"},
 	{"xdp-object", T_STR, F(xdp_object), 0, 0, RESTART, NULL, "the XDP program's object file (default: syngate_xdp.o beside the executable, else the installed one)"},
 	{"shed-rate", T_U32, F(rules.shed_rate), 0, 1000000, RESTART, "100000", "SYNs per second let into each queue; the excess is dropped before the queue (xt_hashlimit), 0 = no limit; see rules/README.md"},
+	{"ack-shed-rate", T_U32, F(rules.ack_shed_rate), 0, 1000000, RESTART, "50000", "ACKs without a conntrack entry (cookie ACKs) per second let into each queue; the excess is dropped before the queue, 0 = no limit; see rules/README.md"},
+	{"lane", T_BOOL, F(rules.lane), 0, 0, RESTART, "yes", "clients that completed a handshake recently skip the shared shed buckets and get queues of their own (ipset); see rules/README.md"},
+	{"lane-rate", T_U32, F(rules.lane_rate), 1, 100000, RESTART, "1000", "lane: SYNs and cookie ACKs per second each lane member may send"},
+	{"lane-timeout", T_U32, F(lane_timeout), 10, 86400, RESTART, "600", "lane: seconds a client stays in the lane after its last completed handshake"},
+	{"lane-mark", T_U32, F(proxy.marks.lane), 1, 0xffffffff, RESTART, "0x01000000", "lane: connmark bit of connections pending in a lane queue"},
 	{"fail-open", T_BOOL, F(rules.fail_open), 0, 0, RESTART, "no", "accept packets when no daemon listens or the queue is full"},
 	{"rst-invalid", T_BOOL, F(proxy.rst_invalid), 0, 0, LIVE, "no", "answer an ACK with a bad cookie with RST (no: drop it)"},
 	{"halfopen-per-source", T_U32, F(proxy.per_source_max), 0, 65535, LIVE, "1024", "half-open entries one client address may hold, 0 = no cap"},
@@ -293,7 +298,10 @@ int sg_config_check(const struct sg_config *c, char *err, size_t errlen)
 	if (!sg_marks_valid(&p->marks))
 		return fail(err, errlen,
 			    "'mark-pending', 'mark-proxied' and 'reflect-mark' must not share bits, "
-			    "nor 'complete-mark' or 'known-mark' and 'reflect-mark'");
+			    "nor 'complete-mark' or 'known-mark' and 'reflect-mark', and 'lane-mark' "
+			    "none with any");
+	if (c->rules.lane && c->rules.nqueues > 32)
+		return fail(err, errlen, "'lane' doubles the queues: 'queues' at most 32");
 	if (p->adaptive_low >= p->adaptive_high)
 		return fail(err, errlen,
 			    "'adaptive-low' (%u) must be below 'adaptive-high' (%u): the gap is the "

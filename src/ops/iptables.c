@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "syngate/io/kstats.h"
+#include "syngate/io/lane.h"
 #include "syngate/ops/spawn.h"
 #include "syngate/ops/sysctl.h"
 
@@ -131,8 +132,10 @@ static const struct ext_hint {
     {"mark", "mark match", "xt_mark", "CONFIG_NETFILTER_XT_MATCH_MARK"},
     {"CT", "CT target (--notrack)", "xt_CT", "CONFIG_NETFILTER_XT_TARGET_CT"},
     {"multiport", "multiport match", "xt_multiport", "CONFIG_NETFILTER_XT_MATCH_MULTIPORT"},
-    {"hashlimit", "hashlimit match (shed-rate; 0 turns it off)", "xt_hashlimit",
+    {"hashlimit", "hashlimit match (shed-rate, ack-shed-rate, the lane)", "xt_hashlimit",
      "CONFIG_NETFILTER_XT_MATCH_HASHLIMIT"},
+    {"set", "set match (the lane; lane = no does without it)", "xt_set",
+     "CONFIG_NETFILTER_XT_SET"},
     {"tcp", "tcp match", "xt_tcpudp", "CONFIG_NETFILTER_XTABLES"},
 };
 
@@ -282,6 +285,68 @@ static int families_of(const struct sg_rules_config *c, struct family f[2])
 	return n;
 }
 
+/* ------------------------------------------------------------ lane sets */
+
+/* The lane's ipsets: one hash:ip per family (timeout support; the daemon
+ * gives each entry its own timeout) and the list:set the rules match, which
+ * holds both, so the rule text is the same for iptables and ip6tables.
+ * Created before the rules that match them with `ipset -exist restore`
+ * (creating an existing set of the same type is no error), destroyed once
+ * no rule refers to them. */
+static const char lane_create[] =
+	"create " SG_LANE_SET4 " hash:ip family inet timeout 600 maxelem 262144\n"
+	"create " SG_LANE_SET6 " hash:ip family inet6 timeout 600 maxelem 262144\n"
+	"create " SG_LANE_SET " list:set size 8\n"
+	"add " SG_LANE_SET " " SG_LANE_SET4 "\n"
+	"add " SG_LANE_SET " " SG_LANE_SET6 "\n";
+static const char lane_destroy[] =
+	"destroy " SG_LANE_SET "\n"
+	"destroy " SG_LANE_SET4 "\n"
+	"destroy " SG_LANE_SET6 "\n";
+
+/* Feeds @script to `ipset -exist restore`.  Quiet: no message, the status
+ * only.  Returns 0, or -1 (also when ipset is not installed). */
+static int ipset_restore(const char *script, struct sg_strbuf *err)
+{
+	const char *argv[] = {"ipset", "-exist", "restore", NULL};
+	char path[PATH_MAX];
+
+	if (sg_spawn_which("ipset", path, sizeof(path)) < 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	return sg_spawn_run(path, argv, script, NULL, err) == 0 ? 0 : -1;
+}
+
+static int lane_sets_create(const struct sg_rules_config *c)
+{
+	struct sg_strbuf err = {0};
+	int rc;
+
+	if (!c->lane)
+		return 0;
+	rc = ipset_restore(lane_create, &err);
+	if (rc < 0 && errno == ENOENT)
+		fprintf(stderr, "syngate: `ipset' not found in PATH. The lane (clients that "
+		                "completed a handshake skip the shared shed buckets) keeps its "
+		                "members in ipsets: install the ipset package (Debian/Ubuntu: "
+		                "apt-get install ipset), or set lane = no.\n");
+	else if (rc < 0)
+		fprintf(stderr, "syngate: ipset restore failed (the lane's sets; lane = no does "
+		                "without them): %s", sg_strbuf_str(&err));
+	sg_strbuf_free(&err);
+	return rc;
+}
+
+/* Destroys the lane's sets where no rule refers to them any more. */
+static void lane_sets_destroy(void)
+{
+	struct sg_strbuf err = {0};
+
+	ipset_restore(lane_destroy, &err);
+	sg_strbuf_free(&err);
+}
+
 /* Dry run: prints each family's install script (with the removal lines when
  * the current rules can be read) and the sysctl changes it would make. */
 static int install_dry(const struct sg_rules_config *c, FILE *report)
@@ -303,6 +368,8 @@ static int install_dry(const struct sg_rules_config *c, FILE *report)
 			        sg_strbuf_str(&b));
 		sg_strbuf_free(&b);
 	}
+	if (c->lane && report)
+		fprintf(report, "# ipset -exist restore\n%s", lane_create);
 	return sg_sysctl_apply(c, report);
 }
 
@@ -314,6 +381,8 @@ static int install_prepare(const struct sg_rules_config *c, struct family *f, in
 	for (int i = 0; i < n; i++)
 		if (family_find_tools(&f[i]) < 0)
 			return -1;
+	if (lane_sets_create(c) < 0)
+		return -1;
 	for (int i = 0; i < n; i++)
 		if (family_plan_install(c, &f[i], &script[i]) < 0 ||
 		    family_restore(&f[i], sg_strbuf_str(&script[i]), true) < 0)
@@ -348,6 +417,8 @@ int sg_iptables_install(const struct sg_rules_config *c, FILE *report)
 	}
 	rc = sg_sysctl_apply(c, report);
 out:
+	if (rc != 0)
+		lane_sets_destroy(); /* those no rule refers to */
 	sg_strbuf_free(&script[0]);
 	sg_strbuf_free(&script[1]);
 	return rc;
@@ -366,6 +437,8 @@ int sg_iptables_remove(const struct sg_rules_config *c, FILE *report)
 	for (int i = 0; i < n; i++)
 		if (family_find_tools(&f[i]) < 0 || family_remove(&f[i], report, c->dry_run) < 0)
 			rc = -1;
+	if (rc == 0 && !c->dry_run)
+		lane_sets_destroy();
 	return rc;
 }
 

@@ -86,6 +86,12 @@ static void queues(struct out *o, const struct sg_stats_src *s)
 	}
 	if (s->nfq)
 		one(o, "syngate_nfqueue_enobufs_total", "counter", "Receive overruns on the NFQUEUE socket.", s->nfq->enobufs);
+	if (s->lane) {
+		head(o, "syngate_lane_adds_total", "counter", "Clients put into the lane after a completed handshake (sent: an ipset add; cached: added recently, skipped; error: failed).");
+		put(o, "syngate_lane_adds_total{result=\"sent\"} %" PRIu64 "\n", s->lane->added);
+		put(o, "syngate_lane_adds_total{result=\"cached\"} %" PRIu64 "\n", s->lane->cached);
+		put(o, "syngate_lane_adds_total{result=\"error\"} %" PRIu64 "\n", s->lane->errors);
+	}
 	if (s->xdp) {
 		head(o, "syngate_xdp_syns_total", "counter", "SYNs and cookie ACKs to protected ports the XDP fast path judged, by outcome (syn: all SYNs looked at; ack: all ACKs checked for a cookie, then ack_valid or drop_cookie_*).");
 		for (i = 0; i < SG_XDP__COUNT; i++)

@@ -14,6 +14,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* strchrnul, memmem */
 #endif
+#include "syngate/io/lane.h"
 #include "syngate/ops/rules.h"
 
 #include <ctype.h>
@@ -36,12 +37,17 @@ void sg_rules_defaults(struct sg_rules_config *c)
 	c->nqueues = 1;
 	sg_marks_defaults(&c->marks);
 	c->shed_rate = SG_RULES_DEFAULT_SHED_RATE;
+	c->ack_shed_rate = SG_RULES_DEFAULT_ACK_SHED_RATE;
+	c->lane = true;
+	c->lane_rate = SG_RULES_DEFAULT_LANE_RATE;
 	c->ipv4 = c->ipv6 = true;
 }
 
-uint32_t sg_rules_shed_effective(const struct sg_rules_config *c)
+/* The rate a shared bucket of @rate per queue really lets through for
+ * @nqueues queues together. */
+static uint32_t bucket_effective(uint32_t rate, uint16_t nqueues)
 {
-	uint64_t total = (uint64_t)c->shed_rate * (c->nqueues ? c->nqueues : 1);
+	uint64_t total = (uint64_t)rate * (nqueues ? nqueues : 1);
 	uint64_t us;
 
 	if (total == 0)
@@ -53,6 +59,16 @@ uint32_t sg_rules_shed_effective(const struct sg_rules_config *c)
 	 * lets more through than asked, and print the rate it really uses */
 	us = (1000000u + total - 1) / total;
 	return (uint32_t)(1000000u / us);
+}
+
+uint32_t sg_rules_shed_effective(const struct sg_rules_config *c)
+{
+	return bucket_effective(c->shed_rate, c->nqueues);
+}
+
+uint32_t sg_rules_ack_shed_effective(const struct sg_rules_config *c)
+{
+	return bucket_effective(c->ack_shed_rate, c->nqueues);
 }
 
 /* True when @name can go into an iptables script as one word: 1..15 bytes,
@@ -96,6 +112,18 @@ const char *sg_rules_invalid(const struct sg_rules_config *c)
 	     (uint64_t)c->shed_rate * c->nqueues > SG_RULES_SHED_RATE_MAX))
 		return "shed-rate must be 0 (no limit) or 1000..1000000 SYN/s, and "
 		       "shed-rate * nqueues at most 1000000 (the xt_hashlimit maximum)";
+	if (c->ack_shed_rate != 0 &&
+	    (c->ack_shed_rate < SG_RULES_SHED_RATE_MIN ||
+	     (uint64_t)c->ack_shed_rate * c->nqueues > SG_RULES_SHED_RATE_MAX))
+		return "ack-shed-rate must be 0 (no limit) or 1000..1000000 ACK/s, and "
+		       "ack-shed-rate * nqueues at most 1000000";
+	if (!c->lane)
+		return NULL;
+	if (c->nqueues > 32 || (uint32_t)c->queue + 2u * c->nqueues - 1 > UINT16_MAX)
+		return "with the lane, nqueues at most 32 and the last lane queue "
+		       "(queue + 2 * nqueues - 1) <= 65535";
+	if (c->lane_rate < 1 || c->lane_rate > SG_RULES_LANE_RATE_MAX)
+		return "lane-rate must be 1..100000 per second";
 	return NULL;
 }
 
@@ -105,23 +133,43 @@ const char *sg_rules_invalid(const struct sg_rules_config *c)
 struct rule_parts {
 	char ports[SG_RULES_MAX_PORTS * 6 + 1]; /* "80,443" */
 	char queue[80];                         /* "NFQUEUE --queue-num 0 --queue-bypass" */
+	char lane_queue[80];                    /* the same for the lane's queues */
 };
+
+/* "NFQUEUE --queue-num Q" or "--queue-balance Q:Q+n-1", and --queue-bypass. */
+static void put_queue(char *buf, size_t len, const struct sg_rules_config *c, uint32_t first)
+{
+	int n;
+
+	if (c->nqueues == 1)
+		n = snprintf(buf, len, "NFQUEUE --queue-num %" PRIu32, first);
+	else
+		n = snprintf(buf, len, "NFQUEUE --queue-balance %" PRIu32 ":%" PRIu32, first,
+		             first + c->nqueues - 1u);
+	if (c->fail_open)
+		snprintf(buf + n, len - (size_t)n, " --queue-bypass");
+}
 
 static void parts_init(const struct sg_rules_config *c, struct rule_parts *p)
 {
 	size_t off = 0;
-	int n;
 
 	for (int i = 0; i < c->nports; i++)
 		off += (size_t)snprintf(p->ports + off, sizeof(p->ports) - off, "%s%u",
 		                        i ? "," : "", c->ports[i]);
-	if (c->nqueues == 1)
-		n = snprintf(p->queue, sizeof(p->queue), "NFQUEUE --queue-num %u", c->queue);
-	else
-		n = snprintf(p->queue, sizeof(p->queue), "NFQUEUE --queue-balance %u:%u", c->queue,
-		             c->queue + c->nqueues - 1u);
-	if (c->fail_open)
-		snprintf(p->queue + n, sizeof(p->queue) - (size_t)n, " --queue-bypass");
+	put_queue(p->queue, sizeof(p->queue), c, c->queue);
+	put_queue(p->lane_queue, sizeof(p->lane_queue), c, (uint32_t)c->queue + c->nqueues);
+}
+
+/* " -m set --match-set syngate-lane src -m hashlimit ... --hashlimit-mode
+ * srcip": a lane member within its own rate; the table is named
+ * @tag<queue>-<rate>. */
+static void lane_match(char *buf, size_t len, const struct sg_rules_config *c, const char *tag)
+{
+	snprintf(buf, len,
+	         " -m set --match-set " SG_LANE_SET " src -m hashlimit --hashlimit-upto %" PRIu32
+	         "/sec --hashlimit-burst %" PRIu32 " --hashlimit-mode srcip --hashlimit-name %s%u-%" PRIu32,
+	         c->lane_rate, c->lane_rate, tag, c->queue, c->lane_rate);
 }
 
 /* The shed rule's burst: 20 ms of @rate (at least 5 jiffies at HZ 250, as
@@ -156,7 +204,7 @@ static void put_client_rule(struct sg_strbuf *b, const struct sg_rules_config *c
 static void put_raw_rules(struct sg_strbuf *b, const struct sg_rules_config *c,
                           const struct rule_parts *p)
 {
-	char rest[512], syn[256], limit[128] = "";
+	char rest[640], syn[256], limit[256] = "";
 	uint32_t rate = sg_rules_shed_effective(c);
 
 	sg_strbuf_puts(b, ":SYNGATE-RAW - [0:0]\n:SYNGATE-KNOWN - [0:0]\n"
@@ -173,6 +221,12 @@ static void put_raw_rules(struct sg_strbuf *b, const struct sg_rules_config *c,
 	          "-A SYNGATE-KNOWN -j ACCEPT\n", c->marks.known);
 	snprintf(syn, sizeof(syn), "-p tcp -m multiport --dports %s --tcp-flags FIN,SYN,RST,ACK SYN",
 	         p->ports);
+	if (c->lane) { /* a lane member: its own rate, its own queue */
+		lane_match(limit, sizeof(limit), c, "ls");
+		snprintf(rest, sizeof(rest), "%s%s -j %s", syn, limit, p->lane_queue);
+		put_client_rule(b, c, "SYNGATE-RAW", rest);
+		limit[0] = '\0';
+	}
 	if (rate)
 		snprintf(limit, sizeof(limit),
 		         " -m hashlimit --hashlimit-upto %" PRIu32 "/sec --hashlimit-burst %" PRIu32
@@ -190,6 +244,8 @@ static void put_raw_rules(struct sg_strbuf *b, const struct sg_rules_config *c,
  * ACKs; tcp_loose=0 makes them INVALID), every backend SYN-ACK, and the
  * backend's other answers on pending connections (connmark: RSTs) go to
  * syngate; other INVALID segments are dropped. */
+static void put_cookie_acks(struct sg_strbuf *b, const struct sg_rules_config *c,
+                            const struct rule_parts *p);
 static void put_completions(struct sg_strbuf *b, const struct sg_rules_config *c,
                             const struct rule_parts *p);
 static void put_backend_rules(struct sg_strbuf *b, const struct sg_rules_config *c,
@@ -204,11 +260,7 @@ static void put_mangle_rules(struct sg_strbuf *b, const struct sg_rules_config *
 	/* SYN-ACKs syngate reflected are done: not a backend's, not to learn from */
 	sg_strbuf_printf(b, "-A SYNGATE-MANGLE -m mark --mark 0x%" PRIx32 "/0x%" PRIx32 " -j RETURN\n",
 	          c->marks.reflect, c->marks.reflect);
-	snprintf(rest, sizeof(rest),
-	         "-p tcp -m multiport --dports %s -m conntrack --ctstate "
-	         "INVALID --tcp-flags SYN,RST,ACK ACK -j %s",
-	         p->ports, p->queue);
-	put_client_rule(b, c, "SYNGATE-MANGLE", rest);
+	put_cookie_acks(b, c, p);
 	/* the ACK completing a passed-through handshake (the connection's second
 	 * packet from the client; not one of syngate's own connections), once per
 	 * connection: marked, then queued; adaptive mode counts completed
@@ -225,6 +277,51 @@ static void put_mangle_rules(struct sg_strbuf *b, const struct sg_rules_config *
 	put_client_rule(b, c, "SYNGATE-MANGLE", rest);
 }
 
+/* Client ACKs without an entry: cookie ACKs (tcp_loose=0 makes them
+ * INVALID).  A pending connection's segments (the entry exists, but an ACK
+ * in SYN_SENT is INVALID) follow its connmark to the queue that created it
+ * (the lane mark set: a lane queue), so a client that joins the lane
+ * meanwhile does not move its handshakes in flight; they skip the ACK
+ * bucket, their cookie was valid.  A lane member's cookie ACKs go to the
+ * lane queue within its own rate; everyone else's share one bucket of
+ * ack_shed_rate per queue (a random-source ACK flood would otherwise fill
+ * the queue), the excess falling through to the INVALID DROP rule. */
+static void put_cookie_acks(struct sg_strbuf *b, const struct sg_rules_config *c,
+                            const struct rule_parts *p)
+{
+	char rest[768], ack[256], lim[256] = "";
+	uint32_t arate = sg_rules_ack_shed_effective(c);
+	uint32_t lm = c->marks.lane, pm = c->marks.pending;
+
+	snprintf(ack, sizeof(ack),
+	         "-p tcp -m multiport --dports %s -m conntrack --ctstate INVALID "
+	         "--tcp-flags SYN,RST,ACK ACK",
+	         p->ports);
+	if (c->lane) {
+		snprintf(rest, sizeof(rest), "%s -m connmark --mark 0x%" PRIx32 "/0x%" PRIx32 " -j %s",
+		         ack, lm, lm, p->lane_queue);
+		put_client_rule(b, c, "SYNGATE-MANGLE", rest);
+	}
+	if (c->lane || arate) {
+		snprintf(rest, sizeof(rest), "%s -m connmark --mark 0x%" PRIx32 "/0x%" PRIx32 " -j %s",
+		         ack, pm, pm, p->queue);
+		put_client_rule(b, c, "SYNGATE-MANGLE", rest);
+	}
+	if (c->lane) {
+		lane_match(lim, sizeof(lim), c, "la");
+		snprintf(rest, sizeof(rest), "%s%s -j %s", ack, lim, p->lane_queue);
+		put_client_rule(b, c, "SYNGATE-MANGLE", rest);
+		lim[0] = '\0';
+	}
+	if (arate)
+		snprintf(lim, sizeof(lim),
+		         " -m hashlimit --hashlimit-upto %" PRIu32 "/sec --hashlimit-burst %" PRIu32
+		         " --hashlimit-name sa%u-%" PRIu32,
+		         arate, shed_burst(arate), c->queue, arate);
+	snprintf(rest, sizeof(rest), "%s%s -j %s", ack, lim, p->queue);
+	put_client_rule(b, c, "SYNGATE-MANGLE", rest);
+}
+
 static void put_completions(struct sg_strbuf *b, const struct sg_rules_config *c,
                             const struct rule_parts *p)
 {
@@ -237,6 +334,10 @@ static void put_completions(struct sg_strbuf *b, const struct sg_rules_config *c
 	         "-j MARK --set-xmark 0x%" PRIx32 "/0x%" PRIx32,
 	         p->ports, c->marks.pending | c->marks.proxied, c->marks.complete, c->marks.complete);
 	put_client_rule(b, c, "SYNGATE-MANGLE", rest);
+	if (c->lane) /* a lane member's: the lane worker passed its SYN */
+		sg_strbuf_printf(b, "-A SYNGATE-MANGLE -m mark --mark 0x%" PRIx32 "/0x%" PRIx32
+		                 " -m set --match-set " SG_LANE_SET " src -j %s\n",
+		                 c->marks.complete, c->marks.complete, p->lane_queue);
 	sg_strbuf_printf(b, "-A SYNGATE-MANGLE -m mark --mark 0x%" PRIx32 "/0x%" PRIx32 " -j %s\n",
 	          c->marks.complete, c->marks.complete, p->queue);
 }
@@ -256,6 +357,13 @@ static void put_backend_rules(struct sg_strbuf *b, const struct sg_rules_config 
 	for (int i = 0; i < c->nifaces; i++)
 		sg_strbuf_printf(b, "-A SYNGATE-MANGLE -i %s -p tcp -m multiport --sports %s "
 		          "-m multiport ! --dports %s -j RETURN\n", c->ifaces[i], p->ports, p->ports);
+	/* a lane queue's pending connection (its worker set the lane mark with
+	 * the pending one) goes back to the lane queue */
+	if (c->lane)
+		sg_strbuf_printf(b,
+		          "-A SYNGATE-MANGLE -p tcp -m multiport --sports %s -m connmark --mark "
+		          "0x%" PRIx32 "/0x%" PRIx32 " -j %s\n",
+		          p->ports, c->marks.lane, c->marks.lane, p->lane_queue);
 	sg_strbuf_printf(b,
 	          "-A SYNGATE-MANGLE -p tcp -m multiport --sports %s -m connmark --mark "
 	          "0x%" PRIx32 "/0x%" PRIx32 " -j %s\n",

@@ -69,6 +69,11 @@ size_t sg_stats_format(const struct sg_stats_src *s, bool json, char *out, size_
 		field(&o, "nfq_enobufs", s->nfq->enobufs);
 		field(&o, "nfq_send_errors", s->nfq->send_errors);
 	}
+	if (s->lane) {
+		field(&o, "lane_adds", s->lane->added);
+		field(&o, "lane_adds_cached", s->lane->cached);
+		field(&o, "lane_errors", s->lane->errors);
+	}
 	if (s->kq) {
 		field(&o, "nfq_backlog", s->kq->backlog);
 		field(&o, "nfq_kernel_queue_dropped", s->kq->queue_dropped);

@@ -165,6 +165,11 @@ curl_v4_v6() {
     sg_assert_eq "(1) server log: one more request from the real v6 client $SG_CLI6" \
         "$(($(sg_log_count "$SG_CLI6") - l6))" 1
     sg_assert_eq "(1) no wscale mismatch after warm-up" "$(sg_delta a0 a2 wscale_mismatch)" 0
+    # the lane (rules/README.md): a client whose handshake completed is put into the ipset
+    sg_assert_ge "(1) lane: clients added after their handshake" "$(sg_stat a2 lane_adds)" 2
+    sg_assert_eq "(1) lane: no ipset errors" "$(sg_stat a2 lane_errors)" 0
+    sg_assert "(1) lane: the v4 client is in syngate-lane4" sg_in "$SG_NS_R" ipset -q test syngate-lane4 "$SG_CLI4"
+    sg_assert "(1) lane: the v6 client is in syngate-lane6" sg_in "$SG_NS_R" ipset -q test syngate-lane6 "$SG_CLI6"
 }
 
 # ------------------------------------------------------------------ (2) bulk

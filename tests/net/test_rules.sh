@@ -59,35 +59,45 @@ no_syngate() {
 sysctl_is() { [ "$(E cat "/proc/sys/$1")" = "$2" ]; }
 sysctl_put() { E sh -c "echo $2 > /proc/sys/$1"; }
 
-RAW_SYN='-A SYNGATE-RAW -i sg0 -p tcp -m multiport --dports 80,443 -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -m hashlimit --hashlimit-upto 100000/sec --hashlimit-burst 2000 --hashlimit-name sg0-100000 -j NFQUEUE --queue-num 0'
-RAW_SHED='-A SYNGATE-RAW -i sg0 -p tcp -m multiport --dports 80,443 -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j DROP'
-# The rule set as iptables-save prints it (the known answers of tests/unit/test_rules.c):
-# a SYN conntrack knows (known-mark, from the XDP path's TC program) skips the queue; backend
-# SYN-ACKs are sampled (4/s per backend) for learning; complete-mark rules only in adaptive mode.
+# The rule set as iptables-save prints it after install -p 80 -p 443 -i sg0 -i sg2 (the known
+# answers of tests/unit/test_rules.c; ip6tables-save shows the same): a SYN conntrack knows
+# (known-mark, from the XDP path's TC program) skips the queue; the lane (queue 1: sources in
+# the ipset syngate-lane, a per-source hashlimit, pending connections by connmark
+# 0x1000000) before the shared SYN and ACK buckets; backend SYN-ACKs are sampled (4/s per
+# backend) for learning; complete-mark rules only in adaptive mode.
 RULES=(
-	':SYNGATE-RAW - [0:0]'
+	':SYNGATE-MANGLE - [0:0]'
+	'-A PREROUTING -j SYNGATE-MANGLE'
+	'-A SYNGATE-MANGLE -m mark --mark 0x20000000/0x20000000 -j RETURN'
+	'-A SYNGATE-MANGLE -i sg0 -p tcp -m multiport --dports 80,443 -m conntrack --ctstate INVALID -m tcp --tcp-flags SYN,RST,ACK ACK -m connmark --mark 0x1000000/0x1000000 -j NFQUEUE --queue-num 1'
+	'-A SYNGATE-MANGLE -i sg2 -p tcp -m multiport --dports 80,443 -m conntrack --ctstate INVALID -m tcp --tcp-flags SYN,RST,ACK ACK -m connmark --mark 0x1000000/0x1000000 -j NFQUEUE --queue-num 1'
+	'-A SYNGATE-MANGLE -i sg0 -p tcp -m multiport --dports 80,443 -m conntrack --ctstate INVALID -m tcp --tcp-flags SYN,RST,ACK ACK -m connmark --mark 0x10000000/0x10000000 -j NFQUEUE --queue-num 0'
+	'-A SYNGATE-MANGLE -i sg2 -p tcp -m multiport --dports 80,443 -m conntrack --ctstate INVALID -m tcp --tcp-flags SYN,RST,ACK ACK -m connmark --mark 0x10000000/0x10000000 -j NFQUEUE --queue-num 0'
+	'-A SYNGATE-MANGLE -i sg0 -p tcp -m multiport --dports 80,443 -m conntrack --ctstate INVALID -m tcp --tcp-flags SYN,RST,ACK ACK -m set --match-set syngate-lane src -m hashlimit --hashlimit-upto 1000/sec --hashlimit-burst 1000 --hashlimit-mode srcip --hashlimit-name la0-1000 -j NFQUEUE --queue-num 1'
+	'-A SYNGATE-MANGLE -i sg2 -p tcp -m multiport --dports 80,443 -m conntrack --ctstate INVALID -m tcp --tcp-flags SYN,RST,ACK ACK -m set --match-set syngate-lane src -m hashlimit --hashlimit-upto 1000/sec --hashlimit-burst 1000 --hashlimit-mode srcip --hashlimit-name la0-1000 -j NFQUEUE --queue-num 1'
+	'-A SYNGATE-MANGLE -i sg0 -p tcp -m multiport --dports 80,443 -m conntrack --ctstate INVALID -m tcp --tcp-flags SYN,RST,ACK ACK -m hashlimit --hashlimit-upto 50000/sec --hashlimit-burst 1000 --hashlimit-name sa0-50000 -j NFQUEUE --queue-num 0'
+	'-A SYNGATE-MANGLE -i sg2 -p tcp -m multiport --dports 80,443 -m conntrack --ctstate INVALID -m tcp --tcp-flags SYN,RST,ACK ACK -m hashlimit --hashlimit-upto 50000/sec --hashlimit-burst 1000 --hashlimit-name sa0-50000 -j NFQUEUE --queue-num 0'
+	'-A SYNGATE-MANGLE -i sg0 -p tcp -m multiport --sports 80,443 -m multiport ! --dports 80,443 -j RETURN'
+	'-A SYNGATE-MANGLE -i sg2 -p tcp -m multiport --sports 80,443 -m multiport ! --dports 80,443 -j RETURN'
+	'-A SYNGATE-MANGLE -p tcp -m multiport --sports 80,443 -m connmark --mark 0x1000000/0x1000000 -j NFQUEUE --queue-num 1'
+	'-A SYNGATE-MANGLE -p tcp -m multiport --sports 80,443 -m connmark --mark 0x10000000/0x10000000 -j NFQUEUE --queue-num 0'
+	'-A SYNGATE-MANGLE -p tcp -m multiport --sports 80,443 -m tcp --tcp-flags FIN,SYN,RST,ACK SYN,ACK -m conntrack --ctstate ESTABLISHED --ctdir REPLY -m hashlimit --hashlimit-upto 4/sec --hashlimit-burst 8 --hashlimit-mode srcip,srcport --hashlimit-name sgl0 -j NFQUEUE --queue-num 0'
+	'-A SYNGATE-MANGLE -i sg0 -p tcp -m multiport --dports 80,443 -m conntrack --ctstate INVALID -j DROP'
+	'-A SYNGATE-MANGLE -i sg2 -p tcp -m multiport --dports 80,443 -m conntrack --ctstate INVALID -j DROP'
 	':SYNGATE-KNOWN - [0:0]'
+	':SYNGATE-RAW - [0:0]'
 	'-A PREROUTING -j SYNGATE-RAW'
 	'-A SYNGATE-KNOWN -j MARK --set-xmark 0x0/0x2000000'
 	'-A SYNGATE-KNOWN -j ACCEPT'
 	'-A SYNGATE-RAW -m mark --mark 0x20000000/0x20000000 -j CT --notrack'
 	'-A SYNGATE-RAW -m mark --mark 0x20000000/0x20000000 -j ACCEPT'
 	'-A SYNGATE-RAW -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -m mark --mark 0x2000000/0x2000000 -j SYNGATE-KNOWN'
-	"$RAW_SYN"
-	"${RAW_SYN/-i sg0/-i sg2}"
-	"$RAW_SHED"
-	"${RAW_SHED/-i sg0/-i sg2}"
-	':SYNGATE-MANGLE - [0:0]'
-	'-A PREROUTING -j SYNGATE-MANGLE'
-	'-A SYNGATE-MANGLE -m mark --mark 0x20000000/0x20000000 -j RETURN'
-	'-A SYNGATE-MANGLE -i sg0 -p tcp -m multiport --dports 80,443 -m conntrack --ctstate INVALID -m tcp --tcp-flags SYN,RST,ACK ACK -j NFQUEUE --queue-num 0'
-	'-A SYNGATE-MANGLE -i sg2 -p tcp -m multiport --dports 80,443 -m conntrack --ctstate INVALID -m tcp --tcp-flags SYN,RST,ACK ACK -j NFQUEUE --queue-num 0'
-	'-A SYNGATE-MANGLE -i sg0 -p tcp -m multiport --sports 80,443 -m multiport ! --dports 80,443 -j RETURN'
-	'-A SYNGATE-MANGLE -i sg2 -p tcp -m multiport --sports 80,443 -m multiport ! --dports 80,443 -j RETURN'
-	'-A SYNGATE-MANGLE -p tcp -m multiport --sports 80,443 -m connmark --mark 0x10000000/0x10000000 -j NFQUEUE --queue-num 0'
-	'-A SYNGATE-MANGLE -p tcp -m multiport --sports 80,443 -m tcp --tcp-flags FIN,SYN,RST,ACK SYN,ACK -m conntrack --ctstate ESTABLISHED --ctdir REPLY -m hashlimit --hashlimit-upto 4/sec --hashlimit-burst 8 --hashlimit-mode srcip,srcport --hashlimit-name sgl0 -j NFQUEUE --queue-num 0'
-	'-A SYNGATE-MANGLE -i sg0 -p tcp -m multiport --dports 80,443 -m conntrack --ctstate INVALID -j DROP'
-	'-A SYNGATE-MANGLE -i sg2 -p tcp -m multiport --dports 80,443 -m conntrack --ctstate INVALID -j DROP'
+	'-A SYNGATE-RAW -i sg0 -p tcp -m multiport --dports 80,443 -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -m set --match-set syngate-lane src -m hashlimit --hashlimit-upto 1000/sec --hashlimit-burst 1000 --hashlimit-mode srcip --hashlimit-name ls0-1000 -j NFQUEUE --queue-num 1'
+	'-A SYNGATE-RAW -i sg2 -p tcp -m multiport --dports 80,443 -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -m set --match-set syngate-lane src -m hashlimit --hashlimit-upto 1000/sec --hashlimit-burst 1000 --hashlimit-mode srcip --hashlimit-name ls0-1000 -j NFQUEUE --queue-num 1'
+	'-A SYNGATE-RAW -i sg0 -p tcp -m multiport --dports 80,443 -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -m hashlimit --hashlimit-upto 100000/sec --hashlimit-burst 2000 --hashlimit-name sg0-100000 -j NFQUEUE --queue-num 0'
+	'-A SYNGATE-RAW -i sg2 -p tcp -m multiport --dports 80,443 -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -m hashlimit --hashlimit-upto 100000/sec --hashlimit-burst 2000 --hashlimit-name sg0-100000 -j NFQUEUE --queue-num 0'
+	'-A SYNGATE-RAW -i sg0 -p tcp -m multiport --dports 80,443 -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j DROP'
+	'-A SYNGATE-RAW -i sg2 -p tcp -m multiport --dports 80,443 -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j DROP'
 )
 
 # ------------------------------------------------------------------- set-up
@@ -161,6 +171,8 @@ install() {
 	check "install exits 0" [ $? = 0 ]
 
 	check "install creates chains and rules (ipv4 and ipv6)" once "${RULES[@]}"
+	check "install creates the lane's ipsets" \
+		sh -c "ip netns exec '$NS' ipset list -n syngate-lane4 && ip netns exec '$NS' ipset list -n syngate-lane6 && ip netns exec '$NS' ipset test syngate-lane syngate-lane6" >/dev/null 2>&1
 	check "jumps are first in PREROUTING" \
 		[ "$(E iptables-save -t raw | grep '^-A PREROUTING' | head -1)" = '-A PREROUTING -j SYNGATE-RAW' ]
 	check "install keeps rules that are not syngate's" \
@@ -251,13 +263,17 @@ shedding() {
 # ------------------------------------------------------ fail open / balance
 fail_open_balance() {
 	CLI install -o -p 80 -i sg0 >/dev/null
-	check "fail_open adds --queue-bypass to all 4 queue rules" \
-		[ "$(E iptables-save | grep -c -- '-j NFQUEUE --queue-num 0 --queue-bypass$')" = 4 ]
+	check "fail_open adds --queue-bypass to all 5 main queue rules" \
+		[ "$(E iptables-save | grep -c -- '-j NFQUEUE --queue-num 0 --queue-bypass$')" = 5 ]
+	check "fail_open adds --queue-bypass to all 4 lane queue rules" \
+		[ "$(E iptables-save | grep -c -- '-j NFQUEUE --queue-num 1 --queue-bypass$')" = 4 ]
 	CLI install -o -n 4 -q 10 -p 80 >/dev/null
 	check "nqueues 4 gives --queue-balance 10:13 (ipv4)" \
-		[ "$(E iptables-save | grep -c -- '-j NFQUEUE --queue-balance 10:13 --queue-bypass$')" = 4 ]
+		[ "$(E iptables-save | grep -c -- '-j NFQUEUE --queue-balance 10:13 --queue-bypass$')" = 5 ]
 	check "nqueues 4 gives --queue-balance 10:13 (ipv6)" \
-		[ "$(E ip6tables-save | grep -c -- '-j NFQUEUE --queue-balance 10:13 --queue-bypass$')" = 4 ]
+		[ "$(E ip6tables-save | grep -c -- '-j NFQUEUE --queue-balance 10:13 --queue-bypass$')" = 5 ]
+	check "nqueues 4: the lane balances over 14:17" \
+		[ "$(E iptables-save | grep -c -- '-j NFQUEUE --queue-balance 14:17 --queue-bypass$')" = 4 ]
 	CLI install -p 80 >/dev/null
 	no_bypass() { ! E iptables-save | grep -q -- --queue-bypass; }
 	check "fail closed has no --queue-bypass" no_bypass
@@ -269,6 +285,8 @@ remove() {
 	E iptables -t raw -A PREROUTING -j SYNGATE-RAW # duplicate jump: remove takes all
 	check "remove exits 0" CLI remove
 	check "remove leaves no SYNGATE in iptables-save / ip6tables-save" no_syngate
+	check "remove destroys the lane's ipsets" \
+		sh -c "! ip netns exec '$NS' ipset list -n syngate-lane4 && ! ip netns exec '$NS' ipset list -n syngate-lane" 2>/dev/null
 	check "remove keeps rules that are not syngate's" \
 		[ "$(nlines 4 '-A PREROUTING -p udp -m udp --dport 9 -j ACCEPT')" = 1 ]
 	check "remove twice succeeds" CLI remove
@@ -298,7 +316,7 @@ errors() {
 	# not supported" and the rule fails with ENOENT (shape taken from a real run
 	# with an extension this kernel lacks).  Simulated by a fake restore tool.
 	mkdir -p "$TMP/fakebin"
-	for t in iptables-save ip6tables-save iptables ip6tables; do
+	for t in iptables-save ip6tables-save iptables ip6tables ipset; do
 		ln -s "$(command -v $t)" "$TMP/fakebin/$t"
 	done
 	cat >"$TMP/fakebin/iptables-restore" <<-'EOS'

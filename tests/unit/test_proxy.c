@@ -682,8 +682,8 @@ static void port_reuse_lookup_error(void **state)
 /* The hooks of an XDP fast path: what the fast path is told, and what the
  * proxy takes from it. */
 static struct {
-	int learned, asked;
-	struct sg_tuple learned_b;
+	int learned, asked, completed;
+	struct sg_tuple learned_b, completed_t;
 	struct sg_backend_opts learned_o, known; /* known: what m_backend answers */
 	bool has_known;
 } H;
@@ -694,6 +694,13 @@ static void m_learned(void *ctx, const struct sg_tuple *b, const struct sg_backe
 	H.learned++;
 	H.learned_b = *b;
 	H.learned_o = *o;
+}
+
+static void m_completed(void *ctx, const struct sg_tuple *t)
+{
+	(void)ctx;
+	H.completed++;
+	H.completed_t = *t;
 }
 
 static int m_backend(void *ctx, const struct sg_tuple *b, struct sg_backend_opts *o)
@@ -714,7 +721,8 @@ static struct sg_proxy *new_fast_proxy(bool learn_first, enum sg_mode mode)
 					       .ct_delete = m_delete,
 					       .send = m_send,
 					       .learned = m_learned,
-					       .backend = m_backend};
+					       .backend = m_backend,
+					       .completed = m_completed};
 	static uint8_t rnd[2 * SG_COOKIE_SECRET_LEN + 8];
 	struct sg_proxy_config c;
 
@@ -745,6 +753,7 @@ static void fast_path_hooks(void **state)
 	sg_proxy_packet(px, pkt, n, MS(1000000), &a); /* passes: learning */
 	n = make(pkt, &r, BACKEND_ISN, CLIENT_ISN + 1, SG_TCP_SYN | SG_TCP_ACK, 65535, &bo);
 	sg_proxy_packet(px, pkt, n, MS(1000001), &a);
+	assert_int_equal(H.completed, 0); /* a passed SYN's SYN-ACK completes nothing yet */
 	assert_int_equal(H.learned, 1);
 	assert_memory_equal(H.learned_b.saddr, t.daddr, 16);
 	assert_int_equal(H.learned_b.sport, t.dport);
@@ -774,6 +783,9 @@ static void fast_path_hooks(void **state)
 	sg_proxy_packet(px, pkt, n, MS(1000002), &a);
 	assert_int_equal(sg_proxy_counters(px)->proxied, 1);
 	assert_int_equal(sg_proxy_counters(px)->wscale_mismatch, 0);
+	/* the proxied handshake completed: the lane is told the client's tuple */
+	assert_int_equal(H.completed, 1);
+	assert_memory_equal(&H.completed_t, &t, sizeof(t));
 	sg_proxy_free(px);
 }
 

@@ -14,8 +14,59 @@
 #include "syngate/ops/rules.h"
 
 /* The install script of the defaults (port 80, queue 0, fail-closed,
- * shed-rate 100000, default marks, all interfaces). */
+ * shed-rate 100000, ack-shed-rate 50000, the lane at 1000/s per source on
+ * queue 1, default marks, all interfaces). */
 static const char default_script[] =
+    "*raw\n"
+    ":SYNGATE-RAW - [0:0]\n"
+    ":SYNGATE-KNOWN - [0:0]\n"
+    "-I PREROUTING 1 -j SYNGATE-RAW\n"
+    "-A SYNGATE-RAW -m mark --mark 0x20000000/0x20000000 -j CT --notrack\n"
+    "-A SYNGATE-RAW -m mark --mark 0x20000000/0x20000000 -j ACCEPT\n"
+    "-A SYNGATE-RAW -p tcp --tcp-flags FIN,SYN,RST,ACK SYN -m mark --mark "
+    "0x2000000/0x2000000 -j SYNGATE-KNOWN\n"
+    "-A SYNGATE-KNOWN -j MARK --set-xmark 0x0/0x2000000\n"
+    "-A SYNGATE-KNOWN -j ACCEPT\n"
+    "-A SYNGATE-RAW -p tcp -m multiport --dports 80 --tcp-flags FIN,SYN,RST,ACK SYN -m set "
+    "--match-set syngate-lane src -m hashlimit --hashlimit-upto 1000/sec --hashlimit-burst "
+    "1000 --hashlimit-mode srcip --hashlimit-name ls0-1000 -j NFQUEUE --queue-num 1\n"
+    "-A SYNGATE-RAW -p tcp -m multiport --dports 80 --tcp-flags FIN,SYN,RST,ACK SYN -m "
+    "hashlimit --hashlimit-upto 100000/sec --hashlimit-burst 2000 --hashlimit-name "
+    "sg0-100000 -j NFQUEUE --queue-num 0\n"
+    "-A SYNGATE-RAW -p tcp -m multiport --dports 80 --tcp-flags FIN,SYN,RST,ACK SYN -j DROP\n"
+    "COMMIT\n"
+    "*mangle\n"
+    ":SYNGATE-MANGLE - [0:0]\n"
+    "-I PREROUTING 1 -j SYNGATE-MANGLE\n"
+    "-A SYNGATE-MANGLE -m mark --mark 0x20000000/0x20000000 -j RETURN\n"
+    "-A SYNGATE-MANGLE -p tcp -m multiport --dports 80 -m conntrack --ctstate INVALID "
+    "--tcp-flags SYN,RST,ACK ACK -m connmark --mark 0x1000000/0x1000000 -j NFQUEUE "
+    "--queue-num 1\n"
+    "-A SYNGATE-MANGLE -p tcp -m multiport --dports 80 -m conntrack --ctstate INVALID "
+    "--tcp-flags SYN,RST,ACK ACK -m connmark --mark 0x10000000/0x10000000 -j NFQUEUE "
+    "--queue-num 0\n"
+    "-A SYNGATE-MANGLE -p tcp -m multiport --dports 80 -m conntrack --ctstate INVALID "
+    "--tcp-flags SYN,RST,ACK ACK -m set --match-set syngate-lane src -m hashlimit "
+    "--hashlimit-upto 1000/sec --hashlimit-burst 1000 --hashlimit-mode srcip "
+    "--hashlimit-name la0-1000 -j NFQUEUE --queue-num 1\n"
+    "-A SYNGATE-MANGLE -p tcp -m multiport --dports 80 -m conntrack --ctstate INVALID "
+    "--tcp-flags SYN,RST,ACK ACK -m hashlimit --hashlimit-upto 50000/sec --hashlimit-burst "
+    "1000 --hashlimit-name sa0-50000 -j NFQUEUE --queue-num 0\n"
+    "-A SYNGATE-MANGLE -p tcp -m multiport --sports 80 -m connmark --mark "
+    "0x1000000/0x1000000 -j NFQUEUE --queue-num 1\n"
+    "-A SYNGATE-MANGLE -p tcp -m multiport --sports 80 -m connmark --mark "
+    "0x10000000/0x10000000 -j NFQUEUE --queue-num 0\n"
+    "-A SYNGATE-MANGLE -p tcp -m multiport --sports 80 --tcp-flags FIN,SYN,RST,ACK SYN,ACK "
+    "-m conntrack --ctstate ESTABLISHED --ctdir REPLY -m hashlimit --hashlimit-upto 4/sec "
+    "--hashlimit-burst 8 --hashlimit-mode srcip,srcport --hashlimit-name sgl0 -j NFQUEUE "
+    "--queue-num 0\n"
+    "-A SYNGATE-MANGLE -p tcp -m multiport --dports 80 -m conntrack --ctstate INVALID -j "
+    "DROP\n"
+    "COMMIT\n";
+
+/* The same without the lane and the ACK bucket (plain_defaults()): the rule
+ * set as it was before them. */
+static const char plain_script[] =
     "*raw\n"
     ":SYNGATE-RAW - [0:0]\n"
     ":SYNGATE-KNOWN - [0:0]\n"
@@ -69,6 +120,15 @@ static int count(const char *text, const char *needle)
 	return n;
 }
 
+/* The defaults without the lane and the ACK bucket: what the tests of the
+ * other parts of the rule set count in. */
+static void plain_defaults(struct sg_rules_config *c)
+{
+	sg_rules_defaults(c);
+	c->lane = false;
+	c->ack_shed_rate = 0;
+}
+
 static void defaults(void **state)
 {
 	struct sg_rules_config c;
@@ -77,6 +137,48 @@ static void defaults(void **state)
 	sg_rules_defaults(&c);
 	assert_null(sg_rules_invalid(&c));
 	assert_string_equal(script_of(&c), default_script);
+	plain_defaults(&c);
+	assert_null(sg_rules_invalid(&c));
+	assert_string_equal(script_of(&c), plain_script);
+}
+
+/* The ACK bucket: its own table name and rate; pending connections skip it.
+ * The lane: per-source buckets before the shared ones, its queues after the
+ * main ones, and the connmark rules that keep a pending connection on the
+ * queue that created it. */
+static void ack_shed_and_lane(void **state)
+{
+	struct sg_rules_config c;
+	const char *s;
+
+	(void)state;
+	plain_defaults(&c);
+	c.ack_shed_rate = 150000;
+	assert_int_equal(sg_rules_ack_shed_effective(&c), 142857);
+	s = script_of(&c);
+	assert_non_null(strstr(s, "--tcp-flags SYN,RST,ACK ACK -m connmark --mark "
+	                          "0x10000000/0x10000000 -j NFQUEUE --queue-num 0\n"));
+	assert_non_null(strstr(s, "--tcp-flags SYN,RST,ACK ACK -m hashlimit --hashlimit-upto "
+	                          "142857/sec --hashlimit-burst 2857 --hashlimit-name sa0-142857 "
+	                          "-j NFQUEUE --queue-num 0\n"));
+	assert_null(strstr(s, "match-set"));
+	sg_rules_defaults(&c);
+	c.queue = 10;
+	c.nqueues = 4;
+	c.lane_rate = 50;
+	c.completions = true;
+	s = script_of(&c);
+	assert_int_equal(count(s, "-j NFQUEUE --queue-balance 14:17\n"), 5);
+	assert_int_equal(count(s, "-j NFQUEUE --queue-balance 10:13\n"), 6);
+	assert_int_equal(count(s, "--match-set syngate-lane src -m hashlimit --hashlimit-upto "
+	                          "50/sec --hashlimit-burst 50 --hashlimit-mode srcip "),
+	                 2);
+	assert_non_null(strstr(s, "--hashlimit-name ls10-50 "));
+	assert_non_null(strstr(s, "--hashlimit-name la10-50 "));
+	assert_null(strstr(s, "--match-set syngate-lane dst"));
+	assert_int_equal(count(s, "-m connmark --mark 0x1000000/0x1000000 -j NFQUEUE "
+	                          "--queue-balance 14:17\n"),
+	                 2);
 }
 
 /* Ports go into one multiport list; each client rule is repeated per
@@ -87,7 +189,7 @@ static void ports_and_interfaces(void **state)
 	const char *s;
 
 	(void)state;
-	sg_rules_defaults(&c);
+	plain_defaults(&c);
 	c.ports[0] = 80;
 	c.ports[1] = 443;
 	c.nports = 2;
@@ -117,7 +219,7 @@ static void shed_rate(void **state)
 	const char *s;
 
 	(void)state;
-	sg_rules_defaults(&c);
+	plain_defaults(&c);
 	c.shed_rate = 150000;
 	assert_int_equal(sg_rules_shed_effective(&c), 142857);
 	s = script_of(&c);
@@ -142,7 +244,7 @@ static void fail_open_and_queues(void **state)
 	const char *s;
 
 	(void)state;
-	sg_rules_defaults(&c);
+	plain_defaults(&c);
 	c.fail_open = true;
 	s = script_of(&c);
 	assert_int_equal(count(s, "-j NFQUEUE --queue-num 0 --queue-bypass\n"), 4);
@@ -166,7 +268,7 @@ static void completions(void **state)
 	struct sg_rules_config c;
 
 	(void)state;
-	sg_rules_defaults(&c);
+	plain_defaults(&c);
 	assert_null(strstr(script_of(&c), "--connbytes 2:2"));
 	c.completions = true;
 	assert_non_null(strstr(script_of(&c),
@@ -181,9 +283,10 @@ static void marks(void **state)
 	const char *s;
 
 	(void)state;
-	sg_rules_defaults(&c);
+	plain_defaults(&c);
 	c.marks = (struct sg_marks){
-	    .pending = 0x1, .proxied = 0x2, .reflect = 0x4, .complete = 0x8, .known = 0x10};
+	    .pending = 0x1, .proxied = 0x2, .reflect = 0x4, .complete = 0x8, .known = 0x10,
+	    .lane = 0x20};
 	c.completions = true;
 	assert_null(sg_rules_invalid(&c));
 	s = script_of(&c);
@@ -246,12 +349,25 @@ static void invalid(void **state)
 	BAD(c.ipv4 = c.ipv6 = false);
 	BAD(c.shed_rate = 999);
 	BAD((c.nqueues = 11, c.shed_rate = 100000));
+	BAD(c.ack_shed_rate = 999);
+	BAD((c.nqueues = 21, c.shed_rate = 1000));
+	BAD(c.marks.lane = 0);
+	BAD(c.marks.lane = c.marks.pending);
+	BAD(c.marks.lane = c.marks.known);
+	BAD(c.nqueues = 33);
+	BAD(c.queue = 65535);
+	BAD(c.lane_rate = 0);
+	BAD(c.lane_rate = SG_RULES_LANE_RATE_MAX + 1);
 #undef BAD
 	sg_rules_defaults(&c);
 	strcpy(c.ifaces[0], "eth+");
 	c.nifaces = 1;
-	c.queue = 65535;
+	c.queue = 65534; /* the lane's queue is 65535 */
 	c.shed_rate = 1000000;
+	c.ack_shed_rate = 1000000;
+	assert_null(sg_rules_invalid(&c));
+	c.lane = false;
+	c.queue = 65535;
 	assert_null(sg_rules_invalid(&c));
 	sg_strbuf_free(&b);
 }
@@ -400,6 +516,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(defaults),
+	    cmocka_unit_test(ack_shed_and_lane),
 	    cmocka_unit_test(ports_and_interfaces),
 	    cmocka_unit_test(shed_rate),
 	    cmocka_unit_test(fail_open_and_queues),

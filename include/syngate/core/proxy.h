@@ -74,6 +74,10 @@ struct sg_proxy_io {
 	/* the options known elsewhere of backend @b (daddr/dport), when the proxy
 	 * has none: 0 and @o filled, or -1 */
 	int (*backend)(void *ctx, const struct sg_tuple *b, struct sg_backend_opts *o);
+	/* @t (client -> server) completed a handshake: proxied (the backend's
+	 * SYN-ACK came), or passed through (its completing ACK came).  May be
+	 * NULL.  The lane takes the client in. */
+	void (*completed)(void *ctx, const struct sg_tuple *t);
 };
 
 #define SG_HIST_BUCKETS 12

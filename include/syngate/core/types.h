@@ -31,14 +31,17 @@ struct sg_marks {
 	uint32_t reflect;
 	uint32_t complete;
 	uint32_t known;	   /* packet mark: a SYN whose tuple conntrack knows (TC program) */
+	uint32_t lane;	   /* connmark, with pending: pending in a lane queue */
 };
 
 /* Fills @m with the defaults: pending 0x10000000, proxied 0x08000000,
- * reflect 0x20000000, complete 0x04000000. */
+ * reflect 0x20000000, complete 0x04000000, known 0x02000000, lane
+ * 0x01000000. */
 void sg_marks_defaults(struct sg_marks *m);
 
 /* True when every mark is non-zero, pending, proxied and reflect share no
- * bit, and neither do complete and reflect. */
+ * bit, neither do complete or known and reflect, and lane shares none with
+ * any. */
 bool sg_marks_valid(const struct sg_marks *m);
 
 /* Values are the kernel's NF_* verdicts. */

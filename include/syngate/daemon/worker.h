@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "syngate/ops/config.h"
+#include "syngate/io/lane.h"
 #include "syngate/io/nfq.h"
 #include "syngate/core/proxy.h"
 #include "syngate/io/xdp.h"
@@ -28,6 +29,7 @@
 struct sg_worker_snap {
 	struct sg_counters c;
 	struct sg_nfq_stats nfq;
+	struct sg_lane_stats lane; /* zero when the lane is off */
 	struct sg_adaptive ad;
 	uint64_t cookies_slot[2];
 	uint32_t halfopen;
@@ -38,8 +40,14 @@ struct sg_worker_snap {
 struct sg_worker;
 
 /* Opens queue @queue and everything the worker needs.  Worker @id of
- * @nworkers: the count divides the adaptive watermarks (each worker sees its
- * share of the SYNs).  @ring and @xdp (NULL: none) outlive the worker. */
+ * @nworkers (main and lane workers together).  cfg->rules.nqueues divides
+ * the adaptive watermarks (each main worker sees its share of the SYNs).
+ * With the lane (cfg->rules.lane), workers
+ * 0..nqueues-1 serve the main queues and the others the lane queues: a lane
+ * worker marks its pending connections with lane_mark as well, so that the
+ * rules bring their packets back to it; every worker puts the client of each
+ * completed handshake into the lane.  @ring and @xdp (NULL: none) outlive
+ * the worker. */
 struct sg_worker *sg_worker_new(const struct sg_config *cfg, uint16_t queue, int id, int nworkers,
 				struct sg_keyring *ring, struct sg_xdp *xdp);
 /* Starts the worker's thread. */

@@ -26,6 +26,7 @@ struct sg_config {
 	struct sg_rules_config rules;
 	uint32_t queue_maxlen;
 	uint32_t rcvbuf_mb;
+	uint32_t lane_timeout;	/* seconds in the lane after the last completed handshake */
 	bool install_rules;	/* run: install rules at start, remove them at exit */
 	char control[108];	/* control socket path */
 	char metrics_addr[64];	/* Prometheus endpoint address */

@@ -40,6 +40,20 @@
 #define SG_RULES_SHED_RATE_MIN 1000u
 #define SG_RULES_SHED_RATE_MAX 1000000u
 
+/* ACK shedding: INVALID ACKs (cookie ACKs, and every ACK of a random-source
+ * ACK flood) per second let into each queue, one shared bucket as for SYNs;
+ * 0 = no limit.  Same bounds and rounding as shed_rate. */
+#define SG_RULES_DEFAULT_ACK_SHED_RATE 50000u
+
+/* The lane (rules/README.md): clients that completed a handshake recently,
+ * in the ipset syngate-lane (a list:set of syngate-lane4 and syngate-lane6,
+ * so the rule text stays the same for both families), skip the shared
+ * buckets and use queues of their own (queue + nqueues .. queue + 2 *
+ * nqueues - 1); each such address may send lane_rate SYNs and lane_rate
+ * cookie ACKs a second (per-source hashlimit). */
+#define SG_RULES_DEFAULT_LANE_RATE 1000u
+#define SG_RULES_LANE_RATE_MAX 100000u
+
 struct sg_rules_config {
 	uint16_t ports[SG_RULES_MAX_PORTS]; /* protected TCP ports */
 	int nports;
@@ -52,6 +66,9 @@ struct sg_rules_config {
 	uint32_t shed_rate;    /* SYNs/s per queue allowed into the queue; 0 = no limit */
 	bool completions;      /* queue the ACK completing a passed-through handshake
 	                        * (adaptive mode counts them; nothing else needs them) */
+	uint32_t ack_shed_rate; /* INVALID ACKs/s per queue allowed in; 0 = no limit */
+	bool lane;             /* the lane: its rules, and nqueues more queues */
+	uint32_t lane_rate;    /* per lane member: SYNs/s and cookie ACKs/s */
 	bool ipv4, ipv6;
 	bool timestamps;       /* add SYNGATE-TS (filter): a SYNPROXY rule no packet
 	                        * reaches, so that the kernel registers its synproxy
@@ -60,20 +77,25 @@ struct sg_rules_config {
 };
 
 /* Fills @c with defaults (port 80, queue 0, one queue, fail-closed, both
- * families, the default marks, all interfaces, shed_rate 100000). */
+ * families, the default marks, all interfaces, shed_rate 100000,
+ * ack_shed_rate 50000, the lane on at 1000/s per source). */
 void sg_rules_defaults(struct sg_rules_config *c);
 
 /* Checks @c: 1..15 non-zero ports, 0..8 interface names that are safe in an
  * iptables script (1..15 bytes, no blank, quote, '#', '/' or control byte),
  * nqueues >= 1 and the last queue <= 65535, valid marks (sg_marks_valid()),
  * at least one family, shed_rate 0 or 1000..1000000 with
- * shed_rate * nqueues <= 1000000.  Returns NULL when valid, else what is
- * wrong (a static string). */
+ * shed_rate * nqueues <= 1000000, the same for ack_shed_rate, and with the
+ * lane nqueues <= 32, the last lane queue <= 65535 and lane_rate
+ * 1..100000.  Returns NULL when valid, else what is wrong (a static
+ * string). */
 const char *sg_rules_invalid(const struct sg_rules_config *c);
 
 /* The rate the shed rule really lets through, in SYNs per second for all
  * queues together (what iptables-save shows): 0 when shed_rate is 0. */
 uint32_t sg_rules_shed_effective(const struct sg_rules_config *c);
+/* The same for ack_shed_rate. */
+uint32_t sg_rules_ack_shed_effective(const struct sg_rules_config *c);
 
 /* What iptables-save shows of syngate in one table. */
 #define SG_RULES_MAX_TABLES 8 /* iptables has 5 (raw mangle nat filter security) */

@@ -10,6 +10,7 @@
 #include "syngate/io/ct.h"
 #include "syngate/io/diag.h"
 #include "syngate/io/kstats.h"
+#include "syngate/io/lane.h"
 #include "syngate/io/nfq.h"
 #include "syngate/core/proxy.h"
 #include "syngate/io/xdp.h"
@@ -39,6 +40,7 @@ struct sg_stats_src {
 	uint64_t engagements, releases; /* adaptive transitions */
 	uint16_t queue;
 	const struct sg_nfq_stats *nfq;		  /* may be NULL */
+	const struct sg_lane_stats *lane;	  /* NULL: lane off */
 	const struct sg_ct_events_stats *ev;	  /* may be NULL */
 	const struct sg_kqueue *kq;		  /* may be NULL */
 	uint64_t cookies_slot[2];		  /* cookies issued: current, previous slot */
