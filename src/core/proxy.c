@@ -382,7 +382,7 @@ static uint8_t adv_wscale(const struct sg_proxy *px, const struct backend *b)
 
 static void on_syn(struct sg_proxy *px, const struct sg_pkt *p, uint64_t now, struct sg_action *a)
 {
-	struct backend *b = backend_find(px, p->tuple.family, p->tuple.daddr, p->tuple.dport);
+	struct backend *b = backend_of(px, p);
 	uint16_t cap = p->tuple.family == AF_INET6 ? px->cfg.mss6 : px->cfg.mss4;
 	struct sg_tuple r = sg_tuple_reverse(&p->tuple);
 	struct sg_seg s;

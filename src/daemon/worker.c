@@ -110,19 +110,81 @@ static int io_send(void *ctx, const uint8_t *pkt, size_t len)
 	return sg_raw_send(((struct sg_worker *)ctx)->raw, pkt, len);
 }
 
-static void io_learned(void *ctx, const struct sg_tuple *b, const struct sg_backend_opts *o)
-{
-	struct sg_xdp_backend v = {o->mss, o->has_wscale, o->wscale, o->sack_ok, {0}};
+/* Backend options learned by any worker, for the workers that do not see a
+ * backend's SYN-ACK themselves: without the XDP program's map, a lane worker
+ * would otherwise advertise default-wscale to a backend a main worker has
+ * long learned.  Direct-mapped by address and port, last writer wins; one
+ * lock, taken once per learned SYN-ACK (a sample of a few a second per
+ * backend) and once per SYN or ACK to a backend the worker does not know. */
+#define SHARED_BACKENDS 256
 
-	sg_xdp_learned(((struct sg_worker *)ctx)->xdp, b->family, b->saddr, b->sport, &v);
+static struct {
+	pthread_mutex_t lock;
+	struct {
+		bool used;
+		uint8_t family;
+		uint8_t addr[16];
+		uint16_t port;
+		struct sg_backend_opts o;
+	} e[SHARED_BACKENDS];
+} shared = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static unsigned shared_slot(uint8_t family, const uint8_t *addr, uint16_t port)
+{
+	uint32_t h = 2166136261u ^ family ^ port;
+
+	for (size_t i = 0; i < sg_addr_len(family); i++)
+		h = (h ^ addr[i]) * 16777619u;
+	return h % SHARED_BACKENDS;
 }
 
+static void shared_put(const struct sg_tuple *b, const struct sg_backend_opts *o)
+{
+	unsigned i = shared_slot(b->family, b->saddr, b->sport);
+
+	pthread_mutex_lock(&shared.lock);
+	shared.e[i].used = true;
+	shared.e[i].family = b->family;
+	memcpy(shared.e[i].addr, b->saddr, sg_addr_len(b->family));
+	shared.e[i].port = b->sport;
+	shared.e[i].o = *o;
+	pthread_mutex_unlock(&shared.lock);
+}
+
+/* The options of backend @b (daddr/dport); 0, or -1 when nobody learned it. */
+static int shared_get(const struct sg_tuple *b, struct sg_backend_opts *o)
+{
+	unsigned i = shared_slot(b->family, b->daddr, b->dport);
+	int r = -1;
+
+	pthread_mutex_lock(&shared.lock);
+	if (shared.e[i].used && shared.e[i].family == b->family && shared.e[i].port == b->dport &&
+	    !memcmp(shared.e[i].addr, b->daddr, sg_addr_len(b->family))) {
+		*o = shared.e[i].o;
+		r = 0;
+	}
+	pthread_mutex_unlock(&shared.lock);
+	return r;
+}
+
+static void io_learned(void *ctx, const struct sg_tuple *b, const struct sg_backend_opts *o)
+{
+	struct sg_worker *w = ctx;
+	struct sg_xdp_backend v = {o->mss, o->has_wscale, o->wscale, o->sack_ok, {0}};
+
+	shared_put(b, o);
+	if (w->xdp)
+		sg_xdp_learned(w->xdp, b->family, b->saddr, b->sport, &v);
+}
+
+/* What the XDP program's map, else another worker, knows of backend @b. */
 static int io_backend(void *ctx, const struct sg_tuple *b, struct sg_backend_opts *o)
 {
+	struct sg_worker *w = ctx;
 	struct sg_xdp_backend v;
 
-	if (sg_xdp_backend(((struct sg_worker *)ctx)->xdp, b->family, b->daddr, b->dport, &v) != 0)
-		return -1;
+	if (!w->xdp || sg_xdp_backend(w->xdp, b->family, b->daddr, b->dport, &v) != 0)
+		return shared_get(b, o);
 	o->mss = v.mss;
 	o->has_wscale = v.has_wscale;
 	o->wscale = v.wscale;
@@ -421,8 +483,8 @@ struct sg_worker *sg_worker_new(const struct sg_config *cfg, uint16_t queue, int
 				 .ct_delete = io_delete,
 				 .ct_lookup = io_lookup,
 				 .send = io_send,
-				 .learned = xdp ? io_learned : NULL,
-				 .backend = xdp ? io_backend : NULL,
+				 .learned = io_learned,
+				 .backend = io_backend,
 				 .completed = cfg->rules.lane ? io_completed : NULL};
 	struct sg_nfq_config qc = {queue, cfg->queue_maxlen, (size_t)cfg->rcvbuf_mb << 20,
 				   cfg->rules.fail_open};
