@@ -31,6 +31,8 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink_queue.h>
 
+#include "bench_util.h"
+
 #define RING (1u << 20)
 
 struct held {
@@ -40,22 +42,7 @@ struct held {
 
 static struct held ring[RING];
 static uint32_t head, tail; /* ring[tail..head) wait for their verdict */
-static volatile sig_atomic_t stop;
 static uint64_t received, released, overflow;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* Sends one config message and checks the kernel's acknowledgement. */
 static int config(struct mnl_socket *nl, struct nlmsghdr *nlh)

@@ -244,6 +244,22 @@ static bool ct_family_ok(uint8_t family)
 	return family == AF_INET || family == AF_INET6;
 }
 
+/* Starts a request of @type about tuple @t (as its original tuple) in
+ * ct->buf.  NULL with errno EINVAL for a family other than AF_INET/6. */
+static struct nlmsghdr *ct_tuple_msg(struct sg_ct *ct, uint16_t type,
+				     const struct sg_tuple *t)
+{
+	struct nlmsghdr *nlh;
+
+	if (!ct_family_ok(t->family)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	nlh = ct_msg_start(ct->buf, type, 0, t->family, ct_next_seq(ct));
+	ct_put_tuple(nlh, CTA_TUPLE_ORIG, t, false);
+	return nlh;
+}
+
 /* --- public requests ------------------------------------------------------ */
 
 struct sg_ct *sg_ct_open(void)
@@ -317,14 +333,10 @@ int sg_ct_create(struct sg_ct *ct, const struct sg_ct_new *n)
 int sg_ct_establish(struct sg_ct *ct, const struct sg_tuple *orig, int32_t reply_off, uint32_t mark,
 		    const struct sg_ct_synproxy *sp)
 {
-	struct nlmsghdr *nlh;
+	struct nlmsghdr *nlh = ct_tuple_msg(ct, IPCTNL_MSG_CT_NEW, orig);
 
-	if (!ct_family_ok(orig->family)) {
-		errno = EINVAL;
+	if (!nlh)
 		return -1;
-	}
-	nlh = ct_msg_start(ct->buf, IPCTNL_MSG_CT_NEW, 0, orig->family, ct_next_seq(ct));
-	ct_put_tuple(nlh, CTA_TUPLE_ORIG, orig, false);
 	ct_put_seqadj(nlh, CTA_SEQ_ADJ_ORIG, 0);
 	ct_put_seqadj(nlh, CTA_SEQ_ADJ_REPLY, reply_off);
 	if (sp)
@@ -337,14 +349,10 @@ int sg_ct_establish(struct sg_ct *ct, const struct sg_tuple *orig, int32_t reply
 int sg_ct_set_synproxy(struct sg_ct *ct, const struct sg_tuple *orig,
 		       const struct sg_ct_synproxy *sp)
 {
-	struct nlmsghdr *nlh;
+	struct nlmsghdr *nlh = ct_tuple_msg(ct, IPCTNL_MSG_CT_NEW, orig);
 
-	if (!ct_family_ok(orig->family)) {
-		errno = EINVAL;
+	if (!nlh)
 		return -1;
-	}
-	nlh = ct_msg_start(ct->buf, IPCTNL_MSG_CT_NEW, 0, orig->family, ct_next_seq(ct));
-	ct_put_tuple(nlh, CTA_TUPLE_ORIG, orig, false);
 	ct_put_synproxy(nlh, sp);
 	return ct_request(ct, nlh);
 }
@@ -352,14 +360,10 @@ int sg_ct_set_synproxy(struct sg_ct *ct, const struct sg_tuple *orig,
 /* Returns -1/ENOENT when no entry has @orig as original tuple. */
 int sg_ct_delete(struct sg_ct *ct, const struct sg_tuple *orig)
 {
-	struct nlmsghdr *nlh;
+	struct nlmsghdr *nlh = ct_tuple_msg(ct, IPCTNL_MSG_CT_DELETE, orig);
 
-	if (!ct_family_ok(orig->family)) {
-		errno = EINVAL;
+	if (!nlh)
 		return -1;
-	}
-	nlh = ct_msg_start(ct->buf, IPCTNL_MSG_CT_DELETE, 0, orig->family, ct_next_seq(ct));
-	ct_put_tuple(nlh, CTA_TUPLE_ORIG, orig, false);
 	return ct_request(ct, nlh);
 }
 
@@ -369,14 +373,10 @@ int sg_ct_delete(struct sg_ct *ct, const struct sg_tuple *orig)
  * acknowledgement and is skipped. */
 int sg_ct_lookup(struct sg_ct *ct, const struct sg_tuple *t)
 {
-	struct nlmsghdr *nlh;
+	struct nlmsghdr *nlh = ct_tuple_msg(ct, IPCTNL_MSG_CT_GET, t);
 
-	if (!ct_family_ok(t->family)) {
-		errno = EINVAL;
+	if (!nlh)
 		return -1;
-	}
-	nlh = ct_msg_start(ct->buf, IPCTNL_MSG_CT_GET, 0, t->family, ct_next_seq(ct));
-	ct_put_tuple(nlh, CTA_TUPLE_ORIG, t, false);
 	if (ct_request(ct, nlh) == 0)
 		return 1;
 	return errno == ENOENT ? 0 : -1;

@@ -1,6 +1,7 @@
 /* syngate logging: see include/syngate/io/log.h. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -36,35 +37,30 @@ static void vlog(enum sg_log_level l, const char *err, const char *fmt, va_list 
 	fprintf(stderr, "syngate: %s: %s%s%s\n", names[l], msg, err ? ": " : "", err ? err : "");
 }
 
+/* The body of each variadic logger: errno is kept for the caller, and
+ * @with_err appends its text (relayd's log_warn against log_warnx). */
+#define LOG_BODY(l, with_err)                                                              \
+	do {                                                                               \
+		int saved = errno;                                                         \
+		va_list ap;                                                                \
+                                                                                           \
+		va_start(ap, fmt);                                                         \
+		vlog((l), (with_err) ? strerror(saved) : NULL, fmt, ap);                   \
+		va_end(ap);                                                                \
+		errno = saved;                                                             \
+	} while (0)
+
 void sg_log(enum sg_log_level l, const char *fmt, ...)
 {
-	int saved = errno;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(l, NULL, fmt, ap);
-	va_end(ap);
-	errno = saved;
+	LOG_BODY(l, false);
 }
 
 void sg_log_warn(const char *fmt, ...)
 {
-	int saved = errno;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(SG_LOG_WARN, strerror(saved), fmt, ap);
-	va_end(ap);
-	errno = saved;
+	LOG_BODY(SG_LOG_WARN, true);
 }
 
 void sg_log_warnx(const char *fmt, ...)
 {
-	int saved = errno;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(SG_LOG_WARN, NULL, fmt, ap);
-	va_end(ap);
-	errno = saved;
+	LOG_BODY(SG_LOG_WARN, false);
 }

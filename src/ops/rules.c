@@ -191,6 +191,18 @@ static void put_client_rule(struct sg_strbuf *b, const struct sg_rules_config *c
 		sg_strbuf_printf(b, "-A %s -i %s %s\n", chain, c->ifaces[i], rest);
 }
 
+/* " -m hashlimit ..." of one shared bucket of @rate a second, named
+ * PREFIX<queue>-<rate>: the kernel shares a hashlimit table by name and
+ * keeps the rate of the rule that created it, so the name carries both. */
+static void bucket_match(char *out, size_t len, uint32_t rate, const char *prefix,
+                         uint16_t queue)
+{
+	snprintf(out, len,
+	         " -m hashlimit --hashlimit-upto %" PRIu32 "/sec --hashlimit-burst %" PRIu32
+	         " --hashlimit-name %s%u-%" PRIu32,
+	         rate, shed_burst(rate), prefix, queue, rate);
+}
+
 /* raw PREROUTING, before conntrack: a SYN-ACK syngate reflected (NF_REPEAT
  * with the reflect mark) is notracked and accepted; client SYNs go to syngate,
  * at most shed_rate a second per queue, and the excess is dropped here: the
@@ -228,10 +240,7 @@ static void put_raw_rules(struct sg_strbuf *b, const struct sg_rules_config *c,
 		limit[0] = '\0';
 	}
 	if (rate)
-		snprintf(limit, sizeof(limit),
-		         " -m hashlimit --hashlimit-upto %" PRIu32 "/sec --hashlimit-burst %" PRIu32
-		         " --hashlimit-name sg%u-%" PRIu32,
-		         rate, shed_burst(rate), c->queue, rate);
+		bucket_match(limit, sizeof(limit), rate, "sg", c->queue);
 	snprintf(rest, sizeof(rest), "%s%s -j %s", syn, limit, p->queue);
 	put_client_rule(b, c, "SYNGATE-RAW", rest);
 	if (!rate)
@@ -314,10 +323,7 @@ static void put_cookie_acks(struct sg_strbuf *b, const struct sg_rules_config *c
 		lim[0] = '\0';
 	}
 	if (arate)
-		snprintf(lim, sizeof(lim),
-		         " -m hashlimit --hashlimit-upto %" PRIu32 "/sec --hashlimit-burst %" PRIu32
-		         " --hashlimit-name sa%u-%" PRIu32,
-		         arate, shed_burst(arate), c->queue, arate);
+		bucket_match(lim, sizeof(lim), arate, "sa", c->queue);
 	snprintf(rest, sizeof(rest), "%s%s -j %s", ack, lim, p->queue);
 	put_client_rule(b, c, "SYNGATE-MANGLE", rest);
 }

@@ -26,6 +26,11 @@
 #                   drop_backend_rst
 #   backend_silent  (10) silent backend: the client is reset after --backend-timeout-ms,
 #                   drop_backend_timeout
+#   port_reuse      (11) port reuse on the queue path: 10 client ports used (proxied), the
+#                   daemon restarted (its memory gone, conntrack's entries in TIME_WAIT kept),
+#                   the same ports again: every SYN passes (syn_passed_tracked: conntrack
+#                   asked over ctnetlink) and every connection completes (with the old
+#                   memory of spliced tuples, all 10 hung)
 # The queue path: the daemon runs with --xdp off (test_xdp.sh tests the XDP fast path).
 # Cases (1)-(7) run syngate "A" with learning on (the first SYN to an unknown backend passes,
 # so every backend is warmed up first), (8)-(10) syngate "B" with --learn no; each case
@@ -49,7 +54,7 @@ CONNS=${SG_CONNS:-1000}
 HTTP=80 CLOSED=81 SILENT=82 FAST=8080 BULK=9000 ECHO=9001 WS=9002
 PORTS=$HTTP,$CLOSED,$SILENT,$FAST,$BULK,$ECHO,$WS
 SG_CASES=(curl_v4_v6 bulk many_conns syn_flood_v4 forged_acks syn_flood_v6 sigkill small_wscale
-    backend_rst backend_silent)
+    backend_rst backend_silent port_reuse)
 SGD_PID='' SGD_NAME=''
 
 # ------------------------------------------------------------------ helpers
@@ -418,6 +423,33 @@ backend_silent() {
     sg_assert_eq "(10) drop_backend_timeout +1" "$(sg_delta i0 i1 drop_backend_timeout)" 1
     sg_assert_ge "(10) the backend SYN was retransmitted (backend_syns +2 or more)" \
         "$(sg_delta i0 i1 backend_syns)" 2
+}
+
+# ------------------------------------------------------------------ (11) port reuse
+port_reuse() {
+    local tw p bad=0 a b
+    use_syngate A fresh
+    sg_assert "(11) warm-up curl (learns the backend)" sg_curl_ok "http://$SG_SRV4:$HTTP/"
+    # the client must not keep the ports in its own TIME_WAIT (it closes first)
+    tw=$(sg_in "$SG_NS_C" sysctl -n net.ipv4.tcp_max_tw_buckets)
+    sg_in "$SG_NS_C" sysctl -qw net.ipv4.tcp_max_tw_buckets=0
+    for ((p = 42100; p < 42110; p++)); do
+        sg_curl_ok "http://$SG_SRV4:$HTTP/" --local-port "$p" || bad=$((bad + 1))
+    done
+    sg_assert_eq "(11) 10 ports used before the restart" "$bad" 0
+    use_syngate A fresh
+    sg_assert "(11) warm-up curl after the restart" sg_curl_ok "http://$SG_SRV4:$HTTP/"
+    sg_snap r0
+    bad=0
+    for ((p = 42100; p < 42110; p++)); do
+        SG_CURL_TIMEOUT=5 sg_curl_ok "http://$SG_SRV4:$HTTP/" --local-port "$p" || bad=$((bad + 1))
+    done
+    sg_snap r1
+    sg_in "$SG_NS_C" sysctl -qw net.ipv4.tcp_max_tw_buckets="$tw"
+    sg_assert_eq "(11) the 10 ports reused after the restart: none hangs" "$bad" 0
+    sg_assert_ge "(11) their SYNs passed because conntrack knew them (syn_passed_tracked)" \
+        "$(sg_delta r0 r1 syn_passed_tracked)" 10
+    sg_assert_eq "(11) no lookup failed" "$(sg_stat r1 ct_lookup_errors)" 0
 }
 
 sg_run_cases "$@"
