@@ -242,7 +242,7 @@ report() {
     echo
     echo "Systems: \`plain-sc0\` / \`plain-sc1\` = plain forwarding router, no protection, the server with" \
         "tcp_syncookies 0 / 1; \`synproxy\` = kernel SYNPROXY (bench/ref_synproxy.sh); \`syngate\` = default" \
-        "options, nothing else (mode always, xdp auto: every veth of the router, none named); \`syngate-adaptive\` = \`--mode adaptive\`; \`syngate-xdp\` = syngate with" \
+        "options, nothing else (mode always, xdp auto: the router's default-route veth, the client side, none named); \`syngate-adaptive\` = \`--mode adaptive\`; \`syngate-xdp\` = syngate with" \
         "its XDP fast path (\`--xdp $BN_XDP_MODE\` on the router's client-facing veth, docs/xdp.md);" \
         "\`syngate-noxdp\` = \`--xdp off\` (the NFQUEUE path whatever the default); \`null-reflect\` / \`null-accept\` =" \
         "null NFQUEUE daemons under syngate's rules. Spoofed sources (hping3 --rand-source, synflood) are all in 198.18.0.0/15."
