@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <ini.h>
 
@@ -264,14 +265,51 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 	return 0;
 }
 
+/* What libinih would read wrongly, refused before it reads: anything but a
+ * regular file of at most CONFIG_MAX_BYTES (check-config /dev/zero read
+ * forever), a line longer than its buffer (it splits it, and the tail of a
+ * long comment became an option), an indented line after a key (it joins
+ * it to the value as a continuation).  0, or -1 with the line in @err. */
+#define CONFIG_MAX_BYTES (1u << 20)
+#define CONFIG_MAX_LINE 199 /* Debian's libinih: INI_MAX_LINE 200, with the NUL */
+static int lines_ok(FILE *f, const char *path, char *err, size_t errlen)
+{
+	char line[CONFIG_MAX_LINE + 2];
+	struct stat st;
+	int n = 0;
+
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode))
+		return fail(err, errlen, "%s: not a regular file", path);
+	if ((uint64_t)st.st_size > CONFIG_MAX_BYTES)
+		return fail(err, errlen, "%s: larger than %u bytes", path, CONFIG_MAX_BYTES);
+	while (fgets(line, sizeof(line), f)) {
+		size_t len = strlen(line);
+
+		n++;
+		if (len > CONFIG_MAX_LINE && line[len - 1] != '\n' && !feof(f))
+			return fail(err, errlen, "%s:%d: line longer than %d characters", path, n,
+				    CONFIG_MAX_LINE);
+		if ((line[0] == ' ' || line[0] == '\t') && line[strspn(line, " \t\r\n")] &&
+		    !strchr(";#", line[strspn(line, " \t")]))
+			return fail(err, errlen, "%s:%d: indented line (continuation lines are not "
+				    "allowed: one 'key = value' a line)", path, n);
+	}
+	rewind(f);
+	return 0;
+}
+
 int sg_config_load(struct sg_config *c, const char *path, char *err, size_t errlen)
 {
 	struct load_ctx l = {c, err, errlen, path, 0};
-	FILE *f = fopen(path, "r");
+	FILE *f = fopen(path, "re");
 	int r;
 
 	if (!f)
 		return fail(err, errlen, "%s: %s", path, strerror(errno));
+	if (lines_ok(f, path, err, errlen) != 0) {
+		fclose(f);
+		return -1;
+	}
 	snprintf(c->config_path, sizeof(c->config_path), "%s", path);
 	r = ini_parse_file(f, on_ini, &l);
 	fclose(f);
@@ -300,6 +338,15 @@ int sg_config_check(const struct sg_config *c, char *err, size_t errlen)
 			    "'mark-pending', 'mark-proxied' and 'reflect-mark' must not share bits, "
 			    "nor 'complete-mark' or 'known-mark' and 'reflect-mark', and 'lane-mark' "
 			    "none with any");
+	{ /* what the rules will be made of, as check-config must say too */
+		struct sg_rules_config r = c->rules;
+		const char *why;
+
+		r.marks = p->marks;
+		why = sg_rules_invalid(&r);
+		if (why)
+			return fail(err, errlen, "%s", why);
+	}
 	if (c->rules.lane && c->rules.nqueues > 32)
 		return fail(err, errlen, "'lane' doubles the queues: 'queues' at most 32");
 	if (p->adaptive_low >= p->adaptive_high)

@@ -125,6 +125,34 @@ static void file_errors_name_line_and_key(void **state)
 	unlink(file_with(""));
 }
 
+/* What libinih would misread is refused before it reads: a device (it read
+ * /dev/zero forever), a line longer than its buffer (the tail of a long
+ * comment became an option), an indented continuation line (it replaced the
+ * value). */
+static void file_shapes_refused(void **state)
+{
+	char text[512];
+	struct sg_config c;
+
+	(void)state;
+	sg_config_defaults(&c);
+	assert_int_equal(sg_config_load(&c, "/dev/zero", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not a regular file"));
+	snprintf(text, sizeof(text), "[syngate]\nports = 80\n# %0196d fail-open = yes\n", 0);
+	assert_int_equal(sg_config_load(&c, file_with(text), err, sizeof(err)), -1);
+	assert_non_null(strstr(err, ":3: line longer than 199"));
+	assert_false(c.rules.fail_open);
+	snprintf(text, sizeof(text), "[syngate]\n# %0194d\nports = 80\n", 0); /* 198: fits */
+	assert_int_equal(sg_config_load(&c, file_with(text), err, sizeof(err)), 0);
+	assert_int_equal(
+	    sg_config_load(&c, file_with("[syngate]\nports = 80\n  443\n"), err, sizeof(err)), -1);
+	assert_non_null(strstr(err, ":3: indented line"));
+	assert_int_equal(sg_config_load(&c, file_with("[syngate]\n  # indented comment\nports = 80\n"),
+					err, sizeof(err)),
+			 0);
+	unlink(file_with(""));
+}
+
 static void cross_checks(void **state)
 {
 	struct sg_config c;
@@ -141,6 +169,14 @@ static void cross_checks(void **state)
 	c.proxy.syn_rto_ms = c.proxy.backend_timeout_ms;
 	assert_int_equal(sg_config_check(&c, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "syn-rto-ms"));
+	/* the rules' own checks, which check-config skipped */
+	sg_config_defaults(&c);
+	c.rules.queue = 65535;
+	c.rules.nqueues = 2;
+	assert_int_equal(sg_config_check(&c, err, sizeof(err)), -1);
+	sg_config_defaults(&c);
+	c.rules.shed_rate = 500;
+	assert_int_equal(sg_config_check(&c, err, sizeof(err)), -1);
 }
 
 static void restart_keys(void **state)
@@ -354,6 +390,7 @@ int main(void)
 		cmocka_unit_test(bad_values_name_the_key),
 		cmocka_unit_test(file_ok),
 		cmocka_unit_test(file_errors_name_line_and_key),
+		cmocka_unit_test(file_shapes_refused),
 		cmocka_unit_test(cross_checks),
 		cmocka_unit_test(restart_keys),
 		cmocka_unit_test(every_option_is_listed),
