@@ -3,7 +3,10 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/random.h>
+
+#include <xxhash.h>
 #include <time.h>
 
 #include "syngate/daemon/keyring.h"
@@ -18,8 +21,17 @@ struct sg_keyring {
 	uint64_t published; /* slot whose keys the XDP program has */
 };
 
+static int (*source)(uint8_t *buf, size_t len);
+
+void sg_keyring_set_source(int (*fn)(uint8_t *buf, size_t len))
+{
+	source = fn;
+}
+
 int sg_keyring_random(uint8_t *buf, size_t len)
 {
+	if (source)
+		return source(buf, len);
 	size_t got = 0;
 
 	while (got < len) {
@@ -31,6 +43,26 @@ int sg_keyring_random(uint8_t *buf, size_t len)
 			got += (size_t)n;
 	}
 	return 0;
+}
+
+/* Fills @out (@len bytes) from both current secrets and the slot with
+ * XXH3-128 in counter mode: one-way enough to stand in for one period when
+ * getrandom() fails, and never the keys of a slot that has passed. */
+static void derive(const struct sg_cookie_keys *k, uint8_t *out, size_t len)
+{
+	uint8_t in[2 * SG_COOKIE_SECRET_LEN + 16];
+	uint64_t ctr;
+
+	memcpy(in, k->secret, 2 * SG_COOKIE_SECRET_LEN);
+	memcpy(in + 2 * SG_COOKIE_SECRET_LEN, &k->slot, 8);
+	for (ctr = 0; ctr * 16 < len; ctr++) {
+		XXH128_hash_t h;
+		size_t n = len - ctr * 16 < 16 ? len - ctr * 16 : 16;
+
+		memcpy(in + 2 * SG_COOKIE_SECRET_LEN + 8, &ctr, 8);
+		h = XXH3_128bits(in, sizeof(in));
+		memcpy(out + ctr * 16, &h, n);
+	}
 }
 
 struct sg_keyring *sg_keyring_new(uint32_t period, int nworkers, struct sg_xdp *xdp)
@@ -75,10 +107,13 @@ void sg_keyring_sync(struct sg_keyring *r, int id, uint64_t now_s, struct sg_coo
 
 	pthread_mutex_lock(&r->lock);
 	if (now_s / r->keys.period > r->keys.slot) {
-		if (sg_keyring_random(rnd, sizeof(rnd)) == 0)
-			sg_cookie_rotate(&r->keys, now_s, rnd);
-		else
-			sg_log_warn("getrandom: cookie secrets not rotated");
+		if (sg_keyring_random(rnd, sizeof(rnd)) != 0) {
+			/* never keep a slot's keys past it (its cookies would stay
+			 * valid for good): derive the next ones from the current */
+			sg_log_warn("getrandom: cookie secrets derived from the previous ones");
+			derive(&r->keys, rnd, sizeof(rnd));
+		}
+		sg_cookie_rotate(&r->keys, now_s, rnd);
 	}
 	*out = r->keys;
 	r->held[id] = r->keys.slot;

@@ -2,6 +2,7 @@
  * gets the same keys for a slot, the first to reach a new slot draws its
  * secret, and the XDP program gets a slot's keys only once every worker
  * holds them.  The XDP side is a recorder standing in for src/io/xdp.c. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -69,6 +70,40 @@ static void same_keys_per_slot(void **state)
 	sg_keyring_free(r);
 }
 
+static int no_random(uint8_t *buf, size_t len)
+{
+	(void)buf;
+	(void)len;
+	errno = EIO;
+	return -1;
+}
+
+/* getrandom() failing at a rotation never keeps a slot's keys past it: the
+ * slot advances with secrets derived from the previous ones, so the old
+ * slot's cookies still expire on time. */
+static void failed_random_still_rotates(void **state)
+{
+	struct sg_keyring *r = sg_keyring_new(PERIOD, 1, NULL);
+	struct sg_cookie_keys a, b, c;
+	uint64_t now = mono_s();
+
+	(void)state;
+	assert_non_null(r);
+	sg_keyring_sync(r, 0, now, &a);
+	now = a.slot * PERIOD;
+	sg_keyring_set_source(no_random);
+	sg_keyring_sync(r, 0, now + PERIOD, &b);
+	assert_int_equal(b.slot, a.slot + 1);
+	assert_memory_not_equal(b.secret[b.slot & 1], a.secret[b.slot & 1], SG_COOKIE_SECRET_LEN);
+	sg_keyring_sync(r, 0, now + 2 * PERIOD, &c);
+	assert_int_equal(c.slot, a.slot + 2);
+	/* the first slot's secret is gone from both places */
+	assert_memory_not_equal(c.secret[0], a.secret[a.slot & 1], SG_COOKIE_SECRET_LEN);
+	assert_memory_not_equal(c.secret[1], a.secret[a.slot & 1], SG_COOKIE_SECRET_LEN);
+	sg_keyring_set_source(NULL);
+	sg_keyring_free(r);
+}
+
 /* The program has the first slot's keys from the start, and a new slot's
  * only after the last worker took them. */
 static void xdp_waits_for_every_worker(void **state)
@@ -105,6 +140,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(worker_counts),
 	    cmocka_unit_test(same_keys_per_slot),
+	    cmocka_unit_test(failed_random_still_rotates),
 	    cmocka_unit_test(xdp_waits_for_every_worker),
 	};
 

@@ -15,7 +15,8 @@
  *   sack    the client sent SACK-permitted
  *   wscale  index into the window-scale table {none, 0, 2, 6, 7, 8, 9, 10}
  *           (rounded down)
- *   MAC     top 24 bits of XXH3-64 keyed with the slot's 192-byte secret over
+ *   MAC     top 24 bits of XXH3-64 keyed with the slot's secret (its first 64 bytes)
+ *           over
  *           (family, saddr, daddr, sport, dport, client ISN, slot number,
  *           the 8 low bits above)
  *
@@ -75,8 +76,8 @@ void sg_cookie_init(struct sg_cookie_keys *k, uint32_t period, uint64_t now,
  * read when needed).  Returns the number of secrets replaced (0, 1 or 2). */
 int sg_cookie_rotate(struct sg_cookie_keys *k, uint64_t now, const uint8_t *random);
 
-/* The 64-bit MAC of the cookie input.  The only place that knows the hash:
- * swap it here (e.g. for SipHash) without touching callers. */
+/* The 64-bit MAC of the cookie input, as cookie_mac.h computes it for the
+ * daemon and the XDP program alike: a new MAC goes there, and both change. */
 uint64_t sg_cookie_mac(const uint8_t *secret, const struct sg_tuple *t, uint32_t client_isn,
 		       uint64_t slot, uint8_t low_bits);
 

@@ -38,5 +38,8 @@ void sg_keyring_sync(struct sg_keyring *r, int id, uint64_t now_s, struct sg_coo
 /* Fills @buf with @len bytes from the kernel's CSPRNG, where the keyring
  * draws its secrets.  Returns 0, or -1 with errno (nothing logged). */
 int sg_keyring_random(uint8_t *buf, size_t len);
+/* Replaces the source of sg_keyring_random()'s bytes (same contract; NULL:
+ * getrandom() again), so tests can make it fail. */
+void sg_keyring_set_source(int (*source)(uint8_t *buf, size_t len));
 
 #endif
