@@ -265,54 +265,73 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 	return 0;
 }
 
-/* What libinih would read wrongly, refused before it reads: anything but a
- * regular file of at most CONFIG_MAX_BYTES (check-config /dev/zero read
- * forever), a line longer than its buffer (it splits it, and the tail of a
- * long comment became an option), an indented line after a key (it joins
- * it to the value as a continuation).  0, or -1 with the line in @err. */
+/* What libinih would read wrongly, refused before it reads: more than
+ * CONFIG_MAX_BYTES (check-config /dev/zero read forever), a line longer than
+ * its buffer (it splits it, and the tail of a long comment became an
+ * option), an indented line after a key (it joins it to the value as a
+ * continuation).  0, or -1 with the line in @err. */
 #define CONFIG_MAX_BYTES (1u << 20)
 #define CONFIG_MAX_LINE 199 /* Debian's libinih: INI_MAX_LINE 200, with the NUL */
-static int lines_ok(FILE *f, const char *path, char *err, size_t errlen)
+static int lines_ok(const char *text, const char *path, char *err, size_t errlen)
 {
-	char line[CONFIG_MAX_LINE + 2];
-	struct stat st;
 	int n = 0;
 
-	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode))
-		return fail(err, errlen, "%s: not a regular file", path);
-	if ((uint64_t)st.st_size > CONFIG_MAX_BYTES)
-		return fail(err, errlen, "%s: larger than %u bytes", path, CONFIG_MAX_BYTES);
-	while (fgets(line, sizeof(line), f)) {
-		size_t len = strlen(line);
+	for (const char *line = text; *line; n++) {
+		size_t len = strcspn(line, "\n");
+		size_t lead = strspn(line, " \t");
 
-		n++;
-		if (len > CONFIG_MAX_LINE && line[len - 1] != '\n' && !feof(f))
-			return fail(err, errlen, "%s:%d: line longer than %d characters", path, n,
+		if (len > CONFIG_MAX_LINE)
+			return fail(err, errlen, "%s:%d: line longer than %d characters", path, n + 1,
 				    CONFIG_MAX_LINE);
-		if ((line[0] == ' ' || line[0] == '\t') && line[strspn(line, " \t\r\n")] &&
-		    !strchr(";#", line[strspn(line, " \t")]))
+		if (lead && lead < len && !strchr(";#\r", line[lead]))
 			return fail(err, errlen, "%s:%d: indented line (continuation lines are not "
-				    "allowed: one 'key = value' a line)", path, n);
+				    "allowed: one 'key = value' a line)", path, n + 1);
+		line += len + (line[len] == '\n');
 	}
-	rewind(f);
 	return 0;
+}
+
+/* Reads all of @path (a file, a pipe: at most CONFIG_MAX_BYTES) into a
+ * NUL-terminated buffer the caller frees.  NULL with @err set. */
+static char *read_all(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	char *buf;
+	size_t n;
+
+	if (!f)
+		return fail(err, errlen, "%s: %s", path, strerror(errno)), NULL;
+	buf = malloc(CONFIG_MAX_BYTES + 2);
+	if (!buf) {
+		fclose(f);
+		return fail(err, errlen, "%s: out of memory", path), NULL;
+	}
+	n = fread(buf, 1, CONFIG_MAX_BYTES + 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	if (n > CONFIG_MAX_BYTES || memchr(buf, '\0', n)) {
+		free(buf);
+		return fail(err, errlen, "%s: not a config file (larger than %u bytes, or binary)",
+			    path, CONFIG_MAX_BYTES), NULL;
+	}
+	return buf;
 }
 
 int sg_config_load(struct sg_config *c, const char *path, char *err, size_t errlen)
 {
 	struct load_ctx l = {c, err, errlen, path, 0};
-	FILE *f = fopen(path, "re");
+	char *text = read_all(path, err, errlen);
 	int r;
 
-	if (!f)
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
-	if (lines_ok(f, path, err, errlen) != 0) {
-		fclose(f);
+	if (!text)
+		return -1;
+	if (lines_ok(text, path, err, errlen) != 0) {
+		free(text);
 		return -1;
 	}
 	snprintf(c->config_path, sizeof(c->config_path), "%s", path);
-	r = ini_parse_file(f, on_ini, &l);
-	fclose(f);
+	r = ini_parse_string(text, on_ini, &l);
+	free(text);
 	if (l.failed) {
 		char msg[SG_CONFIG_ERR_LEN];
 

@@ -137,7 +137,7 @@ static void file_shapes_refused(void **state)
 	(void)state;
 	sg_config_defaults(&c);
 	assert_int_equal(sg_config_load(&c, "/dev/zero", err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "not a regular file"));
+	assert_non_null(strstr(err, "not a config file"));
 	snprintf(text, sizeof(text), "[syngate]\nports = 80\n# %0196d fail-open = yes\n", 0);
 	assert_int_equal(sg_config_load(&c, file_with(text), err, sizeof(err)), -1);
 	assert_non_null(strstr(err, ":3: line longer than 199"));
