@@ -203,6 +203,29 @@ static void bucket_match(char *out, size_t len, uint32_t rate, const char *prefi
 	         rate, shed_burst(rate), prefix, queue, rate);
 }
 
+/* The two rules of one kind of client packet (@match) in @chain: a lane
+ * member's, at the lane's rate per source to the lane queue (table
+ * @lane_name), then everyone's, at @rate a second in one shared bucket
+ * (table @bucket_name; 0: no limit) to the main queue. */
+static void put_lane_and_bucket(struct sg_strbuf *b, const struct sg_rules_config *c,
+                                const struct rule_parts *p, const char *chain,
+                                const char *match, const char *lane_name, uint32_t rate,
+                                const char *bucket_name)
+{
+	char rest[768], lim[256] = "";
+
+	if (c->lane) {
+		lane_match(lim, sizeof(lim), c, lane_name);
+		snprintf(rest, sizeof(rest), "%s%s -j %s", match, lim, p->lane_queue);
+		put_client_rule(b, c, chain, rest);
+		lim[0] = '\0';
+	}
+	if (rate)
+		bucket_match(lim, sizeof(lim), rate, bucket_name, c->queue);
+	snprintf(rest, sizeof(rest), "%s%s -j %s", match, lim, p->queue);
+	put_client_rule(b, c, chain, rest);
+}
+
 /* raw PREROUTING, before conntrack: a SYN-ACK syngate reflected (NF_REPEAT
  * with the reflect mark) is notracked and accepted; client SYNs go to syngate,
  * at most shed_rate a second per queue, and the excess is dropped here: the
@@ -216,7 +239,7 @@ static void bucket_match(char *out, size_t len, uint32_t rate, const char *prefi
 static void put_raw_rules(struct sg_strbuf *b, const struct sg_rules_config *c,
                           const struct rule_parts *p)
 {
-	char rest[640], syn[256], limit[256] = "";
+	char rest[640], syn[256];
 	uint32_t rate = sg_rules_shed_effective(c);
 
 	sg_strbuf_puts(b, ":SYNGATE-RAW - [0:0]\n:SYNGATE-KNOWN - [0:0]\n"
@@ -233,16 +256,7 @@ static void put_raw_rules(struct sg_strbuf *b, const struct sg_rules_config *c,
 	          "-A SYNGATE-KNOWN -j ACCEPT\n", c->marks.known);
 	snprintf(syn, sizeof(syn), "-p tcp -m multiport --dports %s --tcp-flags FIN,SYN,RST,ACK SYN",
 	         p->ports);
-	if (c->lane) { /* a lane member: its own rate, its own queue */
-		lane_match(limit, sizeof(limit), c, "ls");
-		snprintf(rest, sizeof(rest), "%s%s -j %s", syn, limit, p->lane_queue);
-		put_client_rule(b, c, "SYNGATE-RAW", rest);
-		limit[0] = '\0';
-	}
-	if (rate)
-		bucket_match(limit, sizeof(limit), rate, "sg", c->queue);
-	snprintf(rest, sizeof(rest), "%s%s -j %s", syn, limit, p->queue);
-	put_client_rule(b, c, "SYNGATE-RAW", rest);
+	put_lane_and_bucket(b, c, p, "SYNGATE-RAW", syn, "ls", rate, "sg");
 	if (!rate)
 		return;
 	snprintf(rest, sizeof(rest), "%s -j DROP", syn);
@@ -298,7 +312,7 @@ static void put_mangle_rules(struct sg_strbuf *b, const struct sg_rules_config *
 static void put_cookie_acks(struct sg_strbuf *b, const struct sg_rules_config *c,
                             const struct rule_parts *p)
 {
-	char rest[768], ack[256], lim[256] = "";
+	char rest[768], ack[256];
 	uint32_t arate = sg_rules_ack_shed_effective(c);
 	uint32_t lm = c->marks.lane, pm = c->marks.pending;
 
@@ -316,16 +330,7 @@ static void put_cookie_acks(struct sg_strbuf *b, const struct sg_rules_config *c
 		         ack, pm, pm, p->queue);
 		put_client_rule(b, c, "SYNGATE-MANGLE", rest);
 	}
-	if (c->lane) {
-		lane_match(lim, sizeof(lim), c, "la");
-		snprintf(rest, sizeof(rest), "%s%s -j %s", ack, lim, p->lane_queue);
-		put_client_rule(b, c, "SYNGATE-MANGLE", rest);
-		lim[0] = '\0';
-	}
-	if (arate)
-		bucket_match(lim, sizeof(lim), arate, "sa", c->queue);
-	snprintf(rest, sizeof(rest), "%s%s -j %s", ack, lim, p->queue);
-	put_client_rule(b, c, "SYNGATE-MANGLE", rest);
+	put_lane_and_bucket(b, c, p, "SYNGATE-MANGLE", ack, "la", arate, "sa");
 }
 
 static void put_completions(struct sg_strbuf *b, const struct sg_rules_config *c,

@@ -466,6 +466,15 @@ sg_syngate_start() {
     sg_die "syngate ($log) did not start"
 }
 
+# sg_syngate_stop [SIGNAL] : stop the daemon sg_syngate_start started (SIGINT unless said;
+# it removes its rules), SIGKILL after 10 s
+sg_syngate_stop() {
+    [ -n "$SGD_PID" ] || return 0
+    kill "-${1:-INT}" "$SGD_PID" 2>/dev/null || true
+    sg_wait_pid "$SGD_PID" 10 || kill -KILL "$SGD_PID" 2>/dev/null || true
+    SGD_PID='' SGD_NAME=''
+}
+
 # sg_snap NAME : save `syngate stats --json` (control socket $CTL) as snapshot NAME, after
 # SG_SNAP_WAIT seconds (default 0; the XDP counts reach the stats on the workers' 100 ms tick),
 # with the packet counters of syngate's raw SYN rules (sg_rule_counts) beside it

@@ -76,12 +76,7 @@ use_syngate() {
     sg_log "syngate $name up: pid $SGD_PID, ports $PORTS ${flags[*]+"${flags[*]}"}"
 }
 # stop_syngate : SIGTERM the daemon (it removes its rules), if one runs
-stop_syngate() {
-    [ -n "$SGD_PID" ] || return 0
-    kill -TERM "$SGD_PID" 2>/dev/null || true
-    sg_wait_pid "$SGD_PID" 10 || kill -KILL "$SGD_PID" 2>/dev/null || true
-    SGD_PID='' SGD_NAME=''
-}
+stop_syngate() { sg_syngate_stop TERM; }
 # curl_rc URL [args] : curl from the client ns; prints "RC SECONDS"
 curl_rc() {
     local url=$1 rc=0 t; shift

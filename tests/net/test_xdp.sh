@@ -62,12 +62,7 @@ start_syngate() {
     sg_syngate_start "$SG_TMP/syngate.$name.log" --ports "$PORTS" --interfaces "$SG_IF_RC" \
         --xdp generic --install-rules --control "$CTL" "$@"
 }
-stop_syngate() {
-    [ -n "$SGD_PID" ] || return 0
-    kill -INT "$SGD_PID" 2>/dev/null || true
-    sg_wait_pid "$SGD_PID" 10 || kill -KILL "$SGD_PID" 2>/dev/null || true
-    SGD_PID='' SGD_NAME=''
-}
+stop_syngate() { sg_syngate_stop INT; }
 # use_syngate NAME [fresh] : make syngate NAME the running daemon (A: learning on; B: adaptive,
 # --learn no), restarting it when another one runs, or always with "fresh"
 use_syngate() {

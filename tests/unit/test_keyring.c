@@ -44,19 +44,29 @@ static void worker_counts(void **state)
 	assert_null(sg_keyring_new(PERIOD, SG_KEYRING_MAX_WORKERS + 1, NULL));
 }
 
+/* A keyring of @nworkers, worker 0's keys in @a and @now at the start of
+ * their slot (no rotation until now + PERIOD). */
+static struct sg_keyring *ring_at_slot(int nworkers, struct sg_cookie_keys *a, uint64_t *now)
+{
+	struct sg_keyring *r = sg_keyring_new(PERIOD, nworkers, NULL);
+
+	assert_non_null(r);
+	*now = mono_s();
+	sg_keyring_sync(r, 0, *now, a);
+	assert_int_equal(a->slot, *now / PERIOD);
+	*now = a->slot * PERIOD;
+	return r;
+}
+
 /* Within a slot nothing changes; the first worker in the next slot draws one
  * new secret, the other worker gets the very same keys. */
 static void same_keys_per_slot(void **state)
 {
-	struct sg_keyring *r = sg_keyring_new(PERIOD, 2, NULL);
 	struct sg_cookie_keys a, b, c;
-	uint64_t now = mono_s();
+	uint64_t now;
+	struct sg_keyring *r = ring_at_slot(2, &a, &now);
 
 	(void)state;
-	assert_non_null(r);
-	sg_keyring_sync(r, 0, now, &a);
-	assert_int_equal(a.slot, now / PERIOD);
-	now = a.slot * PERIOD; /* the start of that slot: no rotation below */
 	sg_keyring_sync(r, 1, now, &b);
 	assert_int_equal(a.period, PERIOD);
 	assert_memory_equal(&a, &b, sizeof(a));
@@ -83,14 +93,11 @@ static int no_random(uint8_t *buf, size_t len)
  * slot's cookies still expire on time. */
 static void failed_random_still_rotates(void **state)
 {
-	struct sg_keyring *r = sg_keyring_new(PERIOD, 1, NULL);
 	struct sg_cookie_keys a, b, c;
-	uint64_t now = mono_s();
+	uint64_t now;
+	struct sg_keyring *r = ring_at_slot(1, &a, &now);
 
 	(void)state;
-	assert_non_null(r);
-	sg_keyring_sync(r, 0, now, &a);
-	now = a.slot * PERIOD;
 	sg_keyring_set_source(no_random);
 	sg_keyring_sync(r, 0, now + PERIOD, &b);
 	assert_int_equal(b.slot, a.slot + 1);
