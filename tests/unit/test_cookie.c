@@ -20,20 +20,6 @@
 
 static uint8_t rnd[2 * SG_COOKIE_SECRET_LEN];
 
-/* A fixed, reproducible "random" stream (xorshift64*) so that vectors are stable. */
-static void fill_random(uint8_t *out, size_t n, uint64_t seed)
-{
-	uint64_t x = seed ? seed : 88172645463325252ull;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		x ^= x >> 12;
-		x ^= x << 25;
-		x ^= x >> 27;
-		out[i] = (uint8_t)((x * 2685821657736338717ull) >> 56);
-	}
-}
-
 static void keys_at(struct sg_cookie_keys *k, uint64_t now)
 {
 	fill_random(rnd, sizeof(rnd), 1);

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "syngate/core/proxy.h"
+#include "tuples.h"
 
 #define CLIENT_ISN 0x11111111u
 #define MS(x) ((uint64_t)(x) * 1000) /* the proxy's clock is in microseconds */
@@ -122,22 +123,11 @@ static const struct sg_proxy_io io = {.ct_create = m_create,
 				      .ct_lookup = m_lookup,
 				      .send = m_send};
 
+/* tests/unit/tuples.h's client, to port 40000 -> 80 in both families. */
 static struct sg_tuple client_tuple(int v6)
 {
-	struct sg_tuple t;
+	struct sg_tuple t = v6 ? tuple6() : tuple4();
 
-	memset(&t, 0, sizeof(t));
-	if (v6) {
-		t.family = AF_INET6;
-		t.saddr[0] = 0x20, t.saddr[1] = 0x01, t.saddr[2] = 0x0d, t.saddr[3] = 0xb8;
-		memcpy(t.daddr, t.saddr, 16);
-		t.saddr[5] = 1, t.saddr[15] = 2;
-		t.daddr[5] = 2, t.daddr[15] = 2;
-	} else {
-		t.family = AF_INET;
-		t.saddr[0] = 198, t.saddr[1] = 51, t.saddr[2] = 100, t.saddr[3] = 2;
-		t.daddr[0] = 203, t.daddr[1] = 0, t.daddr[2] = 113, t.daddr[3] = 2;
-	}
 	t.sport = 40000;
 	t.dport = 80;
 	return t;

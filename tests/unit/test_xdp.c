@@ -262,20 +262,6 @@ static void publish(void)
 	assert_int_equal(bpf_map_update_elem(X.cur, &zero, &zero, BPF_ANY), 0);
 }
 
-/* A fixed, reproducible "random" stream (xorshift64*). */
-static void fill_random(uint8_t *out, size_t n, uint64_t seed)
-{
-	uint64_t x = seed;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		x ^= x >> 12;
-		x ^= x << 25;
-		x ^= x >> 27;
-		out[i] = (uint8_t)((x * 2685821657736338717ull) >> 56);
-	}
-}
-
 /* Sets keys and ctl's copy of them to slot @slot with fresh secrets. */
 static void keys_set(uint64_t slot)
 {

@@ -5,10 +5,27 @@
 #ifndef SYNGATE_TEST_TUPLES_H
 #define SYNGATE_TEST_TUPLES_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "syngate/core/packet.h"
+
+/* A fixed, reproducible "random" stream (xorshift64*) so that vectors are
+ * stable; seed 0 stands for a fixed non-zero one. */
+static inline void fill_random(uint8_t *out, size_t n, uint64_t seed)
+{
+	uint64_t x = seed ? seed : 88172645463325252ull;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		x ^= x >> 12;
+		x ^= x << 25;
+		x ^= x >> 27;
+		out[i] = (uint8_t)((x * 2685821657736338717ull) >> 56);
+	}
+}
 
 static inline struct sg_tuple tuple4(void)
 {
