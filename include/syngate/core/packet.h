@@ -51,8 +51,12 @@ struct sg_pkt {
 /* Parses an IPv4 or IPv6 packet carrying TCP.  Returns SG_R_OK and fills @p,
  * or the reason the packet is malformed (@p is then undefined).  Fragments,
  * non-TCP packets and TCP options with length < 2 or running past the header
- * are rejected.  Unknown TCP options are skipped.  Checksums are not verified
- * (the kernel has done that on receive). */
+ * are rejected.  Unknown TCP options are skipped.  Checksums are not verified:
+ * for a forwarded packet the kernel has not verified the TCP checksum either
+ * (a notracked SYN never reaches a check), so a SYN with a bad one is answered
+ * like any other (its client, if any, is the one whose bits flipped), and an
+ * ACK with a bad one fails its cookie check or reaches the backend, which
+ * drops it. */
 enum sg_reason sg_pkt_parse(struct sg_pkt *p, const uint8_t *buf, size_t len);
 
 /* Parses the TCP option block @opt of @len bytes into @o with the walk of

@@ -2,9 +2,10 @@
  *
  * A worker owns everything one queue needs: its proxy (half-open table,
  * learned backends, adaptive estimate), the queue socket, a ctnetlink
- * socket, the raw sockets and a 100 ms timer.  Nothing is shared between
- * workers on the packet path; the cookie keys are copied from the keyring
- * (keyring.h) once per slot, and the XDP fast path's maps are written by syscalls.  That works because the rules spread
+ * socket, the raw sockets and a 100 ms timer.  On the packet path workers
+ * share only what is read-mostly: the cookie keys, copied from the keyring
+ * (keyring.h) once per slot, and the learned backend options; the XDP fast
+ * path's maps are written by syscalls.  That works because the rules spread
  * flows with --queue-balance, whose hash covers the addresses in either
  * direction: a flow's SYN, ACK and backend SYN-ACK all reach the same queue.
  *
