@@ -160,6 +160,21 @@ static __always_inline int parse_options(struct xdp_md *ctx, struct seg *s, __u3
 	return w.bad ? -1 : 0;
 }
 
+/* The one's-complement sum of the first 20 bytes of IPv4 header @ip, folded
+ * and inverted: 0 when the header checksum (options not covered: the
+ * program leaves headers with options to the daemon) is right. */
+static __always_inline __u16 ip_csum20(const struct iphdr *ip)
+{
+	const __u16 *w = (const __u16 *)ip;
+	__u32 sum = 0;
+
+	for (int i = 0; i < 10; i++)
+		sum += w[i];
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
 /* Parses an Ethernet frame carrying a plain TCP SYN or a client ACK.  Returns
  * 0 when @s holds one, 1 when the frame is nothing to look at (ACKs of an odd
  * shape included: the daemon's), -1 when it is a SYN of a shape the program
@@ -177,6 +192,10 @@ static __noinline int parse(struct xdp_md *ctx, struct seg *s)
 
 	if ((void *)(eth + 1) > end)
 		return 1;
+	/* a broadcast or multicast frame is no client's to answer (the reply
+	 * would go out from ff:ff:ff:ff:ff:ff): the kernel's */
+	if (eth->h_dest[0] & 1)
+		return 1;
 	proto = eth->h_proto;
 	s->l3 = sizeof(*eth);
 	if (proto == bpf_htons(ETH_P_IP)) {
@@ -185,6 +204,14 @@ static __noinline int parse(struct xdp_md *ctx, struct seg *s)
 		if ((void *)(ip + 1) > end || ip->protocol != IPPROTO_TCP || ip->version != 4 ||
 		    ip->ihl < 5 || (ip->frag_off & bpf_htons(0x1fff)))
 			return 1; /* no TCP header at ihl * 4 */
+		/* what the kernel would drop before any hook: a total length
+		 * past the frame or short of the headers, a bad header
+		 * checksum; and broadcast or multicast destinations */
+		if ((void *)ip + bpf_ntohs(ip->tot_len) > end ||
+		    bpf_ntohs(ip->tot_len) < ip->ihl * 4 + sizeof(struct tcphdr) ||
+		    (ip->ihl == 5 && ip_csum20(ip) != 0) || ip->daddr == 0xffffffff ||
+		    (ip->daddr & bpf_htonl(0xf0000000)) == bpf_htonl(0xe0000000))
+			return 1;
 		/* IP options, first fragments: the daemon's, but the TCP header
 		 * is read for the port, so that they are counted as such */
 		shape = ip->ihl != 5 || (ip->frag_off & bpf_htons(0x2000));
@@ -198,8 +225,11 @@ static __noinline int parse(struct xdp_md *ctx, struct seg *s)
 
 		if ((void *)(ip6 + 1) > end)
 			return 1;
+		if (ip6->version != 6 || (void *)(ip6 + 1) + bpf_ntohs(ip6->payload_len) > end ||
+		    ip6->daddr.in6_u.u6_addr8[0] == 0xff)
+			return 1; /* as for IPv4: the kernel's to drop; multicast */
 		if (ip6->nexthdr != IPPROTO_TCP)
-			return ip6->version == 6 ? -1 : 1; /* extension headers: the daemon's */
+			return -1; /* extension headers: the daemon's */
 		s->t.family = SG_AF_INET6;
 		__builtin_memcpy(s->t.saddr, &ip6->saddr, 16);
 		__builtin_memcpy(s->t.daddr, &ip6->daddr, 16);

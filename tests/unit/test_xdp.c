@@ -697,6 +697,56 @@ static void pass_ip_options(void **state)
 	expect_counters((uint64_t[SG_XDP__COUNT]){[SG_XDP_SYN] = 2, [SG_XDP_PASS_SHAPE] = 2});
 }
 
+/* Frames the kernel would drop, or that are no single client's, are never
+ * answered: a broadcast or multicast destination MAC, an IPv4 total length
+ * past the frame or short of the headers, a bad IPv4 header checksum, a
+ * broadcast or multicast destination address, an IPv6 payload length past
+ * the frame.  Each is first shown answered when well-formed. */
+static void pass_bad_frames(void **state)
+{
+	struct spec s4 = spec_linux4(), s6 = spec_linux6();
+	struct frame in, out;
+	uint8_t *ip;
+
+	(void)state;
+	backend_put(&s4.t, 1400, 1, 10, 1);
+	backend_put(&s6.t, 1400, 1, 10, 1);
+	frame_build(&in, &s4);
+	assert_int_equal(run(&in, &out), XDP_TX);
+	in.b[0] = 0xff; /* broadcast MAC */
+	expect_pass(&in);
+	in.b[0] = 0x01; /* multicast MAC */
+	expect_pass(&in);
+	frame_build(&in, &s4);
+	ip = in.b + ETH_LEN;
+	wr16(ip + 2, (uint16_t)(in.len - ETH_LEN + 8)); /* total length past the frame */
+	wr16(ip + 10, 0);
+	memcpy(ip + 10, &(uint16_t){sg_csum_ipv4(ip, IP4_LEN)}, 2);
+	expect_pass(&in);
+	wr16(ip + 2, IP4_LEN + 8); /* short of the TCP header */
+	wr16(ip + 10, 0);
+	memcpy(ip + 10, &(uint16_t){sg_csum_ipv4(ip, IP4_LEN)}, 2);
+	expect_pass(&in);
+	frame_build(&in, &s4);
+	in.b[ETH_LEN + 10] ^= 0x55; /* header checksum */
+	expect_pass(&in);
+	s4.t.daddr[0] = s4.t.daddr[1] = s4.t.daddr[2] = s4.t.daddr[3] = 255;
+	frame_build(&in, &s4);
+	expect_pass(&in);
+	s4.t.daddr[0] = 224;
+	s4.t.daddr[3] = 1;
+	frame_build(&in, &s4);
+	expect_pass(&in);
+	frame_build(&in, &s6);
+	assert_int_equal(run(&in, &out), XDP_TX);
+	wr16(in.b + ETH_LEN + 4, (uint16_t)(in.len - ETH_LEN - IP6_LEN + 8)); /* past the frame */
+	expect_pass(&in);
+	s6.t.daddr[0] = 0xff;
+	frame_build(&in, &s6);
+	expect_pass(&in);
+	expect_counters((uint64_t[SG_XDP__COUNT]){[SG_XDP_SYN] = 2, [SG_XDP_ANSWERED] = 2});
+}
+
 /* An IPv6 extension header: the daemon walks the chain, the program does not.
  * Only the verdict is checked: the program cannot see the port behind the
  * header, so it cannot tell whether the SYN is one to count. */
@@ -1016,6 +1066,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(synack_ipv4, reset),
 		cmocka_unit_test_setup(synack_ipv6, reset),
 		cmocka_unit_test_setup(synack_no_options, reset),
+		cmocka_unit_test_setup(pass_bad_frames, reset),
 		cmocka_unit_test_setup(synack_backend_limits, reset),
 		cmocka_unit_test_setup(pass_not_engaged, reset),
 		cmocka_unit_test_setup(pass_unprotected, reset),
