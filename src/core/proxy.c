@@ -230,13 +230,21 @@ static bool tuple_tracked(struct sg_proxy *px, const struct sg_tuple *t)
 
 /* --- per-source share of the half-open table ----------------------------- */
 
-/* One client address completing cookies towards silent destinations could
- * otherwise fill the whole table for backend-timeout-ms and lock everyone
- * else out.  Counters are hashed (keyed): colliding addresses share one. */
+/* One client completing cookies towards silent destinations could otherwise
+ * fill the whole table for backend-timeout-ms and lock everyone else out.
+ * A source is an IPv4 address or an IPv6 /64 (one host picks any address of
+ * its /64: 65 addresses of one /64 filled the table when the key was the
+ * address), and its share is per protected port, so a client stuck on a dead
+ * port keeps its share of a healthy one.  Counters are hashed (keyed):
+ * colliding keys share one. */
 static uint16_t *src_counter(struct sg_proxy *px, const struct sg_tuple *t)
 {
-	return &px->src_count[XXH3_64bits_withSeed(t->saddr, sg_addr_len(t->family),
-						   px->seed ^ 0x736f75726365ull) &
+	uint8_t key[10];
+	size_t n = t->family == AF_INET6 ? 8 : 4;
+
+	memcpy(key, t->saddr, n);
+	memcpy(key + n, &t->dport, 2);
+	return &px->src_count[XXH3_64bits_withSeed(key, n + 2, px->seed ^ 0x736f75726365ull) &
 			      (SRC_SLOTS - 1)];
 }
 

@@ -54,7 +54,7 @@ static const struct opt opts[] = {
 	{"lane-mark", T_U32, F(proxy.marks.lane), 1, 0xffffffff, RESTART, "0x01000000", "lane: connmark bit of connections pending in a lane queue"},
 	{"fail-open", T_BOOL, F(rules.fail_open), 0, 0, RESTART, "no", "accept packets when no daemon listens or the queue is full"},
 	{"rst-invalid", T_BOOL, F(proxy.rst_invalid), 0, 0, LIVE, "no", "answer an ACK with a bad cookie with RST (no: drop it)"},
-	{"halfopen-per-source", T_U32, F(proxy.per_source_max), 0, 65535, LIVE, "1024", "half-open entries one client address may hold, 0 = no cap"},
+	{"halfopen-per-source", T_U32, F(proxy.per_source_max), 0, 65535, LIVE, "1024", "half-open entries one source (IPv4 address, IPv6 /64) may hold per protected port, 0 = no cap"},
 	{"table-size", T_U32, F(proxy.table_max), 1, 1u << 24, RESTART, "65536", "half-open table entries"},
 	{"backend-timeout-ms", T_U32, F(proxy.backend_timeout_ms), 100, 600000, LIVE, "10000", "give up on a silent backend after this"},
 	{"syn-rto-ms", T_U32, F(proxy.syn_rto_ms), 10, 60000, LIVE, "1000", "first backend SYN retransmission"},

@@ -1014,6 +1014,47 @@ static void per_source_cap(void **state)
 	t.sport = 3000;
 	client_ack(px, &t, syn(px, &t, 1013000), 1013001, &a);
 	assert_int_equal(a.verdict, SG_V_ACCEPT);
+	/* its share is per port: another protected port still gets in */
+	for (i = 0; i < 2; i++) {
+		t.sport = (uint16_t)(3001 + i);
+		client_ack(px, &t, syn(px, &t, 1013002), 1013003, &a);
+		assert_int_equal(a.verdict, SG_V_ACCEPT);
+	}
+	t.sport = 3010;
+	client_ack(px, &t, syn(px, &t, 1013004), 1013005, &a);
+	assert_int_equal(a.verdict, SG_V_DROP); /* port 80: 3 held */
+	t.dport = 443;
+	client_ack(px, &t, syn(px, &t, 1013006), 1013007, &a);
+	assert_int_equal(a.verdict, SG_V_ACCEPT);
+	sg_proxy_free(px);
+}
+
+/* An IPv6 source is its /64: addresses that differ in the low 64 bits share
+ * one cap, another /64 has its own. */
+static void per_source_cap_v6(void **state)
+{
+	struct sg_proxy_config c;
+	static uint8_t rnd[2 * SG_COOKIE_SECRET_LEN + 8];
+	struct sg_tuple t = client_tuple(1);
+	struct sg_proxy *px;
+	struct sg_action a;
+	int i;
+
+	(void)state;
+	sg_proxy_defaults(&c);
+	c.learn_first = false;
+	c.table_max = 100;
+	c.per_source_max = 3;
+	memset(&R, 0, sizeof(R));
+	px = sg_proxy_new(&c, &io, MS(1000000), rnd);
+	for (i = 0; i < 5; i++) {
+		t.saddr[15] = (uint8_t)(10 + i); /* another address of the same /64 */
+		open_pending(px, &t, 1000001, &a);
+		assert_int_equal(a.verdict, i < 3 ? SG_V_ACCEPT : SG_V_DROP);
+	}
+	t.saddr[7] ^= 1; /* another /64 */
+	open_pending(px, &t, 1000002, &a);
+	assert_int_equal(a.verdict, SG_V_ACCEPT);
 	sg_proxy_free(px);
 }
 
@@ -1039,6 +1080,7 @@ int main(void)
 		cmocka_unit_test(mode_never),
 		cmocka_unit_test(adaptive_mode),
 		cmocka_unit_test(per_source_cap),
+		cmocka_unit_test(per_source_cap_v6),
 		cmocka_unit_test(establish_error_resets_both),
 		cmocka_unit_test(lost_first_ack_recovers),
 		cmocka_unit_test(random_destinations_do_not_bypass),
