@@ -198,11 +198,14 @@ static void snapshot_src(const struct daemon *d, const struct snapshot *s,
 	src->nbackend = s->nbackend;
 	src->xdp = s->has_xdp ? s->xdp : NULL;
 	src->health = &s->health;
+	src->version = SYNGATE_VERSION;
+	src->commit = SYNGATE_COMMIT;
 }
 
 /* The metrics endpoint's renderer: runs on libmicrohttpd's thread. */
 static size_t render_metrics(void *ctx, char *out, size_t cap)
 {
+	struct sg_self self;
 	struct daemon *d = ctx;
 	struct sg_stats_src src;
 	struct snapshot s;
@@ -211,6 +214,8 @@ static size_t render_metrics(void *ctx, char *out, size_t cap)
 	s = d->snap;
 	pthread_mutex_unlock(&d->lock);
 	snapshot_src(d, &s, &src);
+	if (sg_self_read(&self) == 0)
+		src.self = &self;
 	return sg_metrics_format(&src, out, cap);
 }
 

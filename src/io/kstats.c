@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include <dirent.h>
+#include <string.h>
 #include "syngate/io/kstats.h"
 
 #define NFQ_PROC "/proc/net/netfilter/nfnetlink_queue"
@@ -72,5 +74,69 @@ int sg_conntrack_usage(uint64_t *count, uint64_t *max)
 	if (read_u64("/proc/sys/net/netfilter/nf_conntrack_count", count) < 0 ||
 	    read_u64("/proc/sys/net/netfilter/nf_conntrack_max", max) < 0)
 		return -1;
+	return 0;
+}
+
+/* Boot time, seconds since the epoch (/proc/stat "btime"). */
+static int boot_time(double *out)
+{
+	FILE *f = fopen("/proc/stat", "re");
+	char line[256];
+	unsigned long long bt;
+	int ok = 0;
+
+	if (!f)
+		return -1;
+	while (!ok && fgets(line, sizeof(line), f))
+		ok = sscanf(line, "btime %llu", &bt) == 1;
+	fclose(f);
+	if (!ok) {
+		errno = EINVAL;
+		return -1;
+	}
+	*out = (double)bt;
+	return 0;
+}
+
+int sg_self_read(struct sg_self *out)
+{
+	unsigned long long ut, st, start, pages;
+	double hz = (double)sysconf(_SC_CLK_TCK), boot;
+	char buf[1024], *p;
+	struct dirent *e;
+	DIR *d;
+	FILE *f = fopen("/proc/self/stat", "re");
+	int ok;
+
+	if (!f)
+		return -1;
+	ok = fgets(buf, sizeof(buf), f) != NULL;
+	fclose(f);
+	p = ok ? strrchr(buf, ')') : NULL; /* the command name may hold anything */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d "
+			 "%*d %*d %*d %llu", &ut, &st, &start) != 3 || boot_time(&boot) < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	f = fopen("/proc/self/statm", "re");
+	if (!f)
+		return -1;
+	ok = fscanf(f, "%*u %llu", &pages) == 1;
+	fclose(f);
+	if (!ok) {
+		errno = EINVAL;
+		return -1;
+	}
+	out->rss_bytes = pages * (uint64_t)sysconf(_SC_PAGESIZE);
+	out->cpu_seconds = (double)(ut + st) / hz;
+	out->start_time = boot + (double)start / hz;
+	out->open_fds = 0;
+	d = opendir("/proc/self/fd");
+	while (d && (e = readdir(d)))
+		out->open_fds += e->d_name[0] != '.';
+	if (d) {
+		closedir(d);
+		out->open_fds--; /* the directory's own descriptor */
+	}
 	return 0;
 }

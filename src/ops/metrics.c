@@ -140,6 +140,25 @@ static void health(struct out *o, const struct sg_health *h)
 	}
 }
 
+/* The build and the process, as Prometheus client libraries export them. */
+static void process(struct out *o, const struct sg_stats_src *s)
+{
+	if (s->version) {
+		head(o, "syngate_build_info", "gauge", "The running build: version and commit.");
+		put(o, "syngate_build_info{version=\"%s\",commit=\"%s\"} 1\n", s->version,
+		    s->commit ? s->commit : "unknown");
+	}
+	if (!s->self)
+		return;
+	one(o, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+	    s->self->rss_bytes);
+	head(o, "process_cpu_seconds_total", "counter", "User and system CPU time in seconds.");
+	put(o, "process_cpu_seconds_total %.2f\n", s->self->cpu_seconds);
+	one(o, "process_open_fds", "gauge", "Open file descriptors.", s->self->open_fds);
+	head(o, "process_start_time_seconds", "gauge", "Start time since the epoch, seconds.");
+	put(o, "process_start_time_seconds %.2f\n", s->self->start_time);
+}
+
 size_t sg_metrics_format(const struct sg_stats_src *s, char *out, size_t cap)
 {
 	struct out o;
@@ -151,5 +170,6 @@ size_t sg_metrics_format(const struct sg_stats_src *s, char *out, size_t cap)
 	histogram(&o, s->c);
 	queues(&o, s);
 	health(&o, s->health);
+	process(&o, s);
 	return o.b.len;
 }

@@ -121,7 +121,9 @@ metrics() {
 		syngate_connections_proxied_total 'syngate_drops_total{reason="cookie_mac"}' \
 		syngate_halfopen_connections syngate_established_connections 'syngate_mode{mode="always"}' \
 		'syngate_nfqueue_backlog_packets{queue="0"}' syngate_backend_handshake_seconds_bucket \
-		'syngate_cookies_in_flight{slot="current"}' 'syngate_backend_accept_queue_limit{port="80"}'; do
+		'syngate_cookies_in_flight{slot="current"}' 'syngate_backend_accept_queue_limit{port="80"}' \
+		'syngate_build_info{version="' process_resident_memory_bytes process_cpu_seconds_total \
+		process_open_fds process_start_time_seconds 'syngate_path{path="queue"} 1'; do
 		sg_assert "metric $m present" grep -qF "$m" "$T/metrics.txt"
 	done
 	sg_assert "metrics endpoint is not reachable from the client side" sh -c \

@@ -25,6 +25,18 @@ int sg_kqueue_read(const char *path, uint16_t queue, struct sg_kqueue *out);
  * when conntrack is not loaded. */
 int sg_conntrack_usage(uint64_t *count, uint64_t *max);
 
+/* This process as /proc/self shows it. */
+struct sg_self {
+	uint64_t rss_bytes;	 /* resident memory */
+	double cpu_seconds;	 /* user + system */
+	uint64_t open_fds;
+	double start_time;	 /* seconds since the epoch */
+};
+
+/* Reads /proc/self/{stat,statm,fd} and /proc/stat (boot time).  0, or -1
+ * with errno set. */
+int sg_self_read(struct sg_self *out);
+
 /* True when this process holds capability @bit (linux/capability.h:
  * CAP_NET_ADMIN, CAP_NET_RAW, ...) in its effective set, as root normally
  * does; without /proc, whether it runs as root. */

@@ -48,6 +48,8 @@ struct sg_stats_src {
 	int nbackend;
 	const uint64_t *xdp;			  /* SG_XDP__COUNT counters; NULL: no XDP */
 	const struct sg_health *health;		  /* may be NULL */
+	const char *version, *commit;		  /* build: syngate_build_info (may be NULL) */
+	const struct sg_self *self;		  /* the process (may be NULL) */
 };
 
 /* Writes the snapshot in the Prometheus text exposition format (version
