@@ -177,11 +177,14 @@ static void accept_all(struct sg_control *c, uint64_t now_ms)
 	}
 }
 
-/* Writes the whole answer, waiting at most 200 ms for a slow reader. */
-static void send_answer(struct client *k, const char *out, size_t len)
+/* Answers client @k's request; writes the whole answer, waiting at most
+ * 200 ms for a slow reader. */
+static void send_answer(struct sg_control *c, struct client *k)
 {
 	struct timeval tv = {0, 200000};
 	int fl = fcntl(k->fd, F_GETFL);
+	size_t len = c->answer(c->ctx, k->req, c->out, sizeof(c->out));
+	const char *out = c->out;
 
 	if (fl >= 0)
 		fcntl(k->fd, F_SETFL, fl & ~O_NONBLOCK);
@@ -217,7 +220,7 @@ static void serve(struct sg_control *c, struct client *k)
 	}
 	if (nl)
 		*nl = '\0';
-	send_answer(k, c->out, c->answer(c->ctx, k->req, c->out, sizeof(c->out)));
+	send_answer(c, k);
 	drop_client(k);
 }
 
@@ -238,7 +241,7 @@ void sg_control_run(struct sg_control *c, uint64_t now_ms)
 		if (k->fd < 0 || now_ms < k->deadline_ms)
 			continue;
 		if (k->len > 0) /* a request without its newline: answer it */
-			send_answer(k, c->out, c->answer(c->ctx, k->req, c->out, sizeof(c->out)));
+			send_answer(c, k);
 		drop_client(k);
 	}
 }

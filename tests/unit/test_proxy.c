@@ -979,23 +979,29 @@ static void establish_error_resets_both(void **state)
 	sg_proxy_free(px);
 }
 
-/* One client address may hold only its share of the half-open table. */
-static void per_source_cap(void **state)
+/* A proxy whose sources may hold 3 half-open entries each (no learning). */
+static struct sg_proxy *capped_proxy(void)
 {
-	struct sg_proxy_config c;
 	static uint8_t rnd[2 * SG_COOKIE_SECRET_LEN + 8];
-	struct sg_tuple t = client_tuple(0);
-	struct sg_proxy *px;
-	struct sg_action a;
-	int i;
+	struct sg_proxy_config c;
 
-	(void)state;
 	sg_proxy_defaults(&c);
 	c.learn_first = false;
 	c.table_max = 100;
 	c.per_source_max = 3;
 	memset(&R, 0, sizeof(R));
-	px = sg_proxy_new(&c, &io, MS(1000000), rnd);
+	return sg_proxy_new(&c, &io, MS(1000000), rnd);
+}
+
+/* One client address may hold only its share of the half-open table. */
+static void per_source_cap(void **state)
+{
+	struct sg_tuple t = client_tuple(0);
+	struct sg_proxy *px = capped_proxy();
+	struct sg_action a;
+	int i;
+
+	(void)state;
 	for (i = 0; i < 5; i++) {
 		t.sport = (uint16_t)(2000 + i);
 		open_pending(px, &t, 1000001, &a);
@@ -1033,20 +1039,12 @@ static void per_source_cap(void **state)
  * one cap, another /64 has its own. */
 static void per_source_cap_v6(void **state)
 {
-	struct sg_proxy_config c;
-	static uint8_t rnd[2 * SG_COOKIE_SECRET_LEN + 8];
 	struct sg_tuple t = client_tuple(1);
-	struct sg_proxy *px;
+	struct sg_proxy *px = capped_proxy();
 	struct sg_action a;
 	int i;
 
 	(void)state;
-	sg_proxy_defaults(&c);
-	c.learn_first = false;
-	c.table_max = 100;
-	c.per_source_max = 3;
-	memset(&R, 0, sizeof(R));
-	px = sg_proxy_new(&c, &io, MS(1000000), rnd);
 	for (i = 0; i < 5; i++) {
 		t.saddr[15] = (uint8_t)(10 + i); /* another address of the same /64 */
 		open_pending(px, &t, 1000001, &a);
