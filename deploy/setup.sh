@@ -11,6 +11,7 @@ PKGS=(
 	libnetfilter-queue-dev libmnl-dev libxxhash-dev libcmocka-dev libinih-dev libmicrohttpd-dev libbpf-dev clang
 	iptables ipset iproute2 conntrack nftables hping3 curl python3 procps tcpdump
 	ethtool iperf3 util-linux bc prometheus gnuplot-nox nginx-light wrk apache2-utils
+	bash-completion man-db dpkg-dev fakeroot
 )
 
 if [ "$(id -u)" != 0 ]; then

@@ -1,5 +1,7 @@
-/* syngate command line: run | rules | stats | check-config. */
+/* syngate command line: run | rules | stats | check-config | help-config
+ * (the commands and their options: syngate/daemon/cli.h). */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,88 +12,156 @@
 #include <unistd.h>
 
 #include "syngate/ops/config.h"
+#include "syngate/daemon/cli.h"
 #include "syngate/daemon/daemon.h"
 #include "syngate/io/log.h"
 #include "syngate/ops/iptables.h"
 #include "syngate/ops/stats.h"
 
+/* What the command line asked for: the options (defaults, then --config
+ * and the other options in the order given), the command's own flags and
+ * its positional arguments. */
+struct cli {
+	struct sg_config c;
+	bool dry_run;
+	const char *req; /* stats: "text", "json" or "metrics" */
+	double watch;	 /* stats --watch SECONDS; 0: none */
+	enum sg_cli_flag gen; /* help-config: SG_CLI_MAN, SG_CLI_BASH or SG_CLI_HELP (text) */
+	const char *pos[2];
+	int npos;
+};
+
 static void usage(FILE *out)
 {
+	fprintf(out, "usage: syngate COMMAND [OPTIONS]\n\ncommands:\n");
+	for (size_t i = 0; i < SG_CLI_NCOMMANDS; i++)
+		fprintf(out, "  %-13s %s\n", sg_cli_commands[i].name, sg_cli_commands[i].summary);
 	fprintf(out,
-		"usage: syngate COMMAND [--config FILE] [--OPTION=VALUE ...]\n"
+		"\n'syngate COMMAND --help' lists a command's options; every option is spelt\n"
+		"the same in every command: --name=value or --name value, and a boolean\n"
+		"bare (--name), --name=no or --name no.  syngate(8), syngate.conf(5).\n"
 		"\n"
-		"commands:\n"
-		"  run                      run the SYN proxy in the foreground\n"
-		"  rules install            install syngate's iptables/ip6tables chains and sysctls\n"
-		"  rules remove             remove exactly what 'rules install' added\n"
-		"  rules status             show whether the chains are installed, with counters\n"
-		"  stats [--json|--prometheus] [--watch SECONDS] [--control PATH]\n"
-		"                           print the daemon's counters (control socket);\n"
-		"                           --watch: a live view of rates and queues\n"
-		"  check-config FILE        validate a configuration file and exit\n"
-		"\n"
-		"common flags:\n"
-		"  --config FILE            read options from an INI file ([syngate] section);\n"
-		"                           flags given after it override the file\n"
-		"  --dry-run                rules: print the rule set instead of applying it\n"
-		"  --help, --version\n"
-		"\n"
-		"options (file key = flag name; [SIGHUP]: a reload applies it, the others\n"
+		"options (file key = option name; [SIGHUP]: a reload applies it, the others\n"
 		"need a restart):\n");
 	sg_config_usage(out);
 }
 
-/* Applies "--key=value", "--key value" and bare boolean "--key" flags from
- * argv[first..] to @c.  Returns 0, or -1 after printing the error. */
-static int apply_flags(struct sg_config *c, int argc, char **argv, int first, bool *dry_run)
+/* A boolean option given bare takes the next argument when it is a boolean
+ * word ("--learn no"); otherwise it means yes ("--install-rules --ports 80"). */
+static const char *bool_value(int argc, char **argv)
 {
-	char err[SG_CONFIG_ERR_LEN], key[64];
-	int i;
+	static const char *const words[] = {"yes", "no", "true", "false", "on", "off", "1", "0"};
 
-	for (i = first; i < argc; i++) {
-		const char *a = argv[i], *eq, *val;
+	if (optarg)
+		return optarg;
+	for (size_t i = 0; optind < argc && i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strcmp(argv[optind], words[i]))
+			return argv[optind++];
+	return "yes";
+}
 
-		if (strncmp(a, "--", 2)) {
-			fprintf(stderr, "syngate: unexpected argument '%s' (see --help)\n", a);
+/* Applies the option getopt_long returned as @f to @cli; 0, 1 for --help, or
+ * -1 after printing the error. */
+static int apply_one(struct cli *cli, int f, int argc, char **argv)
+{
+	char err[SG_CONFIG_ERR_LEN];
+	struct sg_config_option o;
+
+	if (f >= SG_CLI_TABLE) {
+		sg_config_option((size_t)(f - SG_CLI_TABLE), &o);
+		if (sg_config_set(&cli->c, o.name,
+				  o.arg == SG_ARG_BOOL ? bool_value(argc, argv) : optarg, err,
+				  sizeof(err)) != 0)
+			goto bad;
+		return 0;
+	}
+	switch ((enum sg_cli_flag)f) {
+	case SG_CLI_HELP:
+		return 1;
+	case SG_CLI_CONFIG:
+		if (sg_config_load(&cli->c, optarg, err, sizeof(err)) != 0)
+			goto bad;
+		return 0;
+	case SG_CLI_DRY_RUN:
+		cli->dry_run = true;
+		return 0;
+	case SG_CLI_JSON:
+		cli->req = "json";
+		return 0;
+	case SG_CLI_PROMETHEUS:
+		cli->req = "metrics";
+		return 0;
+	case SG_CLI_WATCH: {
+		char *end;
+
+		cli->watch = strtod(optarg, &end);
+		if (*end || !(cli->watch > 0 && cli->watch <= 3600)) {
+			fprintf(stderr, "syngate: --watch takes seconds (0 < SECONDS <= 3600), not '%s'\n",
+				optarg);
 			return -1;
 		}
-		a += 2;
-		if (!strcmp(a, "dry-run")) {
-			*dry_run = true;
-			continue;
-		}
-		eq = strchr(a, '=');
-		if (eq) {
-			snprintf(key, sizeof(key), "%.*s", (int)(eq - a), a);
-			val = eq + 1;
-		} else {
-			snprintf(key, sizeof(key), "%s", a);
-			if (i + 1 < argc && strncmp(argv[i + 1], "--", 2))
-				val = argv[++i];
-			else
-				val = "yes"; /* a bare boolean flag */
-		}
-		if (!strcmp(key, "config")) {
-			if (sg_config_load(c, val, err, sizeof(err)) != 0)
-				goto bad;
-			continue;
-		}
-		if (sg_config_set(c, key, val, err, sizeof(err)) != 0)
-			goto bad;
+		return 0;
 	}
-	return 0;
+	case SG_CLI_MAN:
+	case SG_CLI_BASH:
+		cli->gen = (enum sg_cli_flag)f;
+		return 0;
+	case SG_CLI_NFLAGS:
+	case SG_CLI_TABLE:
+		break;
+	}
+	return -1;
 bad:
 	fprintf(stderr, "syngate: %s\n", err);
 	return -1;
 }
 
-static int load(struct sg_config *c, int argc, char **argv, int first, bool *dry_run)
+/* Parses argv[2..] of @cmd with getopt_long.  Options are applied in order;
+ * the arguments that are not options (at most 2) go to cli->pos.  Returns 0,
+ * 1 after printing --help, or -1 after printing the error. */
+static int parse(const struct sg_cli_command *cmd, int argc, char **argv, struct cli *cli)
+{
+	struct option *opts = calloc(sg_cli_getopt_size(), sizeof(*opts));
+	int f, rc = 0;
+
+	if (!opts)
+		return -1;
+	*cli = (struct cli){.req = "text", .gen = SG_CLI_HELP};
+	sg_config_defaults(&cli->c);
+	sg_cli_getopt(cmd, opts);
+	optind = 2;
+	opterr = 0;
+	while (rc == 0 && optind < argc) {
+		/* "+": stop at each positional argument, which is taken here */
+		f = getopt_long(argc, argv, "+:h", opts, NULL);
+		if (f == -1) {
+			if (optind < argc && cli->npos < 2)
+				cli->pos[cli->npos++] = argv[optind++];
+			else if (optind < argc) {
+				fprintf(stderr, "syngate %s: unexpected argument '%s' (see syngate %s --help)\n",
+					cmd->name, argv[optind], cmd->name);
+				rc = -1;
+			}
+		} else if (f == '?' || f == ':') {
+			fprintf(stderr, "syngate %s: %s '%s' (see syngate %s --help)\n", cmd->name,
+				f == '?' ? "unknown option" : "missing value for", argv[optind - 1],
+				cmd->name);
+			rc = -1;
+		} else
+			rc = apply_one(cli, f == 'h' ? SG_CLI_HELP : f, argc, argv);
+	}
+	free(opts);
+	if (rc == 1)
+		sg_cli_usage(cmd, stdout);
+	return rc;
+}
+
+/* The checks and derived settings shared by run and rules. */
+static int finish(struct cli *cli)
 {
 	char err[SG_CONFIG_ERR_LEN];
+	struct sg_config *c = &cli->c;
 
-	sg_config_defaults(c);
-	if (apply_flags(c, argc, argv, first, dry_run) != 0)
-		return -1;
 	if (sg_config_check(c, err, sizeof(err)) != 0) {
 		fprintf(stderr, "syngate: %s\n", err);
 		return -1;
@@ -99,28 +169,27 @@ static int load(struct sg_config *c, int argc, char **argv, int first, bool *dry
 	c->rules.marks = c->proxy.marks; /* the rules match what the proxy sets */
 	c->rules.completions = c->proxy.mode == SG_MODE_ADAPTIVE;
 	c->rules.timestamps = c->proxy.timestamps;
-	c->rules.dry_run = *dry_run;
+	c->rules.dry_run = cli->dry_run;
 	return 0;
 }
 
-static int cmd_rules(int argc, char **argv)
+static int cmd_rules(struct cli *cli)
 {
-	struct sg_config c;
-	bool dry = false;
+	const char *act = cli->pos[0];
 
-	if (argc < 3) {
-		fprintf(stderr, "syngate: rules needs install, remove or status\n");
+	if (!act || cli->npos > 1) {
+		fprintf(stderr, "syngate: rules needs one of install, remove or status\n");
 		return 2;
 	}
-	if (load(&c, argc, argv, 3, &dry) != 0)
+	if (finish(cli) != 0)
 		return 2;
-	if (!strcmp(argv[2], "install"))
-		return sg_iptables_install(&c.rules, stdout) == 0 ? 0 : 1;
-	if (!strcmp(argv[2], "remove"))
-		return sg_iptables_remove(&c.rules, stdout) == 0 ? 0 : 1;
-	if (!strcmp(argv[2], "status"))
-		return sg_iptables_status(&c.rules, stdout) == 0 ? 0 : 1;
-	fprintf(stderr, "syngate: unknown rules command '%s'\n", argv[2]);
+	if (!strcmp(act, "install"))
+		return sg_iptables_install(&cli->c.rules, stdout) == 0 ? 0 : 1;
+	if (!strcmp(act, "remove"))
+		return sg_iptables_remove(&cli->c.rules, stdout) == 0 ? 0 : 1;
+	if (!strcmp(act, "status"))
+		return sg_iptables_status(&cli->c.rules, stdout) == 0 ? 0 : 1;
+	fprintf(stderr, "syngate: unknown rules command '%s'\n", act);
 	return 2;
 }
 
@@ -290,60 +359,59 @@ static int stats_watch(const char *path, double interval)
 	}
 }
 
-static int cmd_stats(int argc, char **argv)
+static int cmd_stats(const struct cli *cli)
 {
 	static char buf[65536];
-	const char *path = "/run/syngate.sock", *req = "text\n";
-	double watch = 0;
-	int i;
+	char req[16];
 
-	for (i = 2; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			req = "json\n";
-		else if (!strcmp(argv[i], "--prometheus"))
-			req = "metrics\n";
-		else if (!strcmp(argv[i], "--watch") && i + 1 < argc)
-			watch = atof(argv[++i]);
-		else if (!strncmp(argv[i], "--control=", 10))
-			path = argv[i] + 10;
-		else if (!strcmp(argv[i], "--control") && i + 1 < argc)
-			path = argv[++i];
-		else {
-			fprintf(stderr, "syngate: stats: unknown argument '%s'\n", argv[i]);
-			return 2;
-		}
+	if (cli->npos) {
+		fprintf(stderr, "syngate: stats: unexpected argument '%s'\n", cli->pos[0]);
+		return 2;
 	}
-	if (watch > 0)
-		return stats_watch(path, watch);
-	if (stats_fetch(path, req, buf, sizeof(buf)) < 0)
+	if (cli->watch > 0)
+		return stats_watch(cli->c.control, cli->watch);
+	snprintf(req, sizeof(req), "%s\n", cli->req);
+	if (stats_fetch(cli->c.control, req, buf, sizeof(buf)) < 0)
 		return 1;
 	fputs(buf, stdout);
 	return 0;
 }
 
-static int cmd_check(int argc, char **argv)
+static int cmd_check(const struct cli *cli)
 {
 	char err[SG_CONFIG_ERR_LEN];
 	struct sg_config c;
 
-	if (argc != 3) {
+	if (cli->npos != 1) {
 		fprintf(stderr, "syngate: check-config needs one FILE\n");
 		return 2;
 	}
 	sg_config_defaults(&c);
-	if (sg_config_load(&c, argv[2], err, sizeof(err)) != 0 ||
+	if (sg_config_load(&c, cli->pos[0], err, sizeof(err)) != 0 ||
 	    sg_config_check(&c, err, sizeof(err)) != 0) {
 		fprintf(stderr, "syngate: %s\n", err);
 		return 1;
 	}
-	printf("%s: ok\n", argv[2]);
+	printf("%s: ok\n", cli->pos[0]);
+	return 0;
+}
+
+static int cmd_help_config(const struct cli *cli)
+{
+	if (cli->gen == SG_CLI_MAN)
+		sg_cli_man_options(stdout);
+	else if (cli->gen == SG_CLI_BASH)
+		sg_cli_bash_completion(stdout);
+	else
+		sg_config_usage(stdout);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	struct sg_config c;
-	bool dry = false;
+	const struct sg_cli_command *cmd;
+	static struct cli cli;
+	int rc;
 
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help")) {
@@ -354,17 +422,31 @@ int main(int argc, char **argv)
 		printf("syngate %s\n", SYNGATE_VERSION);
 		return 0;
 	}
-	if (!strcmp(argv[1], "run")) {
-		if (load(&c, argc, argv, 2, &dry) != 0)
-			return 2;
-		return sg_daemon_run(&c) == 0 ? 0 : 1;
+	cmd = sg_cli_command(argv[1]);
+	if (!cmd) {
+		fprintf(stderr, "syngate: unknown command '%s' (see --help)\n", argv[1]);
+		return 2;
 	}
-	if (!strcmp(argv[1], "rules"))
-		return cmd_rules(argc, argv);
-	if (!strcmp(argv[1], "stats"))
-		return cmd_stats(argc, argv);
-	if (!strcmp(argv[1], "check-config"))
-		return cmd_check(argc, argv);
-	fprintf(stderr, "syngate: unknown command '%s' (see --help)\n", argv[1]);
+	rc = parse(cmd, argc, argv, &cli);
+	if (rc != 0)
+		return rc > 0 ? 0 : 2;
+	switch (cmd->id) {
+	case SG_CMD_RUN:
+		if (cli.npos) {
+			fprintf(stderr, "syngate: run: unexpected argument '%s'\n", cli.pos[0]);
+			return 2;
+		}
+		if (finish(&cli) != 0)
+			return 2;
+		return sg_daemon_run(&cli.c) == 0 ? 0 : 1;
+	case SG_CMD_RULES:
+		return cmd_rules(&cli);
+	case SG_CMD_STATS:
+		return cmd_stats(&cli);
+	case SG_CMD_CHECK:
+		return cmd_check(&cli);
+	case SG_CMD_HELP_CONFIG:
+		return cmd_help_config(&cli);
+	}
 	return 2;
 }

@@ -394,6 +394,28 @@ void sg_config_usage(FILE *out)
 	}
 }
 
+bool sg_config_option(size_t i, struct sg_config_option *o)
+{
+	static const char *const words[] = {
+		[T_BOOL] = "yes no",
+		[T_MODE] = "always never adaptive",
+		[T_LOG] = "err warn info debug",
+		[T_XDP] = "auto native generic off",
+	};
+	static const enum sg_config_arg arg[] = {
+		[T_U32] = SG_ARG_NUMBER, [T_U16] = SG_ARG_NUMBER, [T_U8] = SG_ARG_NUMBER,
+		[T_BOOL] = SG_ARG_BOOL, [T_PORTS] = SG_ARG_NUMBER, [T_IFACES] = SG_ARG_IFACES,
+		[T_MODE] = SG_ARG_WORD, [T_STR] = SG_ARG_TEXT, [T_LOG] = SG_ARG_WORD,
+		[T_XDP] = SG_ARG_WORD,
+	};
+
+	if (i >= NOPTS)
+		return false;
+	*o = (struct sg_config_option){opts[i].name, opts[i].help, opts[i].def,
+				       words[opts[i].type], arg[opts[i].type], opts[i].live};
+	return true;
+}
+
 /* Whether option @o holds the same value in @a and @b. */
 static bool same(const struct opt *o, const struct sg_config *a, const struct sg_config *b)
 {

@@ -65,4 +65,27 @@ int sg_config_check(const struct sg_config *c, char *err, size_t errlen);
  * reload applies it (for --help). */
 void sg_config_usage(FILE *out);
 
+/* What an option's value is, for the command line, the manual and completion. */
+enum sg_config_arg {
+	SG_ARG_NUMBER,	/* a number, or a comma-separated list of them */
+	SG_ARG_BOOL,	/* yes/no; a bare --flag means yes */
+	SG_ARG_WORD,	/* one of sg_config_option.values */
+	SG_ARG_TEXT,	/* free text: a path, an address */
+	SG_ARG_IFACES,	/* interface names, comma-separated */
+};
+
+/* One row of the options table, as the generated documents see it. */
+struct sg_config_option {
+	const char *name;	/* file key and flag (--name) */
+	const char *help;
+	const char *def;	/* NULL: no default (the help says what empty means) */
+	const char *values;	/* SG_ARG_WORD, SG_ARG_BOOL: the words, space-separated */
+	enum sg_config_arg arg;
+	bool live;		/* a reload (SIGHUP) applies it */
+};
+
+/* Fills @o with row @i of the options table (0, 1, ... in table order).
+ * Returns false when @i is past the last row. */
+bool sg_config_option(size_t i, struct sg_config_option *o);
+
 #endif
