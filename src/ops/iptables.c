@@ -439,6 +439,8 @@ int sg_iptables_remove(const struct sg_rules_config *c, FILE *report)
 			rc = -1;
 	if (rc == 0 && !c->dry_run)
 		lane_sets_destroy();
+	if (rc == 0)
+		rc = sg_sysctl_restore(c->dry_run, report);
 	return rc;
 }
 

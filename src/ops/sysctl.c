@@ -5,8 +5,15 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71 /* Linux 5.14 */
+#endif
 
 static int sysctl_path(const char *path, char *buf, size_t len)
 {
@@ -55,6 +62,50 @@ int sg_sysctl_set(const char *path, const char *value)
 	return n >= 0 && (size_t)n == len ? 0 : -1;
 }
 
+/* The file that remembers, per network namespace, what sg_sysctl_apply()
+ * changed: SG_SYSCTL_STATE_DIR/sysctl.<namespace>, one "PATH OLD NEW" line
+ * per change.  The namespace is named by its cookie, which the kernel never
+ * reuses (an inode number is reused once a namespace is gone); kernels
+ * before 5.14 have none, and the inode is the fallback.  0, or -1. */
+static int state_path(char *buf, size_t len)
+{
+	unsigned long long id = 0;
+	socklen_t sl = sizeof(id);
+	struct stat st;
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &id, &sl) == 0) {
+		close(fd);
+		snprintf(buf, len, "%s/sysctl.%llu", SG_SYSCTL_STATE_DIR, id);
+		return 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (stat("/proc/self/ns/net", &st) < 0)
+		return -1;
+	snprintf(buf, len, "%s/sysctl.ino%llu", SG_SYSCTL_STATE_DIR, (unsigned long long)st.st_ino);
+	return 0;
+}
+
+/* Appends "PATH OLD NEW" to the state file.  A failure is a warning: the
+ * change stands, and rules remove will leave it. */
+static void state_record(const char *path, const char *old, const char *set)
+{
+	char file[PATH_MAX];
+	FILE *f = NULL;
+
+	if (state_path(file, sizeof(file)) == 0 &&
+	    (mkdir(SG_SYSCTL_STATE_DIR, 0755) == 0 || errno == EEXIST))
+		f = fopen(file, "ae");
+	if (!f) {
+		fprintf(stderr, "syngate: warning: cannot record the old value of sysctl %s in %s: "
+			"%s (rules remove will leave it)\n", path, SG_SYSCTL_STATE_DIR, strerror(errno));
+		return;
+	}
+	fprintf(f, "%s %s %s\n", path, old, set);
+	fclose(f);
+}
+
 /* One sysctl syngate needs: @ok are the acceptable values (second may be
  * NULL), @set what to write otherwise; @missing explains an absent file. */
 struct sysctl_want {
@@ -94,6 +145,8 @@ static int sysctl_ensure(const struct sysctl_want *w, bool dry_run, FILE *report
 		        strerror(errno));
 		return -1;
 	}
+	if (!dry_run)
+		state_record(w->path, old, w->set);
 	if (report)
 		fprintf(report, "sysctl %s: %s -> %s%s\n", name, old, w->set,
 		        dry_run ? " (dry run: not applied)" : "");
@@ -177,4 +230,49 @@ int sg_sysctl_apply(const struct sg_rules_config *c, FILE *report)
 	if (c->ipv6 && sysctls_ipv6(c, report) < 0)
 		return -1;
 	return sysctl_tcp_loose(c, report);
+}
+
+/* Restores one recorded change "PATH OLD NEW" (@line) if the sysctl still
+ * holds NEW.  0, or -1 after a message. */
+static int restore_one(const char *line, bool dry_run, FILE *report)
+{
+	char path[96], old[64], set[64], now[64], name[128];
+
+	if (sscanf(line, "%95s %63s %63s", path, old, set) != 3 || strstr(path, ".."))
+		return 0; /* not a line of ours */
+	sysctl_name(path, name, sizeof(name));
+	if (sg_sysctl_get(path, now, sizeof(now)) < 0)
+		return 0; /* gone with its interface */
+	if (strcmp(now, set) != 0) {
+		if (report)
+			fprintf(report, "sysctl %s: left at %s (changed since rules install set %s)\n",
+				name, now, set);
+		return 0;
+	}
+	if (!dry_run && sg_sysctl_set(path, old) < 0) {
+		fprintf(stderr, "syngate: cannot restore sysctl %s to %s: %s\n", name, old,
+			strerror(errno));
+		return -1;
+	}
+	if (report)
+		fprintf(report, "sysctl %s: %s -> %s (restored)%s\n", name, now, old,
+			dry_run ? " (dry run: not applied)" : "");
+	return 0;
+}
+
+int sg_sysctl_restore(bool dry_run, FILE *report)
+{
+	char file[PATH_MAX], line[256];
+	FILE *f;
+	int rc = 0;
+
+	if (state_path(file, sizeof(file)) < 0 || !(f = fopen(file, "re")))
+		return 0; /* nothing recorded */
+	while (fgets(line, sizeof(line), f))
+		if (restore_one(line, dry_run, report) < 0)
+			rc = -1;
+	fclose(f);
+	if (rc == 0 && !dry_run)
+		unlink(file);
+	return rc;
 }

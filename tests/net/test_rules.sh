@@ -12,7 +12,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/net/lib.sh"
 CC=${CC:-gcc}
 CFLAGS="-std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Werror"
-SG_CASES=(remove_clean dry_run install reinstall status shedding fail_open_balance remove errors)
+SG_CASES=(remove_clean dry_run install restore reinstall status shedding fail_open_balance remove errors)
 
 NS=sgrules-$$-$RANDOM
 NSC=sgrulesc-$$-$RANDOM
@@ -195,6 +195,35 @@ install() {
 		check "reported: $l" grep -qxF "$l" "$TMP/inst1.out"
 	done
 	check "report has exactly the 5 changes" [ "$(grep -c '^sysctl ' "$TMP/inst1.out")" = 5 ]
+}
+
+# ------------------------------------------------------------------ restore
+# remove puts back the sysctls install changed, except one changed by hand since.
+restore() {
+	CLI remove >/dev/null
+	sysctl_put net/ipv4/ip_forward 0
+	sysctl_put net/ipv4/conf/all/rp_filter 1
+	sysctl_put net/ipv4/conf/sg0/rp_filter 1
+	sysctl_put net/ipv6/conf/all/forwarding 0
+	CLI install -p 80 -i sg0 >/dev/null
+	CLI install -p 80 -i sg0 >/dev/null # a second install changes and records nothing
+	sysctl_put net/ipv4/conf/sg0/rp_filter 0 # by hand, after install
+	CLI remove -d >"$TMP/restore.dry"
+	check "remove --dry-run restores nothing" sysctl_is net/ipv4/ip_forward 1
+	check "remove --dry-run reports the restore" \
+		grep -qxF 'sysctl net.ipv4.ip_forward: 1 -> 0 (restored) (dry run: not applied)' "$TMP/restore.dry"
+	CLI remove >"$TMP/restore.out"
+	check "remove exits 0 (restore)" [ $? = 0 ]
+	check "restored: ip_forward 0" sysctl_is net/ipv4/ip_forward 0
+	check "restored: rp_filter all 1" sysctl_is net/ipv4/conf/all/rp_filter 1
+	check "restored: ipv6 forwarding 0" sysctl_is net/ipv6/conf/all/forwarding 0
+	check "left: rp_filter sg0 set by hand since" sysctl_is net/ipv4/conf/sg0/rp_filter 0
+	check "reported: ip_forward restored" \
+		grep -qxF 'sysctl net.ipv4.ip_forward: 1 -> 0 (restored)' "$TMP/restore.out"
+	check "reported: rp_filter sg0 left" \
+		grep -qxF 'sysctl net.ipv4.conf.sg0.rp_filter: left at 0 (changed since rules install set 2)' "$TMP/restore.out"
+	CLI remove >"$TMP/restore2.out"
+	check "a second remove restores nothing" [ "$(grep -c '^sysctl ' "$TMP/restore2.out")" = 0 ]
 }
 
 # ---------------------------------------------------------------- reinstall

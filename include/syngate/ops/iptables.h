@@ -27,9 +27,11 @@
 int sg_iptables_install(const struct sg_rules_config *c, FILE *report);
 
 /* Removes every syngate chain and jump (any table, every copy) of the
- * families enabled in @c; succeeds when there is nothing to remove.  Sysctls
- * are left as they are (their old values are not known).  With c->dry_run
- * the removal scripts are printed to @report. */
+ * families enabled in @c; succeeds when there is nothing to remove.  Then
+ * puts back the sysctls install changed in this network namespace
+ * (sg_sysctl_restore(), reported as "sysctl NAME: NEW -> OLD (restored)").
+ * With c->dry_run the removal scripts and the restores are printed to
+ * @report. */
 int sg_iptables_remove(const struct sg_rules_config *c, FILE *report);
 
 /* Prints to @out, per family and table, whether SYNGATE-RAW/SYNGATE-MANGLE

@@ -7,6 +7,7 @@
 #ifndef SYNGATE_SYSCTL_H
 #define SYNGATE_SYSCTL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -24,7 +25,19 @@ int sg_sysctl_set(const char *path, const char *value);
  * forwarding and loose (or no) reverse path filtering on `all' and each
  * client interface, IPv6 forwarding, and nf_conntrack_tcp_loose 0.  Prints
  * each change to @report (NULL: nothing) as "sysctl NAME: OLD -> NEW"; with
- * c->dry_run only prints.  Returns 0, or -1 after a message on stderr. */
+ * c->dry_run only prints.  Returns 0, or -1 after a message on stderr.
+ * Each change is recorded, with the value it replaced, in a file of
+ * SG_SYSCTL_STATE_DIR per network namespace, for sg_sysctl_restore(). */
 int sg_sysctl_apply(const struct sg_rules_config *c, FILE *report);
+
+#define SG_SYSCTL_STATE_DIR "/run/syngate"
+
+/* Puts back the values the changes sg_sysctl_apply() recorded in this
+ * network namespace replaced, each only if the sysctl still holds what was
+ * set (someone else's later change stays), and forgets them.  Reports
+ * "sysctl NAME: NEW -> OLD (restored)" (or "left at") to @report (NULL:
+ * nothing); with @dry_run only reports.  Returns 0 (also when nothing was
+ * recorded), or -1 after a message on stderr. */
+int sg_sysctl_restore(bool dry_run, FILE *report);
 
 #endif
