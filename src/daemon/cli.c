@@ -132,21 +132,20 @@ static void roff(FILE *out, const char *s, bool minus)
 
 void sg_cli_man_options(FILE *out)
 {
+	static const char *const arg_name[] = {
+		[SG_ARG_NUMBER] = "number", [SG_ARG_BOOL] = "yes\\fR|\\fIno",
+		[SG_ARG_WORD] = "word", [SG_ARG_TEXT] = "text", [SG_ARG_IFACES] = "names",
+	};
 	struct sg_config_option o;
 
 	for (size_t i = 0; sg_config_option(i, &o); i++) {
 		fputs(".TP\n.BR ", out);
 		roff(out, o.name, true);
 		fputs(" \" = \" \\fI", out);
-		fputs(o.arg == SG_ARG_BOOL ? "yes\\fR|\\fIno" : o.values ? "word" : "value", out);
+		fputs(arg_name[o.arg], out);
 		fputs("\\fR\n", out);
 		roff(out, o.help, false);
 		fputs(".\n", out);
-		if (o.values && o.arg == SG_ARG_WORD) {
-			fputs("One of: ", out);
-			roff(out, o.values, false);
-			fputs(".\n", out);
-		}
 		if (o.def) {
 			fputs("Default: ", out);
 			roff(out, o.def, true);
