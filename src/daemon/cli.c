@@ -77,7 +77,7 @@ void sg_cli_getopt(const struct sg_cli_command *cmd, struct option *opts)
 		if (cmd->flags & FL(f))
 			opts[n++] = (struct option){sg_cli_flags[f].name,
 						    sg_cli_flags[f].arg ? required_argument : no_argument,
-						    NULL, f};
+						    NULL, SG_CLI_FLAG + f};
 	for (size_t i = 0; sg_config_option(i, &o); i++)
 		if (sg_cli_takes(cmd, o.name))
 			opts[n++] = (struct option){o.name,

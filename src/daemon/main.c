@@ -148,7 +148,8 @@ static int parse(const struct sg_cli_command *cmd, int argc, char **argv, struct
 				cmd->name);
 			rc = -1;
 		} else
-			rc = apply_one(cli, f == 'h' ? SG_CLI_HELP : f, argc, argv);
+			rc = apply_one(cli, f == 'h' ? SG_CLI_HELP : f < SG_CLI_TABLE ? f - SG_CLI_FLAG : f,
+				       argc, argv);
 	}
 	free(opts);
 	if (rc == 1)

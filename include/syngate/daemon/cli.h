@@ -13,8 +13,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* The subcommands' own flags; getopt_long returns these values.  An option
- * of the table returns SG_CLI_TABLE + its row. */
+/* The subcommands' own flags; getopt_long returns SG_CLI_FLAG + these
+ * (clear of '?', ':' and short options), an option of the table
+ * SG_CLI_TABLE + its row. */
 enum sg_cli_flag {
 	SG_CLI_HELP,
 	SG_CLI_CONFIG,
@@ -27,6 +28,7 @@ enum sg_cli_flag {
 	SG_CLI_NFLAGS,
 	SG_CLI_TABLE = 1024,
 };
+#define SG_CLI_FLAG 256
 
 struct sg_cli_flag_doc {
 	const char *name;
