@@ -81,7 +81,7 @@ static int apply_flags(struct sg_config *c, int argc, char **argv, int first, bo
 	}
 	return 0;
 bad:
-	fprintf(stderr, "syngate: %s\n", err);
+	sg_log(SG_LOG_ERR, "%s", err);
 	return -1;
 }
 
@@ -93,7 +93,7 @@ static int load(struct sg_config *c, int argc, char **argv, int first, bool *dry
 	if (apply_flags(c, argc, argv, first, dry_run) != 0)
 		return -1;
 	if (sg_config_check(c, err, sizeof(err)) != 0) {
-		fprintf(stderr, "syngate: %s\n", err);
+		sg_log(SG_LOG_ERR, "%s", err);
 		return -1;
 	}
 	c->rules.marks = c->proxy.marks; /* the rules match what the proxy sets */
@@ -355,6 +355,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(argv[1], "run")) {
+		sg_log_set_format(SG_LOG_FMT_AUTO); /* until the options say otherwise */
 		if (load(&c, argc, argv, 2, &dry) != 0)
 			return 2;
 		return sg_daemon_run(&c) == 0 ? 0 : 1;

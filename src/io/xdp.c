@@ -167,7 +167,8 @@ int sg_xdp_engage(struct sg_xdp *x, unsigned id, bool on)
 	x->ctl.engaged = x->engaged != 0;
 	if (x->ctl.engaged != was) {
 		r = publish(x);
-		sg_log(SG_LOG_INFO, "XDP: cookies %s", x->ctl.engaged ? "engaged" : "released");
+		sg_log_event(NULL, SG_LOG_INFO, "xdp_cookies", "the XDP program follows the workers",
+			     "engaged=%u", x->ctl.engaged ? 1u : 0u);
 	}
 	pthread_mutex_unlock(&x->lock);
 	return r;
@@ -443,10 +444,11 @@ struct sg_xdp *sg_xdp_open(const char *path, const char (*ifaces)[16], int nifac
 			goto fail;
 		if (tc)
 			attach_tc(x, bpf_program__fd(tc), ifaces[i]);
-		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s (%s)",
-			 i ? ", " : "", ifaces[i], sg_xdp_mode_name(x->link_mode[i]));
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s:%s",
+			 i ? "," : "", ifaces[i], sg_xdp_mode_name(x->link_mode[i]));
 	}
-	sg_log(SG_LOG_INFO, "XDP fast path on %s (%s)", names, path);
+	sg_log_event(NULL, SG_LOG_INFO, "xdp_on", "XDP fast path attached", "interfaces=%s object=%s",
+		     names, path);
 	return x;
 fail:
 	sg_xdp_close(x);

@@ -12,7 +12,7 @@
 #include "syngate/io/log.h"
 #include "syngate/io/xdp.h"
 
-enum opt_type { T_U32, T_U16, T_U8, T_BOOL, T_PORTS, T_IFACES, T_MODE, T_STR, T_LOG, T_XDP };
+enum opt_type { T_U32, T_U16, T_U8, T_BOOL, T_PORTS, T_IFACES, T_MODE, T_STR, T_LOG, T_XDP, T_LOGFMT };
 
 /* One option: its name (file key and flag), how its value is parsed, the
  * field it sets (T_PORTS/T_IFACES: the list; the count beside it), the range
@@ -77,7 +77,8 @@ static const struct opt opts[] = {
 	{"metrics-port", T_U16, F(metrics_port), 0, 65535, RESTART, "9469", "port of the Prometheus endpoint, 0 = off"},
 	{"backend-netns", T_STR, F(backend_netns), 0, 0, RESTART, NULL, "network namespace of the backends, e.g. /run/netns/web, for their listen queues (default: this one)"},
 	{"backend-queues", T_BOOL, F(backend_queues), 0, 0, RESTART, "yes", "read the backends' listen queues through sock_diag"},
-	{"log-level", T_LOG, F(log_level), 0, 0, LIVE, "info", "err | warn | info | debug"},
+	{"log-level", T_LOG, F(log_level), 0, 0, LIVE, "info", "err | warn | notice | info | debug"},
+	{"log-format", T_LOGFMT, F(log_format), 0, 0, LIVE, "auto", "auto | journal | plain: journal starts each line with its priority (<4>) for journald, plain reads \"syngate: warning: ...\"; auto: journal when stderr is the journal's stream (JOURNAL_STREAM), else plain"},
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -220,6 +221,8 @@ static int set_one(struct sg_config *c, const struct opt *o, const char *v)
 		return (c->log_level = sg_log_parse_level(v)) < 0 ? -1 : 0;
 	case T_XDP:
 		return (c->xdp_mode = sg_xdp_mode_parse(v)) < 0 ? -1 : 0;
+	case T_LOGFMT:
+		return (c->log_format = sg_log_parse_format(v)) < 0 ? -1 : 0;
 	}
 	return -1;
 }

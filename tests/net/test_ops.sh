@@ -14,6 +14,9 @@
 #                  a landing page at /; control = a regular file is refused, the file kept
 #   sighup_reload  SIGHUP reload: a bad file changes nothing, a good one switches the mode,
 #                  and a connection open across the reload keeps working; rules removed at exit
+#   journal_log    stderr that is the journal's stream (JOURNAL_STREAM = its dev:ino): every
+#                  line has a priority prefix, <4> on warnings, <6> on info, <5> on notice;
+#                  a JOURNAL_STREAM naming another file, and a terminal, get plain lines
 # The daemon (config file, learn = no, xdp = off: the queue path) is started by the first
 # case that needs it and restarted after sighup_reload; the traffic the counters check
 # (curls, a SYN flood, a forged ACK flood) is made once per daemon.
@@ -24,7 +27,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SYNGATE=${SYNGATE:-$ROOT/build/syngate}
 . "$ROOT/tests/net/lib.sh"
 SG_CASES=(stats_cli closed_events metrics prometheus_scrape check_config no_privilege rules_watched
-	idle_clients sighup_reload)
+	idle_clients sighup_reload journal_log)
 SGPID='' TRAFFIC=0
 
 sg_setup() {
@@ -281,6 +284,49 @@ sighup_reload() {
 	sg_wait_pid "$SGPID" 5
 	SGPID=''
 	sg_assert "rules removed at exit" sh -c "! ip netns exec $SG_NS_R iptables-save | grep -q SYNGATE"
+}
+
+# --- logs for journald -------------------------------------------------------------
+# journal_run LOG JOURNAL_STREAM [OPTION...] : a second daemon (queue 5, no rules, no metrics,
+# an XDP object that does not exist: xdp = auto warns and takes the queue path) with stderr
+# on LOG and JOURNAL_STREAM set as given, stopped with SIGINT once it logged event=started
+journal_run() {
+	local log=$1 stream=$2 pid; shift 2
+	: >"$log"
+	[ "$stream" = self ] && stream=$(stat -c '%d:%i' "$log")
+	rm -f "$T/journal.sock"
+	sg_bg "$SG_NS_R" "$log" env JOURNAL_STREAM="$stream" "$SYNGATE" run --ports 81 --queue 5 \
+		--install-rules=no --metrics-port 0 --control "$T/journal.sock" --xdp auto \
+		--xdp-object "$T/none.o" "$@"
+	pid=$SG_BG_PID
+	for _ in $(seq 50); do grep -q 'event=started' "$log" && break; sleep 0.1; done
+	kill -INT "$pid" 2>/dev/null
+	sg_wait_pid "$pid" 5
+}
+
+journal_log() {
+	local j=$T/journal.log
+	journal_run "$j" self
+	sg_log "journal-stream log: $(tr '\n' '|' <"$j")"
+	sg_assert "journal: the daemon started" grep -q 'event=started' "$j"
+	sg_assert "journal: every line has a priority prefix" sh -c "! grep -qv '^<[0-7]>' '$j'"
+	sg_assert "journal: warnings are <4>" grep -q '^<4>event=xdp_unavailable path=queue ' "$j"
+	sg_assert "journal: strerror warnings are <4>" grep -q '^<4>XDP: cannot open .*none.o' "$j"
+	sg_assert "journal: info is <6>" grep -q '^<6>event=started queues=5-[0-9]* mode=always .*path=queue' "$j"
+	sg_assert "journal: notice is <5>" grep -q '^<5>event=stopping signal=2 ' "$j"
+	journal_run "$T/other.log" "1:1"
+	sg_assert "JOURNAL_STREAM of another file: plain lines" grep -q \
+		'^syngate: warning: event=xdp_unavailable' "$T/other.log"
+	sg_assert "JOURNAL_STREAM of another file: no prefixes" sh -c "! grep -q '^<' '$T/other.log'"
+	journal_run "$T/forced.log" "" --log-format journal
+	sg_assert "log-format = journal without JOURNAL_STREAM: prefixes" grep -q \
+		'^<6>event=started' "$T/forced.log"
+	journal_run "$T/plain.log" self --log-format plain
+	sg_assert "log-format = plain on the journal's stream: plain lines" grep -q \
+		'^syngate: info: event=started' "$T/plain.log"
+	if command -v journalctl >/dev/null && [ -d /run/systemd/system ]; then
+		sg_log "journalctl: systemd runs here, but the test does not start units; not checked"
+	fi
 }
 
 sg_run_cases "$@"
