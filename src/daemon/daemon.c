@@ -47,7 +47,8 @@ struct snapshot {
 	struct sg_nfq_stats nfq;
 	struct sg_lane_stats lane;
 	struct sg_ct_events_stats ev;
-	struct sg_kqueue kq;
+	struct sg_kqueue kq;			   /* all queues together */
+	struct sg_kqueue kq_each[MAX_QUEUES];	   /* worker i's: queue first + i */
 	struct sg_listen_queue backend[SG_RULES_MAX_PORTS];
 	uint64_t cookies_slot[2];
 	uint32_t halfopen;
@@ -60,6 +61,21 @@ struct snapshot {
 	uint64_t xdp[SG_XDP__COUNT];
 	struct sg_health health;
 };
+
+/* A counter kept monotonic across resets of its source (iptables rule
+ * counters start again at 0 when the rules are put back). */
+struct mono_counter {
+	uint64_t base, last;
+};
+
+/* The counter's value after its source read @now. */
+static uint64_t mono_counter_update(struct mono_counter *m, uint64_t now)
+{
+	if (now < m->last)
+		m->base += m->last;
+	m->last = now;
+	return m->base + now;
+}
 
 /* One kind of failure watch_failures() reports: its limit, and its drop
  * counter when it last said so. */
@@ -86,6 +102,7 @@ struct daemon {
 	uint64_t watch_ticks;
 	struct failure_log ct_failed, backend_timeout, halfopen_full; /* watch_failures() */
 	bool ct_near_full;
+	struct mono_counter syn_shed, invalid_dropped; /* the rules' DROP counters */
 	uint64_t closed; /* spliced connections that ended (destroy events) */
 	struct sg_listen_queue backend[SG_RULES_MAX_PORTS]; /* last sock_diag read */
 	int nbackend;
@@ -157,6 +174,7 @@ static void snapshot_take(struct daemon *d, bool fresh)
 		n.engagements += ws.ad.engagements;
 		n.releases += ws.ad.releases;
 		if (sg_kqueue_read(NULL, (uint16_t)(d->cfg.rules.queue + i), &kq) == 0) {
+			n.kq_each[i] = kq;
 			n.kq.backlog += kq.backlog;
 			n.kq.queue_dropped += kq.queue_dropped;
 			n.kq.user_dropped += kq.user_dropped;
@@ -199,6 +217,8 @@ static void snapshot_src(const struct daemon *d, const struct snapshot *s,
 	src->lane = d->cfg.rules.lane ? &s->lane : NULL;
 	src->ev = s->has_ev ? &s->ev : NULL;
 	src->kq = s->has_kq ? &s->kq : NULL;
+	src->kq_each = s->has_kq ? s->kq_each : NULL;
+	src->nqueues = d->nw;
 	src->cookies_slot[0] = s->cookies_slot[0];
 	src->cookies_slot[1] = s->cookies_slot[1];
 	src->backend = s->backend;
@@ -241,11 +261,17 @@ static void on_destroy(void *ctx, const struct sg_tuple *orig, uint32_t mark)
  * were engaged.  Put them back, and say so. */
 static void watch_rules(struct daemon *d)
 {
+	struct sg_iptables_drops drops;
 	int r;
 
 	if (!d->rules_installed)
 		return;
-	r = sg_iptables_present(&d->cfg.rules);
+	r = sg_iptables_present(&d->cfg.rules, &drops);
+	if (r >= 0) {
+		d->health.has_drops = true;
+		d->health.syns_shed = mono_counter_update(&d->syn_shed, drops.syn_shed);
+		d->health.invalid_dropped = mono_counter_update(&d->invalid_dropped, drops.invalid);
+	}
 	if (r != 0) {
 		d->health.rules = r > 0;
 		return;

@@ -39,13 +39,22 @@ struct sg_xdp {
 	uint64_t engaged;      /* bit i: worker i answers SYNs */
 };
 
-#define SG_XDP_COUNTER_NAME(id, name) [id] = name,
+#define SG_XDP_COUNTER_NAME(id, name, total) [id] = name,
 static const char *const counter_names[SG_XDP__COUNT] = {SG_XDP_COUNTERS(SG_XDP_COUNTER_NAME)};
 #undef SG_XDP_COUNTER_NAME
+#define SG_XDP_COUNTER_TOTAL(id, name, total) [id] = total,
+static const enum sg_xdp_counter counter_totals[SG_XDP__COUNT] = {
+	SG_XDP_COUNTERS(SG_XDP_COUNTER_TOTAL)};
+#undef SG_XDP_COUNTER_TOTAL
 
 const char *sg_xdp_counter_name(enum sg_xdp_counter c)
 {
 	return c < SG_XDP__COUNT ? counter_names[c] : "unknown";
+}
+
+enum sg_xdp_counter sg_xdp_counter_total(enum sg_xdp_counter c)
+{
+	return c < SG_XDP__COUNT ? counter_totals[c] : c;
 }
 
 const char *sg_xdp_mode_name(enum sg_xdp_mode m)

@@ -100,7 +100,7 @@ static int need_net_admin(const char *what)
 /* Runs iptables-save for @f and parses it into @s.  0, or -1 with a message. */
 static int family_read(const struct family *f, struct sg_rules_saved *s)
 {
-	const char *argv[] = {f->tool[T_SAVE], NULL};
+	const char *argv[] = {f->tool[T_SAVE], "-c", NULL}; /* -c: the rules' counters */
 	struct sg_strbuf out = {0}, err = {0};
 	int rc = sg_spawn_run(f->path[T_SAVE], argv, NULL, &out, &err);
 	bool ok = false;
@@ -531,8 +531,9 @@ int sg_iptables_status(const struct sg_rules_config *c, FILE *out)
 }
 
 /* 1 when both of syngate's chains of family @f are there with one jump each,
- * 0 when not, -1 when iptables-save failed. */
-static int family_present(const struct family *f)
+ * 0 when not, -1 when iptables-save failed.  Adds the packets its DROP rules
+ * dropped to @drops. */
+static int family_present(const struct family *f, struct sg_iptables_drops *drops)
 {
 	static const char *const tc[2][2] = {{"raw", "SYNGATE-RAW"}, {"mangle", "SYNGATE-MANGLE"}};
 	struct sg_rules_saved s;
@@ -546,16 +547,23 @@ static int family_present(const struct family *f)
 		if (!t || !sg_rules_table_has_chain(t, tc[i][1]) || t->njumps != 1)
 			ok = 0;
 	}
+	for (int i = 0; i < s.n; i++) {
+		drops->syn_shed += s.t[i].syn_shed;
+		drops->invalid += s.t[i].invalid_dropped;
+	}
 	sg_rules_saved_free(&s);
 	return ok;
 }
 
-int sg_iptables_present(const struct sg_rules_config *c)
+int sg_iptables_present(const struct sg_rules_config *c, struct sg_iptables_drops *drops)
 {
 	struct family f[2];
-	int n = families_of(c, f), rc = 1;
+	int n = families_of(c, f), rc = 1, r;
 
-	for (int i = 0; i < n && rc > 0; i++)
-		rc = family_find_tools(&f[i]) < 0 ? -1 : family_present(&f[i]);
+	*drops = (struct sg_iptables_drops){0};
+	for (int i = 0; i < n && rc >= 0; i++) {
+		r = family_find_tools(&f[i]) < 0 ? -1 : family_present(&f[i], drops);
+		rc = r < rc ? r : rc;
+	}
 	return rc;
 }
