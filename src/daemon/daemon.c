@@ -455,7 +455,7 @@ static void reload(struct daemon *d)
 	int i;
 
 	if (!d->cfg.config_path[0]) {
-		sg_log_event(NULL, SG_LOG_NOTICE, "reload_failed",
+		sg_log_event(NULL, SG_LOG_NOTICE, "reload_skipped",
 			     "SIGHUP: no config file to reload (started without --config)",
 			     "action=keep_running_config");
 		return;
