@@ -68,13 +68,20 @@ struct mono_counter {
 	uint64_t base, last;
 };
 
-/* The counter's value after its source read @now. */
+/* The counter's value after its source read @now (a drop: it was reset). */
 static uint64_t mono_counter_update(struct mono_counter *m, uint64_t now)
 {
 	if (now < m->last)
 		m->base += m->last;
 	m->last = now;
 	return m->base + now;
+}
+
+/* Its source was reset (the rules put in again): what it counted is kept. */
+static void mono_counter_restart(struct mono_counter *m)
+{
+	m->base += m->last;
+	m->last = 0;
 }
 
 /* One kind of failure watch_failures() reports: its limit, and its drop
@@ -108,6 +115,13 @@ struct daemon {
 	int nbackend;
 	uint64_t backend_us; /* when it was read */
 };
+
+/* The rules were put in again: their counters start from 0. */
+static void rules_reinstalled(struct daemon *d)
+{
+	mono_counter_restart(&d->syn_shed);
+	mono_counter_restart(&d->invalid_dropped);
+}
 
 static uint64_t mono_us(void)
 {
@@ -280,6 +294,7 @@ static void watch_rules(struct daemon *d)
 	sg_log_event(NULL, SG_LOG_WARN, "rules_missing",
 		     "syngate's iptables chains or jumps were removed by another tool; putting "
 		     "them back", "action=reinstall");
+	rules_reinstalled(d);
 	if (sg_iptables_install(&d->cfg.rules, NULL) == 0) {
 		d->health.rules = 1;
 		d->health.rules_restored++;
@@ -310,9 +325,6 @@ static void watch_conntrack(struct daemon *d)
 	d->ct_near_full = near;
 }
 
-/* Failures a client only sees as a hang (it was told "connected" by the
- * cookie SYN-ACK): one line each 10 s at most while they happen, with the
- * count since the previous one. */
 #define FAILURE_LOG_SECONDS 10
 
 /* How many failures of a kind to report now (counter @cur): those since
@@ -327,6 +339,9 @@ static uint64_t failures_due(struct failure_log *f, uint64_t cur, uint64_t now_u
 	return n;
 }
 
+/* Failures a client only sees as a hang (it was told "connected" by the
+ * cookie SYN-ACK): one line each FAILURE_LOG_SECONDS at most while they
+ * happen, with the count since the previous one. */
 static void watch_failures(struct daemon *d)
 {
 	const uint64_t *drops = d->snap.c.drops, now = mono_us();
@@ -438,6 +453,8 @@ static void rules_follow_mode(struct daemon *d)
 	if (d->cfg.rules.completions == want)
 		return;
 	d->cfg.rules.completions = want;
+	if (d->rules_installed)
+		rules_reinstalled(d);
 	if (d->rules_installed && sg_iptables_install(&d->cfg.rules, NULL) != 0)
 		sg_log_event(NULL, SG_LOG_ERR, "rules_reinstall_failed",
 			     "SIGHUP: reinstalling the rules for the new mode failed", "mode=%s",
@@ -573,6 +590,23 @@ static int open_backend_diag(struct daemon *d)
 	return 0;
 }
 
+/* Installs the rules; the sysctls it changed go to the log, one info line
+ * each ("sysctl NAME: OLD -> NEW").  0, or -1 (the reasons logged). */
+static int install_rules(struct daemon *d)
+{
+	char *report = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&report, &len);
+	int r = sg_iptables_install(&d->cfg.rules, f);
+
+	if (f)
+		fclose(f);
+	if (report && len)
+		sg_log(SG_LOG_INFO, "%s", report);
+	free(report);
+	return r;
+}
+
 static int setup(struct daemon *d)
 {
 	int i, nw;
@@ -591,7 +625,7 @@ static int setup(struct daemon *d)
 	if (open_backend_diag(d) < 0)
 		return -1;
 	if (d->cfg.install_rules) {
-		if (sg_iptables_install(&d->cfg.rules, stderr) != 0)
+		if (install_rules(d) != 0)
 			return -1;
 		d->rules_installed = true;
 		d->health.rules = 1;

@@ -11,7 +11,9 @@ done
 sample=$1 deploy=$2 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-"$sample" | promtool check metrics
+"$sample" >"$tmp/metrics.txt"
+grep -q '^syngate_build_info' "$tmp/metrics.txt"
+promtool check metrics <"$tmp/metrics.txt"
 python3 "$here/check_metrics.py" rules-of "$deploy/grafana/syngate.json" >"$tmp/dashboard.rules.yml"
 promtool check rules "$tmp/dashboard.rules.yml"
 promtool check rules "$deploy/prometheus/syngate-alerts.yml"
