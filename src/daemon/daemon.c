@@ -110,6 +110,7 @@ struct daemon {
 	struct failure_log ct_failed, backend_timeout, halfopen_full; /* watch_failures() */
 	bool ct_near_full;
 	struct mono_counter syn_shed, invalid_dropped; /* the rules' DROP counters */
+	struct sg_log_limit rl_events; /* conntrack event read errors */
 	uint64_t closed; /* spliced connections that ended (destroy events) */
 	struct sg_listen_queue backend[SG_RULES_MAX_PORTS]; /* last sock_diag read */
 	int nbackend;
@@ -690,7 +691,10 @@ static int loop(struct daemon *d)
 				sg_control_run(d->ctl, mono_us() / 1000);
 			} else if (d->ev && fd == sg_ct_events_fd(d->ev)) {
 				if (sg_ct_events_read(d->ev, on_destroy, d) < 0)
-					sg_log_warn("conntrack events");
+					sg_log_event(&d->rl_events, SG_LOG_WARN, "ct_events_error",
+						     "reading conntrack events failed: connection "
+						     "ends may go uncounted", "err=\"%s\"",
+						     strerror(errno));
 			}
 		}
 	}
@@ -710,6 +714,7 @@ int sg_daemon_run(const struct sg_config *cfg)
 	d.epfd = d.tfd = d.sfd = -1;
 	d.health.rules = -1;
 	d.ct_failed.rl = d.backend_timeout.rl = d.halfopen_full.rl = SG_LOG_LIMIT(FAILURE_LOG_SECONDS);
+	d.rl_events = SG_LOG_LIMIT(FAILURE_LOG_SECONDS);
 	pthread_mutex_init(&d.lock, NULL);
 	sg_log_set_level((enum sg_log_level)cfg->log_level);
 	sg_log_set_format((enum sg_log_format)cfg->log_format);

@@ -33,6 +33,7 @@ struct sg_xdp {
 	int ctl_fd, cur_fd, backends_fd, stats_fd;
 	int ncpus;
 	uint64_t *percpu; /* ncpus values, read under the lock */
+	struct sg_log_limit rl_counters; /* failed counter reads (under the lock) */
 	pthread_mutex_t lock;
 	struct sg_xdp_ctl ctl; /* what the program reads, kept here whole */
 	uint32_t cur;	       /* the entry of sg_ctl it reads */
@@ -224,9 +225,11 @@ int sg_xdp_counters(struct sg_xdp *x, uint64_t out[SG_XDP__COUNT])
 		for (i = 0; r == 0 && i < x->ncpus; i++)
 			out[k] += x->percpu[i];
 	}
+	if (r) /* read every 100 ms: said once a minute at most */
+		sg_log_event(&x->rl_counters, SG_LOG_WARN, "xdp_counters_unreadable",
+			     "reading the XDP program's counters failed", "err=\"%s\"",
+			     strerror(errno));
 	pthread_mutex_unlock(&x->lock);
-	if (r)
-		sg_log_warn("XDP: counters");
 	return r;
 }
 
@@ -418,6 +421,7 @@ struct sg_xdp *sg_xdp_open(const char *path, const char (*ifaces)[16], int nifac
 		sg_log_warnx("XDP: no interface to attach to (none is up, or too many named)");
 		goto fail;
 	}
+	x->rl_counters = SG_LOG_LIMIT(60);
 	x->ncpus = libbpf_num_possible_cpus();
 	x->percpu = x->ncpus > 0 ? calloc((size_t)x->ncpus, sizeof(uint64_t)) : NULL;
 	if (!x->percpu) {
