@@ -370,9 +370,8 @@ journal_log() {
 	journal_run "$T/plain.log" self --log-format plain
 	sg_assert "log-format = plain on the journal's stream: plain lines" grep -q \
 		'^syngate: info: event=started' "$T/plain.log"
-	if command -v journalctl >/dev/null && [ -d /run/systemd/system ]; then
-		sg_log "journalctl: systemd runs here, but the test does not start units; not checked"
-	fi
+	# journald itself is not driven here: the test hosts have no systemd as PID 1; the
+	# "<N>" prefixes are what journald reads (sd-daemon(3), systemd.exec(5) JOURNAL_STREAM)
 }
 
 sg_run_cases "$@"
