@@ -720,7 +720,7 @@ int sg_daemon_run(const struct sg_config *cfg)
 	sg_log_set_format((enum sg_log_format)cfg->log_format);
 	r = setup(&d);
 	if (r == 0) {
-		sg_log_event(NULL, SG_LOG_INFO, "started", "running", "queues=%u-%u mode=%s "
+		sg_log_event(NULL, SG_LOG_INFO, "started", "handling packets", "queues=%u-%u mode=%s "
 			     "table=%u path=%s version=%s", d.cfg.rules.queue,
 			     d.cfg.rules.queue + d.nw - 1, sg_mode_name(cfg->proxy.mode),
 			     cfg->proxy.table_max, d.xdp ? "xdp" : "queue", SYNGATE_VERSION);
