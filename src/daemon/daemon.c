@@ -47,7 +47,8 @@ struct snapshot {
 	struct sg_nfq_stats nfq;
 	struct sg_lane_stats lane;
 	struct sg_ct_events_stats ev;
-	struct sg_kqueue kq;
+	struct sg_kqueue kq;			   /* all queues together */
+	struct sg_kqueue kq_each[MAX_QUEUES];	   /* worker i's: queue first + i */
 	struct sg_listen_queue backend[SG_RULES_MAX_PORTS];
 	uint64_t cookies_slot[2];
 	uint32_t halfopen;
@@ -59,6 +60,35 @@ struct snapshot {
 	int nbackend;
 	uint64_t xdp[SG_XDP__COUNT];
 	struct sg_health health;
+};
+
+/* A counter kept monotonic across resets of its source (iptables rule
+ * counters start again at 0 when the rules are put back). */
+struct mono_counter {
+	uint64_t base, last;
+};
+
+/* The counter's value after its source read @now (a drop: it was reset). */
+static uint64_t mono_counter_update(struct mono_counter *m, uint64_t now)
+{
+	if (now < m->last)
+		m->base += m->last;
+	m->last = now;
+	return m->base + now;
+}
+
+/* Its source was reset (the rules put in again): what it counted is kept. */
+static void mono_counter_restart(struct mono_counter *m)
+{
+	m->base += m->last;
+	m->last = 0;
+}
+
+/* One kind of failure watch_failures() reports: its limit, and its drop
+ * counter when it last said so. */
+struct failure_log {
+	struct sg_log_limit rl;
+	uint64_t seen;
 };
 
 struct daemon {
@@ -77,13 +107,22 @@ struct daemon {
 	bool rules_installed;
 	struct sg_health health;     /* the watch's findings (coordinator thread) */
 	uint64_t watch_ticks;
-	struct sg_counters seen;     /* counters at the last watch, for its log lines */
+	struct failure_log ct_failed, backend_timeout, halfopen_full; /* watch_failures() */
 	bool ct_near_full;
+	struct mono_counter syn_shed, invalid_dropped; /* the rules' DROP counters */
+	struct sg_log_limit rl_events; /* conntrack event read errors */
 	uint64_t closed; /* spliced connections that ended (destroy events) */
 	struct sg_listen_queue backend[SG_RULES_MAX_PORTS]; /* last sock_diag read */
 	int nbackend;
 	uint64_t backend_us; /* when it was read */
 };
+
+/* The rules were put in again: their counters start from 0. */
+static void rules_reinstalled(struct daemon *d)
+{
+	mono_counter_restart(&d->syn_shed);
+	mono_counter_restart(&d->invalid_dropped);
+}
 
 static uint64_t mono_us(void)
 {
@@ -150,6 +189,7 @@ static void snapshot_take(struct daemon *d, bool fresh)
 		n.engagements += ws.ad.engagements;
 		n.releases += ws.ad.releases;
 		if (sg_kqueue_read(NULL, (uint16_t)(d->cfg.rules.queue + i), &kq) == 0) {
+			n.kq_each[i] = kq;
 			n.kq.backlog += kq.backlog;
 			n.kq.queue_dropped += kq.queue_dropped;
 			n.kq.user_dropped += kq.user_dropped;
@@ -192,6 +232,8 @@ static void snapshot_src(const struct daemon *d, const struct snapshot *s,
 	src->lane = d->cfg.rules.lane ? &s->lane : NULL;
 	src->ev = s->has_ev ? &s->ev : NULL;
 	src->kq = s->has_kq ? &s->kq : NULL;
+	src->kq_each = s->has_kq ? s->kq_each : NULL;
+	src->nqueues = d->nw;
 	src->cookies_slot[0] = s->cookies_slot[0];
 	src->cookies_slot[1] = s->cookies_slot[1];
 	src->backend = s->backend;
@@ -234,23 +276,33 @@ static void on_destroy(void *ctx, const struct sg_tuple *orig, uint32_t mark)
  * were engaged.  Put them back, and say so. */
 static void watch_rules(struct daemon *d)
 {
+	struct sg_iptables_drops drops;
 	int r;
 
 	if (!d->rules_installed)
 		return;
-	r = sg_iptables_present(&d->cfg.rules);
+	r = sg_iptables_present(&d->cfg.rules, &drops);
+	if (r >= 0) {
+		d->health.has_drops = true;
+		d->health.syns_shed = mono_counter_update(&d->syn_shed, drops.syn_shed);
+		d->health.invalid_dropped = mono_counter_update(&d->invalid_dropped, drops.invalid);
+	}
 	if (r != 0) {
 		d->health.rules = r > 0;
 		return;
 	}
 	d->health.rules = 0;
-	sg_log(SG_LOG_WARN, "event=rules_missing action=reinstall: syngate's iptables chains or "
-	       "jumps were removed by another tool; putting them back");
+	sg_log_event(NULL, SG_LOG_WARN, "rules_missing",
+		     "syngate's iptables chains or jumps were removed by another tool; putting "
+		     "them back", "action=reinstall");
+	rules_reinstalled(d);
 	if (sg_iptables_install(&d->cfg.rules, NULL) == 0) {
 		d->health.rules = 1;
 		d->health.rules_restored++;
 	} else {
-		sg_log(SG_LOG_ERR, "event=rules_missing: reinstalling failed; SYNs are not protected");
+		sg_log_event(NULL, SG_LOG_ERR, "rules_reinstall_failed",
+			     "reinstalling the rules failed; SYNs are not protected",
+			     "restored=%llu", (unsigned long long)d->health.rules_restored);
 	}
 }
 
@@ -267,34 +319,51 @@ static void watch_conntrack(struct daemon *d)
 		return;
 	near = h->conntrack_count * 10 >= h->conntrack_max * 9;
 	if (near && !d->ct_near_full)
-		sg_log(SG_LOG_WARN, "event=conntrack_near_full entries=%llu max=%llu: new "
-		       "connections will fail (raise net.netfilter.nf_conntrack_max)",
-		       (unsigned long long)h->conntrack_count, (unsigned long long)h->conntrack_max);
+		sg_log_event(NULL, SG_LOG_WARN, "conntrack_near_full",
+			     "new connections will fail (raise net.netfilter.nf_conntrack_max)",
+			     "entries=%llu max=%llu", (unsigned long long)h->conntrack_count,
+			     (unsigned long long)h->conntrack_max);
 	d->ct_near_full = near;
 }
 
+#define FAILURE_LOG_SECONDS 10
+
+/* How many failures of a kind to report now (counter @cur): those since
+ * the last line, or 0 when there are none or the limit holds them back. */
+static uint64_t failures_due(struct failure_log *f, uint64_t cur, uint64_t now_us)
+{
+	uint64_t n = cur - f->seen, held;
+
+	if (!n || !sg_log_limit_pass(&f->rl, now_us, &held))
+		return 0;
+	f->seen = cur;
+	return n;
+}
+
 /* Failures a client only sees as a hang (it was told "connected" by the
- * cookie SYN-ACK): one line a second at most while they happen. */
+ * cookie SYN-ACK): one line each FAILURE_LOG_SECONDS at most while they
+ * happen, with the count since the previous one. */
 static void watch_failures(struct daemon *d)
 {
-	const struct sg_counters *c = &d->snap.c;
-	uint64_t ct = c->drops[SG_R_CT_ERROR] - d->seen.drops[SG_R_CT_ERROR];
-	uint64_t to = c->drops[SG_R_BACKEND_TIMEOUT] - d->seen.drops[SG_R_BACKEND_TIMEOUT];
-	uint64_t full = c->drops[SG_R_TABLE_FULL] - d->seen.drops[SG_R_TABLE_FULL];
+	const uint64_t *drops = d->snap.c.drops, now = mono_us();
+	uint64_t ct = failures_due(&d->ct_failed, drops[SG_R_CT_ERROR], now);
+	uint64_t to = failures_due(&d->backend_timeout, drops[SG_R_BACKEND_TIMEOUT], now);
+	uint64_t full = failures_due(&d->halfopen_full, drops[SG_R_TABLE_FULL], now);
 
 	if (ct)
-		sg_log(SG_LOG_WARN, "event=ct_create_failed count=%llu conntrack=%llu/%llu: valid "
-		       "cookie ACKs whose conntrack entry could not be created",
-		       (unsigned long long)ct, (unsigned long long)d->health.conntrack_count,
-		       (unsigned long long)d->health.conntrack_max);
+		sg_log_event(NULL, SG_LOG_WARN, "ct_create_failed",
+			     "valid cookie ACKs whose conntrack entry could not be created",
+			     "count=%llu conntrack=%llu/%llu", (unsigned long long)ct,
+			     (unsigned long long)d->health.conntrack_count,
+			     (unsigned long long)d->health.conntrack_max);
 	if (to)
-		sg_log(SG_LOG_WARN, "event=backend_timeout count=%llu: backends did not answer "
-		       "the SYN of clients that completed a cookie handshake (clients got a RST)",
-		       (unsigned long long)to);
+		sg_log_event(NULL, SG_LOG_WARN, "backend_timeout",
+			     "backends did not answer the SYN of clients that completed a cookie "
+			     "handshake (clients got a RST)", "count=%llu", (unsigned long long)to);
 	if (full)
-		sg_log(SG_LOG_WARN, "event=halfopen_full count=%llu: valid cookie ACKs refused, "
-		       "the half-open table is full", (unsigned long long)full);
-	d->seen = *c;
+		sg_log_event(NULL, SG_LOG_WARN, "halfopen_full",
+			     "valid cookie ACKs refused, the half-open table is full", "count=%llu",
+			     (unsigned long long)full);
 }
 
 /* Once a second, on the coordinator thread. */
@@ -354,8 +423,8 @@ static int open_xdp(struct daemon *d)
 	if (d->cfg.xdp_mode == SG_XDP_OFF)
 		return 0;
 	if (d->cfg.proxy.timestamps) { /* config check: xdp is auto here */
-		sg_log(SG_LOG_INFO, "event=xdp_off reason=timestamps: the XDP program does not "
-		       "write timestamps yet; SYNs take the NFQUEUE path");
+		sg_log_event(NULL, SG_LOG_INFO, "xdp_off", "the XDP program does not write "
+			     "timestamps yet; SYNs take the NFQUEUE path", "reason=timestamps");
 		return 0;
 	}
 	if (d->cfg.xdp_object[0])
@@ -370,8 +439,8 @@ static int open_xdp(struct daemon *d)
 	if (d->xdp || d->cfg.xdp_mode != SG_XDP_AUTO)
 		return d->xdp ? 0 : -1;
 	/* auto: the warnings above said why; the queue path does it all */
-	sg_log(SG_LOG_WARN, "event=xdp_unavailable path=queue: XDP fast path off (see above); "
-	       "SYNs and ACKs take the NFQUEUE path alone (xdp = off silences this)");
+	sg_log_event(NULL, SG_LOG_WARN, "xdp_unavailable", "XDP fast path off (see above); SYNs "
+		     "and ACKs take the NFQUEUE path alone (xdp = off silences this)", "path=queue");
 	return 0;
 }
 
@@ -385,9 +454,12 @@ static void rules_follow_mode(struct daemon *d)
 	if (d->cfg.rules.completions == want)
 		return;
 	d->cfg.rules.completions = want;
+	if (d->rules_installed)
+		rules_reinstalled(d);
 	if (d->rules_installed && sg_iptables_install(&d->cfg.rules, NULL) != 0)
-		sg_log(SG_LOG_ERR, "SIGHUP: reinstalling the rules for mode %s failed",
-		       sg_mode_name(d->cfg.proxy.mode));
+		sg_log_event(NULL, SG_LOG_ERR, "rules_reinstall_failed",
+			     "SIGHUP: reinstalling the rules for the new mode failed", "mode=%s",
+			     sg_mode_name(d->cfg.proxy.mode));
 }
 
 /* SIGHUP: re-reads the config file and applies the options the options
@@ -396,22 +468,32 @@ static void rules_follow_mode(struct daemon *d)
  * ones are untouched; a bad file changes nothing. */
 static void reload(struct daemon *d)
 {
-	char err[SG_CONFIG_ERR_LEN], keys[256];
+	char err[SG_CONFIG_ERR_LEN], keys[256], why[SG_CONFIG_ERR_LEN + 64];
 	struct sg_config n;
 	int i;
 
 	if (!d->cfg.config_path[0]) {
-		sg_log(SG_LOG_INFO, "SIGHUP: no config file to reload (started without --config)");
+		sg_log_event(NULL, SG_LOG_NOTICE, "reload_skipped",
+			     "SIGHUP: no config file to reload (started without --config)",
+			     "action=keep_running_config");
 		return;
 	}
 	sg_config_defaults(&n);
 	if (sg_config_load(&n, d->cfg.config_path, err, sizeof(err)) != 0 ||
 	    sg_config_check(&n, err, sizeof(err)) != 0) {
-		sg_log(SG_LOG_ERR, "SIGHUP: %s; keeping the running configuration", err);
+		snprintf(why, sizeof(why), "SIGHUP: %s; keeping the running configuration", err);
+		sg_log_event(NULL, SG_LOG_ERR, "reload_failed", why,
+			     "config=%s action=keep_running_config", d->cfg.config_path);
 		return;
 	}
-	if (sg_config_restart_keys(&d->cfg, &n, keys, sizeof(keys)) > 0)
-		sg_log(SG_LOG_WARN, "SIGHUP: changes to %s need a restart; not applied", keys);
+	if (sg_config_restart_keys(&d->cfg, &n, keys, sizeof(keys)) > 0) {
+		for (char *r = keys, *w = keys;; r++) /* "a, b" -> "a,b": one value */
+			if (*r != ' ' && !(*w++ = *r))
+				break;
+		sg_log_event(NULL, SG_LOG_WARN, "reload_needs_restart",
+			     "SIGHUP: changes to these options need a restart; not applied",
+			     "options=%s config=%s", keys, d->cfg.config_path);
+	}
 	sg_config_apply_live(&d->cfg, &n);
 	rules_follow_mode(d);
 	for (i = 0; i < d->nw; i++)
@@ -423,8 +505,9 @@ static void reload(struct daemon *d)
 		sg_xdp_configure(d->xdp, &xp);
 	}
 	sg_log_set_level((enum sg_log_level)d->cfg.log_level);
-	sg_log(SG_LOG_INFO, "SIGHUP: reloaded %s (mode %s)", d->cfg.config_path,
-	       sg_mode_name(n.proxy.mode));
+	sg_log_set_format((enum sg_log_format)d->cfg.log_format);
+	sg_log_event(NULL, SG_LOG_NOTICE, "reloaded", "SIGHUP: configuration reloaded",
+		     "config=%s mode=%s", d->cfg.config_path, sg_mode_name(n.proxy.mode));
 }
 
 /* Returns 1 to stop, 0 to go on. */
@@ -438,7 +521,8 @@ static int on_signal(struct daemon *d)
 		reload(d);
 		return 0;
 	}
-	sg_log(SG_LOG_INFO, "signal %u: stopping", si.ssi_signo);
+	sg_log_event(NULL, SG_LOG_NOTICE, "stopping", "stopping on a signal", "signal=%u",
+		     si.ssi_signo);
 	return 1;
 }
 
@@ -507,6 +591,23 @@ static int open_backend_diag(struct daemon *d)
 	return 0;
 }
 
+/* Installs the rules; the sysctls it changed go to the log, one info line
+ * each ("sysctl NAME: OLD -> NEW").  0, or -1 (the reasons logged). */
+static int install_rules(struct daemon *d)
+{
+	char *report = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&report, &len);
+	int r = sg_iptables_install(&d->cfg.rules, f);
+
+	if (f)
+		fclose(f);
+	if (report && len)
+		sg_log(SG_LOG_INFO, "%s", report);
+	free(report);
+	return r;
+}
+
 static int setup(struct daemon *d)
 {
 	int i, nw;
@@ -525,7 +626,7 @@ static int setup(struct daemon *d)
 	if (open_backend_diag(d) < 0)
 		return -1;
 	if (d->cfg.install_rules) {
-		if (sg_iptables_install(&d->cfg.rules, stderr) != 0)
+		if (install_rules(d) != 0)
 			return -1;
 		d->rules_installed = true;
 		d->health.rules = 1;
@@ -559,8 +660,8 @@ static int setup(struct daemon *d)
 			return sg_log_warn("metrics endpoint %s port %u", d->cfg.metrics_addr,
 					   d->cfg.metrics_port),
 			       -1;
-		sg_log(SG_LOG_INFO, "metrics on http://%s:%u/metrics", d->cfg.metrics_addr,
-		       d->cfg.metrics_port);
+		sg_log_event(NULL, SG_LOG_INFO, "metrics_listening", "Prometheus endpoint up",
+			     "url=http://%s:%u/metrics", d->cfg.metrics_addr, d->cfg.metrics_port);
 	}
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->epfd < 0 || add_fd(d->epfd, d->tfd) || add_fd(d->epfd, d->sfd) ||
@@ -590,7 +691,10 @@ static int loop(struct daemon *d)
 				sg_control_run(d->ctl, mono_us() / 1000);
 			} else if (d->ev && fd == sg_ct_events_fd(d->ev)) {
 				if (sg_ct_events_read(d->ev, on_destroy, d) < 0)
-					sg_log_warn("conntrack events");
+					sg_log_event(&d->rl_events, SG_LOG_WARN, "ct_events_error",
+						     "reading conntrack events failed: connection "
+						     "ends may go uncounted", "err=\"%s\"",
+						     strerror(errno));
 			}
 		}
 	}
@@ -609,13 +713,17 @@ int sg_daemon_run(const struct sg_config *cfg)
 		d.cfg.rules.nqueues = MAX_QUEUES / (d.cfg.rules.lane ? 2 : 1);
 	d.epfd = d.tfd = d.sfd = -1;
 	d.health.rules = -1;
+	d.ct_failed.rl = d.backend_timeout.rl = d.halfopen_full.rl = SG_LOG_LIMIT(FAILURE_LOG_SECONDS);
+	d.rl_events = SG_LOG_LIMIT(FAILURE_LOG_SECONDS);
 	pthread_mutex_init(&d.lock, NULL);
 	sg_log_set_level((enum sg_log_level)cfg->log_level);
+	sg_log_set_format((enum sg_log_format)cfg->log_format);
 	r = setup(&d);
 	if (r == 0) {
-		sg_log(SG_LOG_INFO, "running: queues %u-%u, mode %s, table %u per queue",
-		       d.cfg.rules.queue, d.cfg.rules.queue + d.nw - 1,
-		       sg_mode_name(cfg->proxy.mode), cfg->proxy.table_max);
+		sg_log_event(NULL, SG_LOG_INFO, "started", "handling packets", "queues=%u-%u mode=%s "
+			     "table=%u path=%s version=%s", d.cfg.rules.queue,
+			     d.cfg.rules.queue + d.nw - 1, sg_mode_name(cfg->proxy.mode),
+			     cfg->proxy.table_max, d.xdp ? "xdp" : "queue", SYNGATE_VERSION);
 		r = loop(&d);
 	}
 	teardown(&d);

@@ -112,7 +112,7 @@ static int apply_one(struct cli *cli, int f, int argc, char **argv)
 	}
 	return -1;
 bad:
-	fprintf(stderr, "syngate: %s\n", err);
+	sg_log(SG_LOG_ERR, "%s", err);
 	return -1;
 }
 
@@ -164,7 +164,7 @@ static int finish(struct cli *cli)
 	struct sg_config *c = &cli->c;
 
 	if (sg_config_check(c, err, sizeof(err)) != 0) {
-		fprintf(stderr, "syngate: %s\n", err);
+		sg_log(SG_LOG_ERR, "%s", err);
 		return -1;
 	}
 	c->rules.marks = c->proxy.marks; /* the rules match what the proxy sets */
@@ -437,6 +437,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "syngate: run: unexpected argument '%s'\n", cli.pos[0]);
 			return 2;
 		}
+		sg_log_set_format(SG_LOG_FMT_AUTO); /* until the options say otherwise */
 		if (finish(&cli) != 0)
 			return 2;
 		return sg_daemon_run(&cli.c) == 0 ? 0 : 1;

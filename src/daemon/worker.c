@@ -46,6 +46,7 @@ struct sg_worker {
 	uint64_t last_slot; /* cookie slot of the last rotation check */
 	uint64_t peak_halfopen;
 	bool cookies_on;    /* last logged: SYNs answered with cookies */
+	struct sg_log_limit rl_receive; /* NFQUEUE receive errors */
 	/* the batch being handled: its packets (data in the queue's receive
 	 * buffer until the next poll) and the conntrack lookups of its SYNs */
 	struct sg_nfq_pkt pend[SG_NFQ_RX_BATCH];
@@ -308,11 +309,15 @@ static void log_transition(struct sg_worker *w)
 	if (sg_proxy_mode(w->px) != SG_MODE_ADAPTIVE)
 		return;
 	if (on)
-		sg_log(SG_LOG_WARN, "queue %u: cookies engaged: half-open estimate %u reached %u",
-		       w->queue, sg_adaptive_estimate(ad), ad->high);
+		sg_log_event(NULL, SG_LOG_WARN, "cookies_engaged",
+			     "adaptive: half-open estimate reached the high watermark; SYNs are "
+			     "answered with cookies", "queue=%u estimate=%u high=%u", w->queue,
+			     sg_adaptive_estimate(ad), ad->high);
 	else
-		sg_log(SG_LOG_INFO, "queue %u: cookies released: half-open estimate %u below %u",
-		       w->queue, sg_adaptive_estimate(ad), ad->low);
+		sg_log_event(NULL, SG_LOG_NOTICE, "cookies_released",
+			     "adaptive: half-open estimate below the low watermark; SYNs pass",
+			     "queue=%u estimate=%u low=%u", w->queue, sg_adaptive_estimate(ad),
+			     ad->low);
 }
 
 /* Takes the keyring's keys when the cookie slot changes. */
@@ -326,7 +331,8 @@ static void rotate(struct sg_worker *w)
 	sg_keyring_sync(w->ring, w->id, w->now_us / 1000000, &k);
 	sg_proxy_set_keys(w->px, &k);
 	w->last_slot = k.slot;
-	sg_log(SG_LOG_DEBUG, "queue %u: cookie slot %lu", w->queue, (unsigned long)k.slot);
+	sg_log_event(NULL, SG_LOG_DEBUG, "cookie_slot", "cookie keys rotated", "queue=%u slot=%lu",
+		     w->queue, (unsigned long)k.slot);
 }
 
 /* Keeps the XDP program answering while this worker answers SYNs with
@@ -396,8 +402,9 @@ static void on_tick(struct sg_worker *w)
 	snapshot_take(w);
 	ho = sg_proxy_halfopen(w->px);
 	if (ho > w->peak_halfopen && ho >= w->cfg.proxy.table_max / 2) {
-		sg_log(SG_LOG_WARN, "queue %u: half-open table at %u of %u entries", w->queue, ho,
-		       w->cfg.proxy.table_max);
+		sg_log_event(NULL, SG_LOG_WARN, "halfopen_high",
+			     "half-open table more than half full (new peak)",
+			     "queue=%u entries=%u max=%u", w->queue, ho, w->cfg.proxy.table_max);
 		w->peak_halfopen = ho;
 	}
 }
@@ -438,7 +445,9 @@ static void *run(void *arg)
 				w->now_us = mono_us();
 				w->npend = 0;
 				if (sg_nfq_poll(w->q, false, on_packet, w) < 0)
-					sg_log_warn("queue %u: NFQUEUE receive", w->queue);
+					sg_log_event(&w->rl_receive, SG_LOG_WARN, "nfq_receive_error",
+						     "NFQUEUE receive failed", "queue=%u err=\"%s\"",
+						     w->queue, strerror(errno));
 				handle_batch(w);
 			} else if (fd == w->tfd) {
 				on_tick(w);
@@ -500,6 +509,7 @@ struct sg_worker *sg_worker_new(const struct sg_config *cfg, uint16_t queue, int
 	w->ring = ring;
 	w->xdp = xdp;
 	w->epfd = w->tfd = w->efd = -1;
+	w->rl_receive = SG_LOG_LIMIT(10);
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	share_watermarks(&pc, cfg->rules.nqueues);

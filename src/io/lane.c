@@ -153,7 +153,7 @@ void sg_lane_drain(struct sg_lane *l)
 
 			if (nlh->nlmsg_type == NLMSG_ERROR &&
 			    nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(*e)) && e->error != 0)
-				l->stats.errors++;
+				l->stats.rejected++;
 		}
 	}
 }

@@ -33,19 +33,29 @@ struct sg_xdp {
 	int ctl_fd, cur_fd, backends_fd, stats_fd;
 	int ncpus;
 	uint64_t *percpu; /* ncpus values, read under the lock */
+	struct sg_log_limit rl_counters; /* failed counter reads (under the lock) */
 	pthread_mutex_t lock;
 	struct sg_xdp_ctl ctl; /* what the program reads, kept here whole */
 	uint32_t cur;	       /* the entry of sg_ctl it reads */
 	uint64_t engaged;      /* bit i: worker i answers SYNs */
 };
 
-#define SG_XDP_COUNTER_NAME(id, name) [id] = name,
+#define SG_XDP_COUNTER_NAME(id, name, total) [id] = name,
 static const char *const counter_names[SG_XDP__COUNT] = {SG_XDP_COUNTERS(SG_XDP_COUNTER_NAME)};
 #undef SG_XDP_COUNTER_NAME
+#define SG_XDP_COUNTER_TOTAL(id, name, total) [id] = total,
+static const enum sg_xdp_counter counter_totals[SG_XDP__COUNT] = {
+	SG_XDP_COUNTERS(SG_XDP_COUNTER_TOTAL)};
+#undef SG_XDP_COUNTER_TOTAL
 
 const char *sg_xdp_counter_name(enum sg_xdp_counter c)
 {
 	return c < SG_XDP__COUNT ? counter_names[c] : "unknown";
+}
+
+enum sg_xdp_counter sg_xdp_counter_total(enum sg_xdp_counter c)
+{
+	return c < SG_XDP__COUNT ? counter_totals[c] : c;
 }
 
 const char *sg_xdp_mode_name(enum sg_xdp_mode m)
@@ -167,7 +177,8 @@ int sg_xdp_engage(struct sg_xdp *x, unsigned id, bool on)
 	x->ctl.engaged = x->engaged != 0;
 	if (x->ctl.engaged != was) {
 		r = publish(x);
-		sg_log(SG_LOG_INFO, "XDP: cookies %s", x->ctl.engaged ? "engaged" : "released");
+		sg_log_event(NULL, SG_LOG_INFO, "xdp_cookies", "the XDP program follows the workers",
+			     "engaged=%u", x->ctl.engaged ? 1u : 0u);
 	}
 	pthread_mutex_unlock(&x->lock);
 	return r;
@@ -214,9 +225,11 @@ int sg_xdp_counters(struct sg_xdp *x, uint64_t out[SG_XDP__COUNT])
 		for (i = 0; r == 0 && i < x->ncpus; i++)
 			out[k] += x->percpu[i];
 	}
+	if (r) /* read every 100 ms: said once a minute at most */
+		sg_log_event(&x->rl_counters, SG_LOG_WARN, "xdp_counters_unreadable",
+			     "reading the XDP program's counters failed", "err=\"%s\"",
+			     strerror(errno));
 	pthread_mutex_unlock(&x->lock);
-	if (r)
-		sg_log_warn("XDP: counters");
 	return r;
 }
 
@@ -408,6 +421,7 @@ struct sg_xdp *sg_xdp_open(const char *path, const char (*ifaces)[16], int nifac
 		sg_log_warnx("XDP: no interface to attach to (none is up, or too many named)");
 		goto fail;
 	}
+	x->rl_counters = SG_LOG_LIMIT(60);
 	x->ncpus = libbpf_num_possible_cpus();
 	x->percpu = x->ncpus > 0 ? calloc((size_t)x->ncpus, sizeof(uint64_t)) : NULL;
 	if (!x->percpu) {
@@ -443,10 +457,11 @@ struct sg_xdp *sg_xdp_open(const char *path, const char (*ifaces)[16], int nifac
 			goto fail;
 		if (tc)
 			attach_tc(x, bpf_program__fd(tc), ifaces[i]);
-		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s (%s)",
-			 i ? ", " : "", ifaces[i], sg_xdp_mode_name(x->link_mode[i]));
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s:%s",
+			 i ? "," : "", ifaces[i], sg_xdp_mode_name(x->link_mode[i]));
 	}
-	sg_log(SG_LOG_INFO, "XDP fast path on %s (%s)", names, path);
+	sg_log_event(NULL, SG_LOG_INFO, "xdp_on", "XDP fast path attached", "interfaces=%s object=%s",
+		     names, path);
 	return x;
 fail:
 	sg_xdp_close(x);

@@ -12,7 +12,8 @@
 #include "syngate/io/log.h"
 #include "syngate/io/xdp.h"
 
-enum opt_type { T_U32, T_U16, T_U8, T_BOOL, T_PORTS, T_IFACES, T_MODE, T_STR, T_LOG, T_XDP };
+enum opt_type { T_U32, T_U16, T_U8, T_BOOL, T_PORTS, T_IFACES, T_MODE, T_STR, T_LOG, T_XDP, T_LOGFMT };
+#define T_COUNT (T_LOGFMT + 1) /* keep at the last type */
 
 /* One option: its name (file key and flag), how its value is parsed, the
  * field it sets (T_PORTS/T_IFACES: the list; the count beside it), the range
@@ -77,7 +78,8 @@ static const struct opt opts[] = {
 	{"metrics-port", T_U16, F(metrics_port), 0, 65535, RESTART, "9469", "port of the Prometheus endpoint, 0 = off"},
 	{"backend-netns", T_STR, F(backend_netns), 0, 0, RESTART, NULL, "network namespace of the backends, e.g. /run/netns/web, for their listen queues (default: this one)"},
 	{"backend-queues", T_BOOL, F(backend_queues), 0, 0, RESTART, "yes", "read the backends' listen queues through sock_diag"},
-	{"log-level", T_LOG, F(log_level), 0, 0, LIVE, "info", "err | warn | info | debug"},
+	{"log-level", T_LOG, F(log_level), 0, 0, LIVE, "info", "err | warn | notice | info | debug"},
+	{"log-format", T_LOGFMT, F(log_format), 0, 0, LIVE, "auto", "auto | journal | plain: journal starts each line with its priority (<4>) for journald, plain reads \"syngate: warning: ...\"; auto: journal when stderr is the journal's stream (JOURNAL_STREAM), else plain"},
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -220,6 +222,8 @@ static int set_one(struct sg_config *c, const struct opt *o, const char *v)
 		return (c->log_level = sg_log_parse_level(v)) < 0 ? -1 : 0;
 	case T_XDP:
 		return (c->xdp_mode = sg_xdp_mode_parse(v)) < 0 ? -1 : 0;
+	case T_LOGFMT:
+		return (c->log_format = sg_log_parse_format(v)) < 0 ? -1 : 0;
 	}
 	return -1;
 }
@@ -399,15 +403,19 @@ bool sg_config_option(size_t i, struct sg_config_option *o)
 	static const char *const words[] = {
 		[T_BOOL] = "yes no",
 		[T_MODE] = "always never adaptive",
-		[T_LOG] = "err warn info debug",
+		[T_LOG] = "err warn notice info debug",
 		[T_XDP] = "auto native generic off",
+		[T_LOGFMT] = "auto journal plain",
 	};
 	static const enum sg_config_arg arg[] = {
 		[T_U32] = SG_ARG_NUMBER, [T_U16] = SG_ARG_NUMBER, [T_U8] = SG_ARG_NUMBER,
 		[T_BOOL] = SG_ARG_BOOL, [T_PORTS] = SG_ARG_NUMBER, [T_IFACES] = SG_ARG_IFACES,
 		[T_MODE] = SG_ARG_WORD, [T_STR] = SG_ARG_TEXT, [T_LOG] = SG_ARG_WORD,
-		[T_XDP] = SG_ARG_WORD,
+		[T_XDP] = SG_ARG_WORD, [T_LOGFMT] = SG_ARG_WORD,
 	};
+	_Static_assert(sizeof(words) / sizeof(words[0]) == T_COUNT &&
+			       sizeof(arg) / sizeof(arg[0]) == T_COUNT,
+		       "every option type has its words and argument kind");
 
 	if (i >= NOPTS)
 		return false;

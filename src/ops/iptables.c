@@ -12,6 +12,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* strchrnul, memmem */
 #endif
+#include "syngate/io/log.h"
 #include "syngate/ops/iptables.h"
 
 #include <errno.h>
@@ -68,11 +69,11 @@ static int family_find_tools(struct family *f)
 	for (int t = 0; t < T__COUNT; t++) {
 		if (sg_spawn_which(f->tool[t], f->path[t], sizeof(f->path[t])) == 0)
 			continue;
-		fprintf(stderr,
-		        "syngate: %s: `%s' not found in PATH. syngate drives iptables "
+		sg_log(SG_LOG_ERR,
+		        "%s: `%s' not found in PATH. syngate drives iptables "
 		        "(iptables-nft or iptables-legacy) to install its rules: install the "
 		        "iptables package (Debian/Ubuntu: apt-get install iptables; Fedora/RHEL: "
-		        "dnf install iptables-nft)%s.\n",
+		        "dnf install iptables-nft)%s.",
 		        f->name, f->tool[t], strcmp(f->name, "ipv6") ? "" : ", or disable ipv6");
 		return -1;
 	}
@@ -81,7 +82,7 @@ static int family_find_tools(struct family *f)
 
 static int invalid(const char *why)
 {
-	fprintf(stderr, "syngate: invalid rules configuration: %s\n", why);
+	sg_log(SG_LOG_ERR, "invalid rules configuration: %s", why);
 	return -1;
 }
 
@@ -89,9 +90,9 @@ static int need_net_admin(const char *what)
 {
 	if (sg_has_capability(CAP_NET_ADMIN))
 		return 0;
-	fprintf(stderr,
-	        "syngate: %s needs CAP_NET_ADMIN, which this process does not have: run it as "
-	        "root (or grant the capability, e.g. systemd AmbientCapabilities=CAP_NET_ADMIN).\n",
+	sg_log(SG_LOG_ERR,
+	        "%s needs CAP_NET_ADMIN, which this process does not have: run it as "
+	        "root (or grant the capability, e.g. systemd AmbientCapabilities=CAP_NET_ADMIN).",
 	        what);
 	return -1;
 }
@@ -99,20 +100,20 @@ static int need_net_admin(const char *what)
 /* Runs iptables-save for @f and parses it into @s.  0, or -1 with a message. */
 static int family_read(const struct family *f, struct sg_rules_saved *s)
 {
-	const char *argv[] = {f->tool[T_SAVE], NULL};
+	const char *argv[] = {f->tool[T_SAVE], "-c", NULL}; /* -c: the rules' counters */
 	struct sg_strbuf out = {0}, err = {0};
 	int rc = sg_spawn_run(f->path[T_SAVE], argv, NULL, &out, &err);
 	bool ok = false;
 
 	*s = (struct sg_rules_saved){0};
 	if (rc < 0)
-		fprintf(stderr, "syngate: %s: cannot run %s: %s\n", f->name, f->path[T_SAVE],
+		sg_log(SG_LOG_ERR, "%s: cannot run %s: %s", f->name, f->path[T_SAVE],
 		        strerror(errno));
 	else if (rc != 0)
-		fprintf(stderr, "syngate: %s: %s failed (exit %d): %s", f->name, f->tool[T_SAVE],
+		sg_log(SG_LOG_ERR, "%s: %s failed (exit %d): %s", f->name, f->tool[T_SAVE],
 		        rc, sg_strbuf_str(&err));
 	else if (out.cut || sg_rules_saved_parse(sg_strbuf_str(&out), s) < 0)
-		fprintf(stderr, "syngate: %s: cannot parse %s output\n", f->name, f->tool[T_SAVE]);
+		sg_log(SG_LOG_ERR, "%s: cannot parse %s output", f->name, f->tool[T_SAVE]);
 	else
 		ok = true;
 	if (!ok)
@@ -154,13 +155,13 @@ static void explain_kernel_ext(const char *fam, const char *name, size_t n)
 	const struct ext_hint *h = ext_hint_find(name, n);
 
 	if (!h) {
-		fprintf(stderr, "syngate: %s: the kernel lacks the iptables extension `%.*s'.\n",
+		sg_log(SG_LOG_ERR, "%s: the kernel lacks the iptables extension `%.*s'.",
 		        fam, (int)n, name);
 		return;
 	}
-	fprintf(stderr,
-	        "syngate: %s: the kernel lacks the %s (module %s, %s): try `modprobe %s', or use "
-	        "a kernel built with it.%s\n",
+	sg_log(SG_LOG_ERR,
+	        "%s: the kernel lacks the %s (module %s, %s): try `modprobe %s', or use "
+	        "a kernel built with it.%s",
 	        fam, h->what, h->module, h->config, h->module,
 	        strcmp(h->ext, "NFQUEUE")
 	            ? ""
@@ -196,16 +197,16 @@ static int diagnose(const char *fam, const char *err)
 	}
 	for (p = err; (p = strstr(p, uload)) != NULL; found++) {
 		p += sizeof(uload) - 1;
-		fprintf(stderr,
-		        "syngate: %s: iptables cannot load its userspace extension for "
+		sg_log(SG_LOG_ERR,
+		        "%s: iptables cannot load its userspace extension for "
 		        "%.*s: reinstall the iptables package (its xtables/libxt_*.so are "
-		        "missing).\n",
+		        "missing).",
 		        fam, (int)strcspn(p, "\n"), p);
 	}
 	for (size_t i = 0; i < sizeof(err_hints) / sizeof(err_hints[0]); i++) {
 		if (!strstr(err, err_hints[i].needle))
 			continue;
-		fprintf(stderr, "syngate: %s: %s\n", fam, err_hints[i].hint);
+		sg_log(SG_LOG_ERR, "%s: %s", fam, err_hints[i].hint);
 		found++;
 	}
 	return found;
@@ -223,10 +224,10 @@ static int family_restore(const struct family *f, const char *script, bool test)
 	int explained = rc < 0 ? 0 : diagnose(f->name, sg_strbuf_str(&err));
 
 	if (rc < 0)
-		fprintf(stderr, "syngate: %s: cannot run %s: %s\n", f->name, f->path[T_RESTORE],
+		sg_log(SG_LOG_ERR, "%s: cannot run %s: %s", f->name, f->path[T_RESTORE],
 		        strerror(errno));
 	else if (rc != 0 || explained)
-		fprintf(stderr, "syngate: %s: %s %s (exit %d); it said:\n%s", f->name,
+		sg_log(SG_LOG_ERR, "%s: %s %s (exit %d); it said:\n%s", f->name,
 		        f->tool[T_RESTORE], test ? "rejected the rules" : "failed", rc,
 		        sg_strbuf_str(&err));
 	sg_strbuf_free(&err);
@@ -246,7 +247,7 @@ static int family_plan_install(const struct sg_rules_config *c, const struct fam
 	sg_rules_saved_free(&s);
 	if (rc == 0)
 		return 0;
-	fprintf(stderr, "syngate: out of memory\n");
+	sg_log(SG_LOG_ERR, "out of memory");
 	return -1;
 }
 
@@ -262,7 +263,7 @@ static int family_remove(const struct family *f, FILE *report, bool dry_run)
 	rc = sg_rules_remove_script(&s, &b);
 	sg_rules_saved_free(&s);
 	if (rc < 0) {
-		fprintf(stderr, "syngate: out of memory\n");
+		sg_log(SG_LOG_ERR, "out of memory");
 		rc = -1;
 	} else if (dry_run && report)
 		fprintf(report, "# %s: %s --noflush\n%s", f->name, f->tool[T_RESTORE],
@@ -327,12 +328,12 @@ static int lane_sets_create(const struct sg_rules_config *c)
 		return 0;
 	rc = ipset_restore(lane_create, &err);
 	if (rc < 0 && errno == ENOENT)
-		fprintf(stderr, "syngate: `ipset' not found in PATH. The lane (clients that "
+		sg_log(SG_LOG_ERR, "`ipset' not found in PATH. The lane (clients that "
 		                "completed a handshake skip the shared shed buckets) keeps its "
 		                "members in ipsets: install the ipset package (Debian/Ubuntu: "
-		                "apt-get install ipset), or set lane = no.\n");
+		                "apt-get install ipset), or set lane = no.");
 	else if (rc < 0)
-		fprintf(stderr, "syngate: ipset restore failed (the lane's sets; lane = no does "
+		sg_log(SG_LOG_ERR, "ipset restore failed (the lane's sets; lane = no does "
 		                "without them): %s", sg_strbuf_str(&err));
 	sg_strbuf_free(&err);
 	return rc;
@@ -410,7 +411,7 @@ int sg_iptables_install(const struct sg_rules_config *c, FILE *report)
 		if (family_restore(&f[i], sg_strbuf_str(&script[i]), false) < 0)
 			break;
 	if (i < n) {
-		fprintf(stderr, "syngate: install failed; removing syngate's rules again\n");
+		sg_log(SG_LOG_ERR, "install failed; removing syngate's rules again");
 		for (int j = 0; j < n; j++)
 			family_remove(&f[j], NULL, false);
 		goto out;
@@ -482,7 +483,7 @@ static int status_list(const struct family *f, const char *table, const char *ch
 		else if (strcmp(chain, "SYNGATE-RAW") == 0)
 			fprintf(out, "  %s shed: off (shed-rate 0)\n", f->name);
 	} else
-		fprintf(stderr, "syngate: %s: %s -t %s -L %s failed: %s", f->name, f->tool[T_LIST],
+		sg_log(SG_LOG_ERR, "%s: %s -t %s -L %s failed: %s", f->name, f->tool[T_LIST],
 		        table, chain, rc < 0 ? strerror(errno) : sg_strbuf_str(&e));
 	sg_strbuf_free(&o);
 	sg_strbuf_free(&e);
@@ -532,8 +533,9 @@ int sg_iptables_status(const struct sg_rules_config *c, FILE *out)
 }
 
 /* 1 when both of syngate's chains of family @f are there with one jump each,
- * 0 when not, -1 when iptables-save failed. */
-static int family_present(const struct family *f)
+ * 0 when not, -1 when iptables-save failed.  Adds the packets its DROP rules
+ * dropped to @drops. */
+static int family_present(const struct family *f, struct sg_iptables_drops *drops)
 {
 	static const char *const tc[2][2] = {{"raw", "SYNGATE-RAW"}, {"mangle", "SYNGATE-MANGLE"}};
 	struct sg_rules_saved s;
@@ -547,16 +549,23 @@ static int family_present(const struct family *f)
 		if (!t || !sg_rules_table_has_chain(t, tc[i][1]) || t->njumps != 1)
 			ok = 0;
 	}
+	for (int i = 0; i < s.n; i++) {
+		drops->syn_shed += s.t[i].syn_shed;
+		drops->invalid += s.t[i].invalid_dropped;
+	}
 	sg_rules_saved_free(&s);
 	return ok;
 }
 
-int sg_iptables_present(const struct sg_rules_config *c)
+int sg_iptables_present(const struct sg_rules_config *c, struct sg_iptables_drops *drops)
 {
 	struct family f[2];
-	int n = families_of(c, f), rc = 1;
+	int n = families_of(c, f), rc = 1, r;
 
-	for (int i = 0; i < n && rc > 0; i++)
-		rc = family_find_tools(&f[i]) < 0 ? -1 : family_present(&f[i]);
+	*drops = (struct sg_iptables_drops){0};
+	for (int i = 0; i < n && rc >= 0; i++) {
+		r = family_find_tools(&f[i]) < 0 ? -1 : family_present(&f[i], drops);
+		rc = r < rc ? r : rc;
+	}
 	return rc;
 }

@@ -57,6 +57,59 @@ static void histogram(struct out *o, const struct sg_counters *c)
 	put(o, "syngate_backend_handshake_seconds_count %" PRIu64 "\n", cum);
 }
 
+/* The XDP program's totals (SG_XDP_COUNTERS), each a metric of its own, and
+ * the family of its parts: the outcomes, which sum to the total. */
+static const struct xdp_family {
+	enum sg_xdp_counter total;
+	const char *name, *help;		/* the total */
+	const char *parts, *parts_help;		/* the outcomes (NULL: none) */
+} xdp_families[] = {
+	{SG_XDP_SYN, "syngate_xdp_syns_seen_total",
+	 "SYNs to protected ports the XDP program looked at.", "syngate_xdp_syns_total",
+	 "SYNs the XDP program looked at, by outcome (answered with a cookie, passed on, "
+	 "error); the outcomes sum to syngate_xdp_syns_seen_total."},
+	{SG_XDP_ACK, "syngate_xdp_acks_checked_total",
+	 "ACKs the XDP program checked for a cookie (protected port, cookies engaged, no "
+	 "conntrack entry).", "syngate_xdp_acks_total",
+	 "ACKs the XDP program checked, by outcome (ack_valid: passed to the daemon, "
+	 "drop_cookie_*: dropped); the outcomes sum to syngate_xdp_acks_checked_total."},
+	{SG_XDP_TC_KNOWN, "syngate_xdp_tc_known_syns_total",
+	 "SYNs the TC program found in conntrack (a reused port) and let skip the queue.", NULL,
+	 NULL},
+};
+
+static void xdp(struct out *o, const uint64_t *v)
+{
+	for (size_t f = 0; f < sizeof(xdp_families) / sizeof(xdp_families[0]); f++) {
+		const struct xdp_family *x = &xdp_families[f];
+
+		one(o, x->name, "counter", x->help, v[x->total]);
+		if (!x->parts)
+			continue;
+		head(o, x->parts, "counter", x->parts_help);
+		for (int i = 0; i < SG_XDP__COUNT; i++)
+			if (i != (int)x->total && sg_xdp_counter_total((enum sg_xdp_counter)i) == x->total)
+				put(o, "%s{outcome=\"%s\"} %" PRIu64 "\n", x->parts,
+				    sg_xdp_counter_name((enum sg_xdp_counter)i), v[i]);
+	}
+}
+
+/* The kernel's side of each NFQUEUE (main queues, then the lane's). */
+static void kernel_queues(struct out *o, const struct sg_stats_src *s)
+{
+	const struct sg_kqueue *k = s->kq_each ? s->kq_each : s->kq;
+	int i, n = s->kq_each ? s->nqueues : 1;
+
+	head(o, "syngate_nfqueue_backlog_packets", "gauge", "Packets waiting in the kernel queue, per queue.");
+	for (i = 0; i < n; i++)
+		put(o, "syngate_nfqueue_backlog_packets{queue=\"%u\"} %u\n", s->queue + i, k[i].backlog);
+	head(o, "syngate_nfqueue_kernel_drops_total", "counter", "Packets the kernel dropped before syngate saw them, per queue and reason (queue_full: the queue at queue-maxlen; socket_full: syngate's socket buffer).");
+	for (i = 0; i < n; i++) {
+		put(o, "syngate_nfqueue_kernel_drops_total{queue=\"%u\",reason=\"queue_full\"} %" PRIu64 "\n", s->queue + i, k[i].queue_dropped);
+		put(o, "syngate_nfqueue_kernel_drops_total{queue=\"%u\",reason=\"socket_full\"} %" PRIu64 "\n", s->queue + i, k[i].user_dropped);
+	}
+}
+
 static void queues(struct out *o, const struct sg_stats_src *s)
 {
 	const struct sg_counters *c = s->c;
@@ -77,27 +130,19 @@ static void queues(struct out *o, const struct sg_stats_src *s)
 	head(o, "syngate_mode_transitions_total", "counter", "Adaptive mode switches, by the state entered.");
 	put(o, "syngate_mode_transitions_total{to=\"cookies\"} %" PRIu64 "\n", s->engagements);
 	put(o, "syngate_mode_transitions_total{to=\"passthrough\"} %" PRIu64 "\n", s->releases);
-	if (s->kq) {
-		head(o, "syngate_nfqueue_backlog_packets", "gauge", "Packets waiting in the kernel queue.");
-		put(o, "syngate_nfqueue_backlog_packets{queue=\"%u\"} %u\n", s->queue, s->kq->backlog);
-		head(o, "syngate_nfqueue_kernel_drops_total", "counter", "Packets the kernel dropped before syngate saw them.");
-		put(o, "syngate_nfqueue_kernel_drops_total{queue=\"%u\",reason=\"queue_full\"} %" PRIu64 "\n", s->queue, s->kq->queue_dropped);
-		put(o, "syngate_nfqueue_kernel_drops_total{queue=\"%u\",reason=\"socket_full\"} %" PRIu64 "\n", s->queue, s->kq->user_dropped);
-	}
+	if (s->kq)
+		kernel_queues(o, s);
 	if (s->nfq)
 		one(o, "syngate_nfqueue_enobufs_total", "counter", "Receive overruns on the NFQUEUE socket.", s->nfq->enobufs);
 	if (s->lane) {
-		head(o, "syngate_lane_adds_total", "counter", "Clients put into the lane after a completed handshake (sent: an ipset add; cached: added recently, skipped; error: failed).");
+		head(o, "syngate_lane_adds_total", "counter", "Clients put into the lane after a completed handshake, by result (sent: an ipset add sent; cached: added recently, skipped; error: could not be sent).");
 		put(o, "syngate_lane_adds_total{result=\"sent\"} %" PRIu64 "\n", s->lane->added);
 		put(o, "syngate_lane_adds_total{result=\"cached\"} %" PRIu64 "\n", s->lane->cached);
 		put(o, "syngate_lane_adds_total{result=\"error\"} %" PRIu64 "\n", s->lane->errors);
+		one(o, "syngate_lane_adds_rejected_total", "counter", "Lane adds sent that the kernel refused (e.g. the ipset is gone); part of result=\"sent\".", s->lane->rejected);
 	}
-	if (s->xdp) {
-		head(o, "syngate_xdp_syns_total", "counter", "SYNs and cookie ACKs to protected ports the XDP fast path judged, by outcome (syn: all SYNs looked at; ack: all ACKs checked for a cookie, then ack_valid or drop_cookie_*).");
-		for (i = 0; i < SG_XDP__COUNT; i++)
-			put(o, "syngate_xdp_syns_total{outcome=\"%s\"} %" PRIu64 "\n",
-			    sg_xdp_counter_name((enum sg_xdp_counter)i), s->xdp[i]);
-	}
+	if (s->xdp)
+		xdp(o, s->xdp);
 	if (s->ev)
 		one(o, "syngate_conntrack_events_lost_total", "counter", "Conntrack event overruns (ends not counted).", s->ev->enobufs);
 	if (s->nbackend <= 0)
@@ -131,6 +176,15 @@ static void health(struct out *o, const struct sg_health *h)
 		one(o, "syngate_rules_restored_total", "counter",
 		    "Times syngate found its rules missing (flushed by another tool) and put them back.",
 		    h->rules_restored);
+	}
+	if (h && h->has_drops) {
+		one(o, "syngate_syns_shed_total", "counter",
+		    "SYNs to protected ports dropped before the queue, above shed-rate (the rules' "
+		    "xt_hashlimit bucket; read from the rule counters once a second).", h->syns_shed);
+		one(o, "syngate_invalid_dropped_total", "counter",
+		    "Segments to protected ports that conntrack calls INVALID and no rule queued, "
+		    "dropped before the queue (cookie ACKs above ack-shed-rate among them).",
+		    h->invalid_dropped);
 	}
 	if (h && h->has_conntrack) {
 		one(o, "syngate_conntrack_entries", "gauge",

@@ -442,9 +442,39 @@ static bool is_syngate_jump(const char *l, size_t n)
 	return memchr(last, ' ', n - (size_t)(last - l)) == NULL;
 }
 
+/* The packet count of a rule line of `iptables-save -c` ("[PKTS:BYTES] -A
+ * ..."), which it moves @l and @n past; 0 for a line without counters. */
+static uint64_t rule_packets(const char **l, size_t *n)
+{
+	unsigned long long pkts;
+	int used = 0;
+
+	if (*n < 5 || (*l)[0] != '[' || sscanf(*l, "[%llu:%*u] %n", &pkts, &used) != 1 || !used ||
+	    (size_t)used > *n)
+		return 0;
+	*l += used;
+	*n -= (size_t)used;
+	return pkts;
+}
+
+/* Whether rule line @l (length @n) is "-A @chain ... -j DROP". */
+static bool is_drop_in(const char *l, size_t n, const char *chain)
+{
+	size_t c = strlen(chain);
+
+	return n > 3 + c + 8 && starts_with(l, "-A ") && !memcmp(l + 3, chain, c) && l[3 + c] == ' ' &&
+	       !memcmp(l + n - 8, " -j DROP", 8);
+}
+
 /* Records one iptables-save line (length @n, no newline) into @t. */
 static void table_note_line(struct sg_rules_table *t, const char *l, size_t n)
 {
+	uint64_t pkts = rule_packets(&l, &n);
+
+	if (is_drop_in(l, n, "SYNGATE-RAW"))
+		t->syn_shed += pkts;
+	else if (is_drop_in(l, n, "SYNGATE-MANGLE"))
+		t->invalid_dropped += pkts;
 	if (n > 9 && starts_with(l, ":SYNGATE-")) {
 		size_t w = strcspn(l + 1, " \n");
 		sg_strbuf_add(&t->chains, l + 1, w < n - 1 ? w : n - 1);

@@ -73,6 +73,7 @@ size_t sg_stats_format(const struct sg_stats_src *s, bool json, char *out, size_
 		field(&o, "lane_adds", s->lane->added);
 		field(&o, "lane_adds_cached", s->lane->cached);
 		field(&o, "lane_errors", s->lane->errors);
+		field(&o, "lane_rejected", s->lane->rejected);
 	}
 	if (s->kq) {
 		field(&o, "nfq_backlog", s->kq->backlog);
@@ -104,6 +105,10 @@ size_t sg_stats_format(const struct sg_stats_src *s, bool json, char *out, size_
 	if (s->health && s->health->rules >= 0) {
 		field(&o, "rules_installed", (uint64_t)s->health->rules);
 		field(&o, "rules_restored", s->health->rules_restored);
+	}
+	if (s->health && s->health->has_drops) {
+		field(&o, "syns_shed", s->health->syns_shed);
+		field(&o, "invalid_dropped", s->health->invalid_dropped);
 	}
 	if (s->health && s->health->has_conntrack) {
 		field(&o, "conntrack_entries", s->health->conntrack_count);

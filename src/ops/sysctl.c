@@ -1,4 +1,5 @@
 /* syngate sysctls: see include/syngate/ops/sysctl.h. */
+#include "syngate/io/log.h"
 #include "syngate/ops/sysctl.h"
 
 #include <errno.h>
@@ -135,13 +136,13 @@ static int sysctl_ensure(const struct sysctl_want *w, bool dry_run, FILE *report
 	if (sg_sysctl_get(w->path, old, sizeof(old)) < 0) {
 		if (errno == ENOENT)
 			return 1;
-		fprintf(stderr, "syngate: cannot read sysctl %s: %s\n", name, strerror(errno));
+		sg_log(SG_LOG_ERR, "cannot read sysctl %s: %s", name, strerror(errno));
 		return -1;
 	}
 	if (strcmp(old, w->ok[0]) == 0 || (w->ok[1] && strcmp(old, w->ok[1]) == 0))
 		return 0;
 	if (!dry_run && sg_sysctl_set(w->path, w->set) < 0) {
-		fprintf(stderr, "syngate: cannot set sysctl %s to %s: %s\n", name, w->set,
+		sg_log(SG_LOG_ERR, "cannot set sysctl %s to %s: %s", name, w->set,
 		        strerror(errno));
 		return -1;
 	}
@@ -163,8 +164,7 @@ static int sysctl_require(const struct sysctl_want *w, bool fatal, bool dry_run,
 	if (rc <= 0)
 		return rc;
 	sysctl_name(w->path, name, sizeof(name));
-	fprintf(stderr, "syngate: %s: sysctl %s is missing: %s\n", fatal ? "error" : "warning",
-	        name, w->missing);
+	sg_log(fatal ? SG_LOG_ERR : SG_LOG_WARN, "sysctl %s is missing: %s", name, w->missing);
 	return fatal ? -1 : 0;
 }
 

@@ -448,14 +448,14 @@ sg_syn_count() {
 
 # ---------------------------------------------------------------- the daemon
 # sg_syngate_start LOG ARGS... : run "$SYNGATE" run ARGS... in the router ns, logging to LOG;
-# wait until it has logged 'running:' and answers `stats --control "$CTL"`. Sets SGD_PID.
+# wait until it has logged event=started and answers `stats --control "$CTL"`. Sets SGD_PID.
 # Dies (printing LOG) if it exits or does not come up within 5 s.
 sg_syngate_start() {
     local log=$1 i; shift
     sg_bg "$SG_NS_R" "$log" "$SYNGATE" run "$@"
     SGD_PID=$SG_BG_PID
     for ((i = 0; i < 100; i++)); do
-        if grep -q 'running:' "$log" &&
+        if grep -q 'event=started' "$log" &&
             sg_in "$SG_NS_R" "$SYNGATE" stats --control "$CTL" >/dev/null 2>&1; then
             return 0
         fi

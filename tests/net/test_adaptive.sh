@@ -143,8 +143,8 @@ flood() {
 	sg_assert_eq "every legitimate request succeeded" "$ok" "$all"
 	sg_assert_eq "one engagement counted" "$(counter adaptive_engagements)" 1
 	sg_assert_eq "one release counted" "$(counter adaptive_releases)" 1
-	sg_assert "engagement logged" grep -q "cookies engaged: half-open estimate" "$log"
-	sg_assert "release logged" grep -q "cookies released: half-open estimate" "$log"
+	sg_assert "engagement logged" grep -q "event=cookies_engaged queue=[0-9]* estimate=[0-9]* high=" "$log"
+	sg_assert "release logged" grep -q "event=cookies_released queue=[0-9]* estimate=[0-9]* low=" "$log"
 	stop_daemon
 }
 

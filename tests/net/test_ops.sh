@@ -6,6 +6,8 @@
 #   metrics        the Prometheus endpoint, checked with promtool; backend listen queues
 #                  read from the server ns
 #   prometheus_scrape the endpoint scraped by a real Prometheus server
+#   shed_counted   shed-rate 1000 and a SYN flood: syngate_syns_shed_total counts the SYNs the
+#                  shed rule dropped before the queue (the rule's own counter)
 #   check_config   `syngate check-config` errors naming the file, line and key
 #   no_privilege   `syngate run` without privilege: a clear error, no crash
 #   rules_watched  the rules flushed by another tool (nft flush ruleset) are put back within
@@ -14,6 +16,9 @@
 #                  a landing page at /; control = a regular file is refused, the file kept
 #   sighup_reload  SIGHUP reload: a bad file changes nothing, a good one switches the mode,
 #                  and a connection open across the reload keeps working; rules removed at exit
+#   journal_log    stderr that is the journal's stream (JOURNAL_STREAM = its dev:ino): every
+#                  line has a priority prefix, <4> on warnings, <6> on info, <5> on notice;
+#                  a JOURNAL_STREAM naming another file, and a terminal, get plain lines
 # The daemon (config file, learn = no, xdp = off: the queue path) is started by the first
 # case that needs it and restarted after sighup_reload; the traffic the counters check
 # (curls, a SYN flood, a forged ACK flood) is made once per daemon.
@@ -23,8 +28,8 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SYNGATE=${SYNGATE:-$ROOT/build/syngate}
 . "$ROOT/tests/net/lib.sh"
-SG_CASES=(stats_cli closed_events metrics prometheus_scrape check_config no_privilege rules_watched
-	idle_clients sighup_reload)
+SG_CASES=(stats_cli closed_events metrics prometheus_scrape shed_counted check_config no_privilege
+	rules_watched idle_clients sighup_reload journal_log)
 SGPID='' TRAFFIC=0
 
 sg_setup() {
@@ -130,6 +135,15 @@ metrics() {
 		"! ip netns exec $SG_NS_C curl -s --max-time 2 http://$SG_RTR_C4:9469/metrics >/dev/null"
 	backlog=$(awk -F' ' '/^syngate_backend_accept_queue_limit\{port="80"\}/ { print $2 }' "$T/metrics.txt")
 	sg_assert_ge "backend accept-queue limit read from the server ns" "${backlog:-0}" 1
+	sg_assert "breakdowns sum to their totals, one-of families have one value" \
+		python3 "$ROOT/tests/monitoring/check_metrics.py" partitions "$T/metrics.txt"
+	# the shed counters are the rules' own, read once a second
+	local m r
+	sleep 1.2
+	read -r m r < <(shed_counts "$T/metrics2.txt")
+	sg_log "SYNs shed before the queue: metric $m, rules $r"
+	sg_assert_eq "syngate_syns_shed_total is the shed rules' count" "$m" "$r"
+	sg_assert "syngate_invalid_dropped_total exported" grep -q '^syngate_invalid_dropped_total [0-9]' "$T/metrics2.txt"
 }
 
 # --- a real Prometheus server scrapes it ------------------------------------------
@@ -159,6 +173,41 @@ YML
 	sg_assert_ge "Prometheus sees syngate_cookies_sent_total" "${sent%.*}" 1000
 	kill "$prom_pid" 2>/dev/null
 	sg_wait_pid "$prom_pid" 10 || true
+}
+
+# --- SYNs shed before the queue ---------------------------------------------------
+# shed_counts FILE : prints "METRIC RULES": syngate_syns_shed_total of a scrape saved to FILE,
+# and the packet counters of the shed rules (iptables-save -c, both families)
+shed_counts() {
+	local ipt
+	ipt=$(sg_in "$SG_NS_R" sh -c 'iptables-save -c -t raw; ip6tables-save -c -t raw' |
+		awk '/-A SYNGATE-RAW .*-j DROP$/ { sub(/^\[/, "", $1); split($1, c, ":"); s += c[1] }
+			END { print s + 0 }')
+	sg_in "$SG_NS_R" curl -sf http://127.0.0.1:9469/metrics >"$1"
+	echo "$(awk '$1 == "syngate_syns_shed_total" { print $2 }' "$1") $ipt"
+}
+
+shed_counted() {
+	sg_need hping3 || return
+	local sent m r
+	if [ -n "$SGPID" ]; then kill -INT "$SGPID"; sg_wait_pid "$SGPID" 10; SGPID=''; fi
+	sed 's/^ports = .*/&\nshed-rate = 1000/' "$CONF" >"$T/shed.conf" 2>/dev/null || return
+	rm -f "$SOCK"
+	sg_bg "$SG_NS_R" "$T/syngate.shed.log" "$SYNGATE" run --config "$T/shed.conf"
+	local pid=$SG_BG_PID
+	for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
+	sg_assert "daemon with shed-rate 1000 is up" test -S "$SOCK"
+	sg_flood 1 80
+	sent=$(sg_flood_wait 10)
+	sleep 1.3 # the watch reads the rule counters once a second
+	read -r m r < <(shed_counts "$T/metrics.shed.txt")
+	sg_log "flood sent $sent SYNs; shed: metric $m, rules $r"
+	sg_assert_ge "the flood went past shed-rate" "$sent" 5000
+	sg_assert_ge "SYNs were shed" "${m:-0}" 1
+	sg_assert_eq "syngate_syns_shed_total is the shed rules' count" "$m" "$r"
+	sg_assert_le "no more shed than sent" "$m" "$sent"
+	kill -INT "$pid"
+	sg_wait_pid "$pid" 10
 }
 
 # --- check-config ---------------------------------------------------------------
@@ -281,6 +330,48 @@ sighup_reload() {
 	sg_wait_pid "$SGPID" 5
 	SGPID=''
 	sg_assert "rules removed at exit" sh -c "! ip netns exec $SG_NS_R iptables-save | grep -q SYNGATE"
+}
+
+# --- logs for journald -------------------------------------------------------------
+# journal_run LOG JOURNAL_STREAM [OPTION...] : a second daemon (queue 5, no rules, no metrics,
+# an XDP object that does not exist: xdp = auto warns and takes the queue path) with stderr
+# on LOG and JOURNAL_STREAM set as given, stopped with SIGINT once it logged event=started
+journal_run() {
+	local log=$1 stream=$2 pid; shift 2
+	: >"$log"
+	[ "$stream" = self ] && stream=$(stat -c '%d:%i' "$log")
+	rm -f "$T/journal.sock"
+	sg_bg "$SG_NS_R" "$log" env JOURNAL_STREAM="$stream" "$SYNGATE" run --ports 81 --queue 5 \
+		--install-rules=no --metrics-port 0 --control "$T/journal.sock" --xdp auto \
+		--xdp-object "$T/none.o" "$@"
+	pid=$SG_BG_PID
+	for _ in $(seq 50); do grep -q 'event=started' "$log" && break; sleep 0.1; done
+	kill -INT "$pid" 2>/dev/null
+	sg_wait_pid "$pid" 5
+}
+
+journal_log() {
+	local j=$T/journal.log
+	journal_run "$j" self
+	sg_log "journal-stream log: $(tr '\n' '|' <"$j")"
+	sg_assert "journal: the daemon started" grep -q 'event=started' "$j"
+	sg_assert "journal: every line has a priority prefix" sh -c "! grep -qv '^<[0-7]>' '$j'"
+	sg_assert "journal: warnings are <4>" grep -q '^<4>event=xdp_unavailable path=queue ' "$j"
+	sg_assert "journal: strerror warnings are <4>" grep -q '^<4>XDP: cannot open .*none.o' "$j"
+	sg_assert "journal: info is <6>" grep -q '^<6>event=started queues=5-[0-9]* mode=always .*path=queue' "$j"
+	sg_assert "journal: notice is <5>" grep -q '^<5>event=stopping signal=2 ' "$j"
+	journal_run "$T/other.log" "1:1"
+	sg_assert "JOURNAL_STREAM of another file: plain lines" grep -q \
+		'^syngate: warning: event=xdp_unavailable' "$T/other.log"
+	sg_assert "JOURNAL_STREAM of another file: no prefixes" sh -c "! grep -q '^<' '$T/other.log'"
+	journal_run "$T/forced.log" "" --log-format journal
+	sg_assert "log-format = journal without JOURNAL_STREAM: prefixes" grep -q \
+		'^<6>event=started' "$T/forced.log"
+	journal_run "$T/plain.log" self --log-format plain
+	sg_assert "log-format = plain on the journal's stream: plain lines" grep -q \
+		'^syngate: info: event=started' "$T/plain.log"
+	# journald itself is not driven here: the test hosts have no systemd as PID 1; the
+	# "<N>" prefixes are what journald reads (sd-daemon(3), systemd.exec(5) JOURNAL_STREAM)
 }
 
 sg_run_cases "$@"

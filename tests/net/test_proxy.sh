@@ -168,6 +168,7 @@ curl_v4_v6() {
     # the lane (rules/README.md): a client whose handshake completed is put into the ipset
     sg_assert_ge "(1) lane: clients added after their handshake" "$(sg_stat a2 lane_adds)" 2
     sg_assert_eq "(1) lane: no ipset errors" "$(sg_stat a2 lane_errors)" 0
+    sg_assert_eq "(1) lane: no adds refused" "$(sg_stat a2 lane_rejected)" 0
     sg_assert "(1) lane: the v4 client is in syngate-lane4" sg_in "$SG_NS_R" ipset -q test syngate-lane4 "$SG_CLI4"
     sg_assert "(1) lane: the v6 client is in syngate-lane6" sg_in "$SG_NS_R" ipset -q test syngate-lane6 "$SG_CLI6"
 }

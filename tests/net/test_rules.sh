@@ -109,7 +109,7 @@ sg_setup() {
 	if ! $CC $CFLAGS -I"$ROOT/include" -o "$TMP/rules_cli" \
 		"$ROOT/tests/net/rules_cli.c" "$ROOT/src/ops/rules.c" "$ROOT/src/ops/iptables.c" \
 		"$ROOT/src/ops/spawn.c" "$ROOT/src/ops/sysctl.c" "$ROOT/src/ops/strbuf.c" \
-		"$ROOT/src/io/kstats.c" "$ROOT/src/core/types.c"; then
+		"$ROOT/src/io/kstats.c" "$ROOT/src/io/log.c" "$ROOT/src/core/types.c"; then
 		fail "build rules_cli"
 		exit 1
 	fi

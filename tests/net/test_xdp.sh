@@ -251,6 +251,12 @@ ack_flood() {
     # reach the daemon (seen once in CI: 5 with 29 legitimate connections)
     sg_assert_le "(4b) the daemon saw no flood ACK (invalid cookies <= legit connections)" \
         "$(sg_delta f0 f1 cookies_invalid)" "$N"
+    # after SYN and ACK floods: each XDP breakdown sums to its total on the live page
+    sg_in "$SG_NS_R" curl -sf http://127.0.0.1:9469/metrics >"$SG_TMP/metrics.4b.txt"
+    sg_assert "(4b) /metrics: the XDP outcomes sum to their totals" \
+        "$SG_PYTHON" "$SG_ROOT_DIR/tests/monitoring/check_metrics.py" partitions "$SG_TMP/metrics.4b.txt"
+    sg_assert "(4b) /metrics: the ACK outcomes are there" \
+        grep -q '^syngate_xdp_acks_total{outcome="drop_cookie_mac"} [1-9]' "$SG_TMP/metrics.4b.txt"
     stop_syngate
 }
 
@@ -279,8 +285,8 @@ adaptive() {
     sg_assert_ge "(5) released: XDP passes SYNs again" "$(sg_delta e3 e4 xdp_pass_off)" 1
     sg_assert_eq "(5) released: XDP answers none" "$(sg_delta e3 e4 xdp_answered)" 0
     sg_log "(5) flood sent $sent, XDP answered $(sg_delta e1 e2 xdp_answered) while engaged"
-    sg_assert "(5) the log names the engagement" grep -q 'XDP: cookies engaged' "$SG_TMP/syngate.B.log"
-    sg_assert "(5) the log names the release" grep -q 'XDP: cookies released' "$SG_TMP/syngate.B.log"
+    sg_assert "(5) the log names the engagement" grep -q 'event=xdp_cookies engaged=1' "$SG_TMP/syngate.B.log"
+    sg_assert "(5) the log names the release" grep -q 'event=xdp_cookies engaged=0' "$SG_TMP/syngate.B.log"
 }
 
 # ------------------------------------------------------------------ (6) SIGKILL

@@ -246,6 +246,7 @@ static const struct {
 	{"backend-netns", "/run/netns/x", false},
 	{"backend-queues", "no", false},
 	{"log-level", "debug", true},
+	{"log-format", "journal", true},
 };
 
 #define NEVERY (sizeof(every_option) / sizeof(every_option[0]))

@@ -438,6 +438,51 @@ static void removal(void **state)
 	sg_rules_saved_free(&s);
 }
 
+/* `iptables-save -c`: the same removal, and the packets of the DROP rules of
+ * syngate's chains (the shed rule; the INVALID drop), nobody else's. */
+static void counters_of_the_drop_rules(void **state)
+{
+	static const char dump[] = "*raw\n"
+	                           ":PREROUTING ACCEPT [10:600]\n"
+	                           ":SYNGATE-RAW - [0:0]\n"
+	                           "[10:600] -A PREROUTING -j SYNGATE-RAW\n"
+	                           "[7:420] -A SYNGATE-RAW -i eth0 -p tcp -m multiport --dports 80 "
+	                           "--tcp-flags FIN,SYN,RST,ACK SYN -j DROP\n"
+	                           "[5:300] -A SYNGATE-RAW -i eth1 -p tcp -m multiport --dports 80 "
+	                           "--tcp-flags FIN,SYN,RST,ACK SYN -j DROP\n"
+	                           "[99:0] -A PREROUTING -p udp -j DROP\n"
+	                           "[3:180] -A SYNGATE-RAW -p tcp -j NFQUEUE --queue-num 0\n"
+	                           "COMMIT\n"
+	                           "*mangle\n"
+	                           ":SYNGATE-MANGLE - [0:0]\n"
+	                           "[1:60] -A PREROUTING -j SYNGATE-MANGLE\n"
+	                           "[4:160] -A SYNGATE-MANGLE -p tcp -m multiport --dports 80 -m "
+	                           "conntrack --ctstate INVALID -j DROP\n"
+	                           "COMMIT\n";
+	struct sg_rules_saved s;
+	struct sg_strbuf b = {0};
+
+	(void)state;
+	assert_int_equal(sg_rules_saved_parse(dump, &s), 0);
+	assert_int_equal(sg_rules_saved_table(&s, "raw")->syn_shed, 12);
+	assert_int_equal(sg_rules_saved_table(&s, "raw")->invalid_dropped, 0);
+	assert_int_equal(sg_rules_saved_table(&s, "mangle")->invalid_dropped, 4);
+	assert_int_equal(sg_rules_saved_table(&s, "mangle")->njumps, 1);
+	assert_int_equal(sg_rules_remove_script(&s, &b), 0);
+	assert_string_equal(sg_strbuf_str(&b), "*raw\n"
+	                                       "-D PREROUTING -j SYNGATE-RAW\n"
+	                                       "-F SYNGATE-RAW\n"
+	                                       "-X SYNGATE-RAW\n"
+	                                       "COMMIT\n"
+	                                       "*mangle\n"
+	                                       "-D PREROUTING -j SYNGATE-MANGLE\n"
+	                                       "-F SYNGATE-MANGLE\n"
+	                                       "-X SYNGATE-MANGLE\n"
+	                                       "COMMIT\n");
+	sg_strbuf_free(&b);
+	sg_rules_saved_free(&s);
+}
+
 /* Install over a dump: other tables are cleaned in their own transaction,
  * raw and mangle lose the old copy in the same transaction that adds the
  * new one. */
@@ -526,6 +571,7 @@ int main(void)
 	    cmocka_unit_test(invalid),
 	    cmocka_unit_test(removal),
 	    cmocka_unit_test(install_over_saved),
+	    cmocka_unit_test(counters_of_the_drop_rules),
 	    cmocka_unit_test(timestamps),
 	    cmocka_unit_test(too_many_tables),
 	};

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -140,11 +141,104 @@ static void metrics_have_each_counter_once(void **state)
 			 sg_reason_name((enum sg_reason)i), c.drops[i]);
 		expect_once(out, k);
 	}
+	/* an XDP total on its own, each of its parts once in its family */
 	for (i = 0; i < SG_XDP__COUNT; i++) {
-		snprintf(k, sizeof(k), "syngate_xdp_syns_total{outcome=\"%s\"} %" PRIu64 "\n",
-			 sg_xdp_counter_name((enum sg_xdp_counter)i), xdp[i]);
+		if (sg_xdp_counter_total((enum sg_xdp_counter)i) == (enum sg_xdp_counter)i)
+			snprintf(k, sizeof(k), "_total %" PRIu64 "\n", xdp[i]);
+		else
+			snprintf(k, sizeof(k), "_total{outcome=\"%s\"} %" PRIu64 "\n",
+				 sg_xdp_counter_name((enum sg_xdp_counter)i), xdp[i]);
 		expect_once(out, k);
 	}
+}
+
+/* The value of the sample @series ("name" or "name{labels}") in out; fails
+ * when it is not there. */
+static double sample(const char *series)
+{
+	char k[256];
+	const char *p;
+
+	snprintf(k, sizeof(k), "\n%s ", series);
+	p = strstr(out, k);
+	if (!p)
+		print_error("no sample %s\n", series);
+	assert_non_null(p);
+	return strtod(p + strlen(k), NULL);
+}
+
+/* The sum of family @name's labelled samples ("name{...} v" lines). */
+static double family_sum(const char *name, int *n)
+{
+	char k[128];
+	double sum = 0;
+
+	snprintf(k, sizeof(k), "\n%s{", name);
+	*n = 0;
+	for (const char *p = strstr(out, k); p; p = strstr(p + 1, k)) {
+		const char *v = strstr(p, "} ");
+
+		sum += strtod(v + 2, NULL);
+		(*n)++;
+	}
+	return sum;
+}
+
+/* A labelled family whose HELP says "the <label>s sum to TOTAL." is a
+ * partition of TOTAL: for a snapshot whose totals hold what the program
+ * counts (each total the sum of its parts), the family sums to the total,
+ * and no part is a total in disguise.  Every such family is found from the
+ * HELP lines, so a new one is checked too. */
+static void breakdowns_sum_to_their_totals(void **state)
+{
+	struct sg_stats_src s = snapshot();
+	struct sg_health h = {.rules = 1, .has_drops = true, .syns_shed = 5, .invalid_dropped = 6};
+	int i, families = 0, n;
+
+	(void)state;
+	for (i = 0; i < SG_XDP__COUNT; i++)
+		if (sg_xdp_counter_total((enum sg_xdp_counter)i) == (enum sg_xdp_counter)i)
+			xdp[i] = 0;
+	for (i = 0; i < SG_XDP__COUNT; i++)
+		if (sg_xdp_counter_total((enum sg_xdp_counter)i) != (enum sg_xdp_counter)i)
+			xdp[sg_xdp_counter_total((enum sg_xdp_counter)i)] += xdp[i];
+	s.health = &h;
+	sg_metrics_format(&s, out, sizeof(out));
+	for (const char *p = strstr(out, "# HELP "); p; p = strstr(p + 1, "# HELP ")) {
+		char family[96], total[96];
+		const char *eol = strchr(p, '\n'), *sum = strstr(p, " sum to ");
+
+		if (!sum || sum > eol)
+			continue;
+		assert_int_equal(sscanf(p, "# HELP %95s", family), 1);
+		assert_int_equal(sscanf(sum, " sum to %95[a-z_]", total), 1);
+		assert_true(family_sum(family, &n) == sample(total));
+		assert_true(n >= 2);
+		assert_null(strstr(out, "outcome=\"syn\""));
+		assert_null(strstr(out, "outcome=\"ack\""));
+		families++;
+	}
+	assert_int_equal(families, 2); /* the XDP program's SYNs and ACKs */
+	assert_true(sample("syngate_syns_shed_total") == 5);
+	assert_true(sample("syngate_invalid_dropped_total") == 6);
+}
+
+/* One sample per queue: worker i's queue is queue + i. */
+static void kernel_queues_one_sample_each(void **state)
+{
+	struct sg_kqueue each[2] = {{.backlog = 7, .queue_dropped = 8}, {.backlog = 9, .user_dropped = 10}};
+	struct sg_stats_src s = snapshot();
+
+	(void)state;
+	s.queue = 4;
+	s.kq_each = each;
+	s.nqueues = 2;
+	sg_metrics_format(&s, out, sizeof(out));
+	assert_true(sample("syngate_nfqueue_backlog_packets{queue=\"4\"}") == 7);
+	assert_true(sample("syngate_nfqueue_backlog_packets{queue=\"5\"}") == 9);
+	assert_true(sample("syngate_nfqueue_kernel_drops_total{queue=\"4\",reason=\"queue_full\"}") == 8);
+	assert_true(sample("syngate_nfqueue_kernel_drops_total{queue=\"5\",reason=\"socket_full\"}") == 10);
+	assert_null(strstr(out, "queue=\"6\""));
 }
 
 /* The names are distinct: no two counters, reasons or outcomes share one. */
@@ -179,6 +273,8 @@ int main(void)
 		cmocka_unit_test(json_has_each_counter_once),
 		cmocka_unit_test(text_has_each_counter_once),
 		cmocka_unit_test(metrics_have_each_counter_once),
+		cmocka_unit_test(breakdowns_sum_to_their_totals),
+		cmocka_unit_test(kernel_queues_one_sample_each),
 		cmocka_unit_test(names_are_distinct),
 	};
 

@@ -115,9 +115,12 @@ static struct {
 static struct sg_xdp_ctl ctl;
 static struct sg_cookie_keys keys;
 
-#define COUNTER_NAME(id, name) [id] = name,
+#define COUNTER_NAME(id, name, total) [id] = name,
 static const char *const counter_names[SG_XDP__COUNT] = {SG_XDP_COUNTERS(COUNTER_NAME)};
 #undef COUNTER_NAME
+#define COUNTER_TOTAL(id, name, total) [id] = total,
+static const uint32_t counter_totals[SG_XDP__COUNT] = {SG_XDP_COUNTERS(COUNTER_TOTAL)};
+#undef COUNTER_TOTAL
 
 /* A frame in or out of the program; room for any SYN and for growth. */
 struct frame {
@@ -320,20 +323,33 @@ static void backend_put(const struct sg_tuple *t, uint16_t mss, uint8_t has_wsca
 /* Checks every sg_stats counter, summed over the CPUs, against @want. */
 static void expect_counters(const uint64_t *want)
 {
+	uint64_t sum, got[SG_XDP__COUNT], parts[SG_XDP__COUNT] = {0};
+	bool has_parts[SG_XDP__COUNT] = {false};
 	uint32_t k;
-	uint64_t sum;
 	int i, bad = 0;
 
 	for (k = 0; k < SG_XDP__COUNT; k++) {
 		assert_int_equal(bpf_map_lookup_elem(X.stats, &k, X.percpu), 0);
 		for (sum = 0, i = 0; i < X.ncpus; i++)
 			sum += X.percpu[i];
+		got[k] = sum;
+		if (counter_totals[k] != k) {
+			parts[counter_totals[k]] += sum;
+			has_parts[counter_totals[k]] = true;
+		}
 		if (sum != want[k]) {
 			print_error("counter %s: %llu, expected %llu\n", counter_names[k],
 				    (unsigned long long)sum, (unsigned long long)want[k]);
 			bad = 1;
 		}
 	}
+	/* each total is the sum of its parts (the metrics' breakdowns) */
+	for (k = 0; k < SG_XDP__COUNT; k++)
+		if (has_parts[k] && parts[k] != got[k]) {
+			print_error("%s: %llu, its parts sum to %llu\n", counter_names[k],
+				    (unsigned long long)got[k], (unsigned long long)parts[k]);
+			bad = 1;
+		}
 	assert_false(bad);
 }
 

@@ -66,23 +66,26 @@ struct sg_xdp_backend {
 	uint8_t pad[3];
 };
 
-/* The program's counters (sg_stats), X(SG_XDP_name, "outcome"): the enum and
- * the names (stats key xdp_<outcome>, metric label outcome="<outcome>"). */
+/* The program's counters (sg_stats), X(SG_XDP_name, "outcome", total): the
+ * enum, the names (stats key xdp_<outcome>, metric label outcome="<outcome>")
+ * and the total each one is a part of.  A total names itself; its parts are
+ * the outcomes of what it counts, each counted once, so they sum to it (the
+ * metrics show a total on its own and its parts as one labelled family). */
 #define SG_XDP_COUNTERS(X)                                                               \
-	X(SG_XDP_SYN, "syn")		 /* SYNs to a protected port the program looked at */ \
-	X(SG_XDP_ANSWERED, "answered")	 /* answered with a cookie SYN-ACK (XDP_TX) */ \
-	X(SG_XDP_PASS_OFF, "pass_off")	 /* passed: cookies not engaged */             \
-	X(SG_XDP_PASS_LEARN, "pass_learn") /* passed: unknown backend, to learn its options */ \
-	X(SG_XDP_PASS_CT, "pass_ct") /* passed: conntrack has an entry for the tuple (port reuse) */ \
-	X(SG_XDP_PASS_SHAPE, "pass_shape") /* passed: IPv4 options or first fragment, malformed TCP options */ \
-	X(SG_XDP_ERROR, "error") /* could not be rewritten: passed if untouched, else dropped */ \
-	X(SG_XDP_ACK, "ack") /* ACKs checked: protected port, engaged, no conntrack entry */ \
-	X(SG_XDP_ACK_VALID, "ack_valid") /* ... their cookie verified: passed to the daemon */ \
-	X(SG_XDP_DROP_COOKIE_MAC, "drop_cookie_mac") /* ... dropped: the MAC is wrong (forged or old) */ \
-	X(SG_XDP_DROP_COOKIE_STALE, "drop_cookie_stale") /* ... dropped: it names a slot before the first */ \
-	X(SG_XDP_TC_KNOWN, "tc_known") /* TC: SYNs conntrack knows, marked to skip the queue */
+	X(SG_XDP_SYN, "syn", SG_XDP_SYN) /* SYNs to a protected port the program looked at */ \
+	X(SG_XDP_ANSWERED, "answered", SG_XDP_SYN) /* answered with a cookie SYN-ACK (XDP_TX) */ \
+	X(SG_XDP_PASS_OFF, "pass_off", SG_XDP_SYN) /* passed: cookies not engaged */     \
+	X(SG_XDP_PASS_LEARN, "pass_learn", SG_XDP_SYN) /* passed: unknown backend, to learn its options */ \
+	X(SG_XDP_PASS_CT, "pass_ct", SG_XDP_SYN) /* passed: conntrack has an entry for the tuple (port reuse) */ \
+	X(SG_XDP_PASS_SHAPE, "pass_shape", SG_XDP_SYN) /* passed: IPv4 options or first fragment, malformed TCP options */ \
+	X(SG_XDP_ERROR, "error", SG_XDP_SYN) /* could not be rewritten: passed if untouched, else dropped */ \
+	X(SG_XDP_ACK, "ack", SG_XDP_ACK) /* ACKs checked: protected port, engaged, no conntrack entry */ \
+	X(SG_XDP_ACK_VALID, "ack_valid", SG_XDP_ACK) /* ... their cookie verified: passed to the daemon */ \
+	X(SG_XDP_DROP_COOKIE_MAC, "drop_cookie_mac", SG_XDP_ACK) /* ... dropped: the MAC is wrong (forged or old) */ \
+	X(SG_XDP_DROP_COOKIE_STALE, "drop_cookie_stale", SG_XDP_ACK) /* ... dropped: it names a slot before the first */ \
+	X(SG_XDP_TC_KNOWN, "tc_known", SG_XDP_TC_KNOWN) /* TC: SYNs conntrack knows, marked to skip the queue */
 
-#define SG_XDP_COUNTER_ENUM(id, name) id,
+#define SG_XDP_COUNTER_ENUM(id, name, total) id,
 enum sg_xdp_counter {
 	SG_XDP_COUNTERS(SG_XDP_COUNTER_ENUM)
 	SG_XDP__COUNT

@@ -33,7 +33,8 @@ struct sg_lane;
 struct sg_lane_stats {
 	uint64_t added;   /* add requests sent */
 	uint64_t cached;  /* adds skipped: the address was added recently */
-	uint64_t errors;  /* failed sends and error answers (e.g. no such set) */
+	uint64_t errors;  /* adds that could not be sent */
+	uint64_t rejected; /* sent adds the kernel refused (e.g. no such set) */
 };
 
 /* Opens a netlink socket for ipset requests.  @timeout_s is each added

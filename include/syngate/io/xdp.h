@@ -73,6 +73,9 @@ int sg_xdp_backend(struct sg_xdp *x, uint8_t family, const uint8_t *addr, uint16
 int sg_xdp_counters(struct sg_xdp *x, uint64_t out[SG_XDP__COUNT]);
 /* "syn", "answered", ... (metric labels). */
 const char *sg_xdp_counter_name(enum sg_xdp_counter c);
+/* The total counter @c is a part of (SG_XDP_COUNTERS); a total, and a
+ * counter out of range, are their own. */
+enum sg_xdp_counter sg_xdp_counter_total(enum sg_xdp_counter c);
 /* "off", "native", "generic", "auto"; sg_xdp_mode_parse() returns -1 for
  * anything else. */
 const char *sg_xdp_mode_name(enum sg_xdp_mode m);

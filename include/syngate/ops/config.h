@@ -34,6 +34,7 @@ struct sg_config {
 	char backend_netns[108]; /* where the backends' listen queues are read; "" = here */
 	bool backend_queues;	/* read them at all */
 	int log_level;
+	int log_format; /* enum sg_log_format */
 	int xdp_mode;		/* enum sg_xdp_mode */
 	char xdp_object[256];	/* the eBPF object; "" = sg_xdp_default_object() */
 	char config_path[256];	/* the file read by --config (for SIGHUP), "" if none */

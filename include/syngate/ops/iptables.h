@@ -43,11 +43,18 @@ int sg_iptables_remove(const struct sg_rules_config *c, FILE *report);
  * some are missing (not an error), -1 on error. */
 int sg_iptables_status(const struct sg_rules_config *c, FILE *out);
 
+/* Packets syngate's DROP rules dropped before the queue, all families
+ * (their counters restart from 0 when the rules are put in again). */
+struct sg_iptables_drops {
+	uint64_t syn_shed; /* SYNs above shed-rate (raw SYNGATE-RAW) */
+	uint64_t invalid;  /* INVALID segments no rule queued (mangle SYNGATE-MANGLE) */
+};
+
 /* Whether every chain of every enabled family is in place with exactly one
  * jump into it (what sg_iptables_status() returns 0 for), without listing
  * anything: 1 yes, 0 no, -1 when the rules cannot be read (a message on
- * stderr).  For the daemon's watch, once a second: one iptables-save run
- * per family. */
-int sg_iptables_present(const struct sg_rules_config *c);
+ * stderr).  Fills @drops from the rules' counters.  For the daemon's watch,
+ * once a second: one `iptables-save -c` run per family. */
+int sg_iptables_present(const struct sg_rules_config *c, struct sg_iptables_drops *drops);
 
 #endif

@@ -105,6 +105,11 @@ struct sg_rules_table {
 	struct sg_strbuf del;    /* "-D CHAIN spec\n" for each jump into a SYNGATE-* chain */
 	struct sg_strbuf chains; /* "SYNGATE-X\n" for each SYNGATE-* chain */
 	int njumps;
+	/* from `iptables-save -c` (0 without counters): packets dropped before
+	 * the queue by the DROP rules of SYNGATE-RAW (SYNs above shed-rate) and
+	 * SYNGATE-MANGLE (INVALID segments no rule queued: cookie ACKs above
+	 * ack-shed-rate among them) */
+	uint64_t syn_shed, invalid_dropped;
 };
 
 struct sg_rules_saved {
@@ -112,7 +117,8 @@ struct sg_rules_saved {
 	int n;
 };
 
-/* Parses iptables-save output @text into @s (overwritten).  Returns 0, or
+/* Parses iptables-save output @text (with or without -c counters) into @s
+ * (overwritten).  Returns 0, or
  * -1 on more than SG_RULES_MAX_TABLES tables or out of memory; either way
  * sg_rules_saved_free() releases @s. */
 int sg_rules_saved_parse(const char *text, struct sg_rules_saved *s);

@@ -27,6 +27,9 @@ struct sg_health {
 	uint64_t conntrack_count;  /* entries in this namespace's table */
 	uint64_t conntrack_max;	   /* its limit (nf_conntrack_max) */
 	int xdp_ifaces;		   /* interfaces the XDP program is attached to (0: queue path alone) */
+	bool has_drops;		   /* the two figures below were read (syngate installed the rules) */
+	uint64_t syns_shed;	   /* SYNs the shed rule dropped before the queue */
+	uint64_t invalid_dropped;  /* INVALID segments the mangle rule dropped (no queue took them) */
 };
 
 struct sg_stats_src {
@@ -42,7 +45,9 @@ struct sg_stats_src {
 	const struct sg_nfq_stats *nfq;		  /* may be NULL */
 	const struct sg_lane_stats *lane;	  /* NULL: lane off */
 	const struct sg_ct_events_stats *ev;	  /* may be NULL */
-	const struct sg_kqueue *kq;		  /* may be NULL */
+	const struct sg_kqueue *kq;		  /* all queues together; may be NULL */
+	const struct sg_kqueue *kq_each;	  /* nqueues: queue + i's (NULL: kq alone) */
+	int nqueues;
 	uint64_t cookies_slot[2];		  /* cookies issued: current, previous slot */
 	const struct sg_listen_queue *backend;	  /* backend listeners, one per port */
 	int nbackend;
