@@ -361,11 +361,22 @@ static void drop(struct sg_proxy *px, struct sg_action *a, enum sg_reason r)
 	px->c.drops[r]++;
 }
 
+/* The packet built in @a goes back to the client: reflected in place
+ * (NF_REPEAT with the reflect mark; the rules notrack it), or on-host, where
+ * that would need forwarding, sent through io.reply and the queued packet
+ * dropped. */
 static void reflect(struct sg_proxy *px, struct sg_action *a)
 {
-	a->verdict = SG_V_REPEAT;
-	a->set_mark = true;
-	a->mark = px->cfg.marks.reflect;
+	if (!px->io.reply) {
+		a->verdict = SG_V_REPEAT;
+		a->set_mark = true;
+		a->mark = px->cfg.marks.reflect;
+		return;
+	}
+	if (px->io.reply(px->io.ctx, a->out, a->len) != 0)
+		px->c.drops[SG_R_SEND_ERROR]++;
+	a->verdict = SG_V_DROP;
+	a->len = 0;
 }
 
 /* --- client SYN ---------------------------------------------------------- */

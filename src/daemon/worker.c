@@ -37,6 +37,7 @@ struct sg_worker {
 	struct sg_nfq *q;
 	struct sg_ct *ct;
 	struct sg_raw *raw;
+	struct sg_raw *reply_raw; /* on-host: cookie SYN-ACKs, with the reflect mark */
 	struct sg_lane *lane; /* NULL: lane off */
 	bool lane_queue;      /* this worker serves a lane queue */
 	int epfd, tfd, efd; /* efd: the daemon's requests */
@@ -109,6 +110,21 @@ static int io_lookup(void *ctx, const struct sg_tuple *t)
 static int io_send(void *ctx, const uint8_t *pkt, size_t len)
 {
 	return sg_raw_send(((struct sg_worker *)ctx)->raw, pkt, len);
+}
+
+static int io_reply(void *ctx, const uint8_t *pkt, size_t len)
+{
+	return sg_raw_send(((struct sg_worker *)ctx)->reply_raw, pkt, len);
+}
+
+/* On-host, the answers to clients leave through a raw socket of their own,
+ * whose packets carry the reflect mark (the rules notrack them in raw
+ * OUTPUT): reflecting a SYN in place would need the host to forward.
+ * Returns 0, or -1 with errno. */
+static int open_reply(struct sg_worker *w, uint32_t mark)
+{
+	w->reply_raw = sg_raw_open();
+	return w->reply_raw && sg_raw_set_mark(w->reply_raw, mark) == 0 ? 0 : -1;
 }
 
 /* Backend options learned by any worker, for the workers that do not see a
@@ -492,6 +508,7 @@ struct sg_worker *sg_worker_new(const struct sg_config *cfg, uint16_t queue, int
 				 .ct_delete = io_delete,
 				 .ct_lookup = io_lookup,
 				 .send = io_send,
+				 .reply = cfg->rules.on_host ? io_reply : NULL,
 				 .learned = io_learned,
 				 .backend = io_backend,
 				 .completed = cfg->rules.lane ? io_completed : NULL};
@@ -521,6 +538,8 @@ struct sg_worker *sg_worker_new(const struct sg_config *cfg, uint16_t queue, int
 		sg_log_warn("ctnetlink (is nf_conntrack_netlink available?)");
 	else if (!(w->raw = sg_raw_open()))
 		sg_log_warn("raw sockets");
+	else if (cfg->rules.on_host && open_reply(w, cfg->proxy.marks.reflect) < 0)
+		sg_log_warn("raw sockets with the reflect mark (SO_MARK)");
 	else if (cfg->rules.lane && !(w->lane = sg_lane_open(cfg->lane_timeout)))
 		sg_log_warn("ipset netlink socket (the lane)");
 	else if (sg_keyring_random(rnd, sizeof(rnd)) != 0)
@@ -588,6 +607,7 @@ void sg_worker_free(struct sg_worker *w)
 		close(w->efd);
 	sg_lane_close(w->lane);
 	sg_raw_close(w->raw);
+	sg_raw_close(w->reply_raw);
 	sg_ct_close(w->ct);
 	sg_proxy_free(w->px);
 	pthread_cond_destroy(&w->cond);

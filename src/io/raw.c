@@ -105,6 +105,15 @@ void sg_raw_close(struct sg_raw *r)
 	free(r);
 }
 
+int sg_raw_set_mark(struct sg_raw *r, uint32_t mark)
+{
+	if (r->fd4 >= 0 && setsockopt(r->fd4, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0)
+		return -1;
+	if (r->fd6 >= 0 && setsockopt(r->fd6, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0)
+		return -1;
+	return 0;
+}
+
 /* One sendto(); a raw datagram goes whole or not at all. */
 static int raw_sendto(int fd, const uint8_t *pkt, size_t len, const void *sa, socklen_t salen)
 {

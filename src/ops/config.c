@@ -12,8 +12,9 @@
 #include "syngate/io/log.h"
 #include "syngate/io/xdp.h"
 
-enum opt_type { T_U32, T_U16, T_U8, T_BOOL, T_PORTS, T_IFACES, T_MODE, T_STR, T_LOG, T_XDP, T_LOGFMT };
-#define T_COUNT (T_LOGFMT + 1) /* keep at the last type */
+enum opt_type { T_U32, T_U16, T_U8, T_BOOL, T_PORTS, T_IFACES, T_MODE, T_STR, T_LOG, T_XDP, T_LOGFMT,
+		T_PLACEMENT };
+#define T_COUNT (T_PLACEMENT + 1) /* keep at the last type */
 
 /* One option: its name (file key and flag), how its value is parsed, the
  * field it sets (T_PORTS/T_IFACES: the list; the count beside it), the range
@@ -41,7 +42,7 @@ static const struct opt opts[] = {
 	{"queues", T_U16, F(rules.nqueues), 1, 64, RESTART, "1", "queues and worker threads, spread with --queue-balance"},
 	{"queue-maxlen", T_U32, F(queue_maxlen), 16, 1u << 20, RESTART, "2048", "kernel queue length, packets: a full queue drops instead of delaying (~10 ms of work; see rules/README.md)"},
 	{"rcvbuf-mb", T_U32, F(rcvbuf_mb), 1, 1024, RESTART, "64", "netlink receive buffer, MiB"},
-	{"mode", T_MODE, F(proxy.mode), 0, 0, LIVE, "always", "always | never | adaptive"},
+	{"mode", T_MODE, F(proxy.mode), 0, 0, LIVE, "always", "always | never | adaptive: when SYNs get cookies (where syngate runs is 'placement')"},
 	{"adaptive-high", T_U32, F(proxy.adaptive_high), 1, 1u << 30, LIVE, "1000", "adaptive: engage cookies at this half-open estimate"},
 	{"adaptive-low", T_U32, F(proxy.adaptive_low), 0, 1u << 30, LIVE, "500", "adaptive: release them below this estimate; must be below adaptive-high"},
 	{"adaptive-window-ms", T_U32, F(proxy.adaptive_window_ms), 80, 600000, LIVE, "2000", "adaptive: window of the half-open estimate"},
@@ -80,6 +81,7 @@ static const struct opt opts[] = {
 	{"backend-queues", T_BOOL, F(backend_queues), 0, 0, RESTART, "yes", "read the backends' listen queues through sock_diag"},
 	{"log-level", T_LOG, F(log_level), 0, 0, LIVE, "info", "err | warn | notice | info | debug"},
 	{"log-format", T_LOGFMT, F(log_format), 0, 0, LIVE, "auto", "auto | journal | plain: journal starts each line with its priority (<4>) for journald, plain reads \"syngate: warning: ...\"; auto: journal when stderr is the journal's stream (JOURNAL_STREAM), else plain"},
+	{"placement", T_PLACEMENT, F(rules.on_host), 0, 0, RESTART, "router", "router | on-host: in front of the servers (forwarding), or on the server itself protecting its own listeners (local addresses; the listeners' answers are caught in OUTPUT; no forwarding needed; see docs/design.md, On-host placement)"},
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -224,6 +226,11 @@ static int set_one(struct sg_config *c, const struct opt *o, const char *v)
 		return (c->xdp_mode = sg_xdp_mode_parse(v)) < 0 ? -1 : 0;
 	case T_LOGFMT:
 		return (c->log_format = sg_log_parse_format(v)) < 0 ? -1 : 0;
+	case T_PLACEMENT:
+		if (strcmp(v, "router") && strcmp(v, "on-host"))
+			return -1;
+		c->rules.on_host = !strcmp(v, "on-host");
+		return 0;
 	}
 	return -1;
 }
@@ -406,12 +413,13 @@ bool sg_config_option(size_t i, struct sg_config_option *o)
 		[T_LOG] = "err warn notice info debug",
 		[T_XDP] = "auto native generic off",
 		[T_LOGFMT] = "auto journal plain",
+		[T_PLACEMENT] = "router on-host",
 	};
 	static const enum sg_config_arg arg[] = {
 		[T_U32] = SG_ARG_NUMBER, [T_U16] = SG_ARG_NUMBER, [T_U8] = SG_ARG_NUMBER,
 		[T_BOOL] = SG_ARG_BOOL, [T_PORTS] = SG_ARG_NUMBER, [T_IFACES] = SG_ARG_IFACES,
 		[T_MODE] = SG_ARG_WORD, [T_STR] = SG_ARG_TEXT, [T_LOG] = SG_ARG_WORD,
-		[T_XDP] = SG_ARG_WORD, [T_LOGFMT] = SG_ARG_WORD,
+		[T_XDP] = SG_ARG_WORD, [T_LOGFMT] = SG_ARG_WORD, [T_PLACEMENT] = SG_ARG_WORD,
 	};
 	_Static_assert(sizeof(words) / sizeof(words[0]) == T_COUNT &&
 			       sizeof(arg) / sizeof(arg[0]) == T_COUNT,

@@ -491,7 +491,7 @@ static int status_list(const struct family *f, const char *table, const char *ch
 }
 
 /* Status of one family: returns 0 (all installed), 1 (something missing), -1. */
-static int status_family(const struct family *f, FILE *out)
+static int status_family(const struct sg_rules_config *c, const struct family *f, FILE *out)
 {
 	static const char *const tc[2][2] = {{"raw", "SYNGATE-RAW"}, {"mangle", "SYNGATE-MANGLE"}};
 	struct sg_rules_saved s;
@@ -507,7 +507,7 @@ static int status_family(const struct family *f, FILE *out)
 		fprintf(out, "%s %s: %s %s, %d jump%s into SYNGATE-*\n", f->name, tc[i][0],
 		        tc[i][1], have ? "installed" : "not installed", jumps,
 		        jumps == 1 ? "" : "s");
-		if (!have || jumps != 1)
+		if (!have || jumps != sg_rules_jumps(c))
 			rc = 1;
 		if (have && status_list(f, tc[i][0], tc[i][1], out) < 0)
 			rc = -1;
@@ -525,17 +525,18 @@ int sg_iptables_status(const struct sg_rules_config *c, FILE *out)
 		return -1;
 	n = families_of(c, f);
 	for (int i = 0; i < n && rc >= 0; i++) {
-		int r = family_find_tools(&f[i]) < 0 ? -1 : status_family(&f[i], out);
+		int r = family_find_tools(&f[i]) < 0 ? -1 : status_family(c, &f[i], out);
 		if (r != 0)
 			rc = r;
 	}
 	return rc;
 }
 
-/* 1 when both of syngate's chains of family @f are there with one jump each,
- * 0 when not, -1 when iptables-save failed.  Adds the packets its DROP rules
- * dropped to @drops. */
-static int family_present(const struct family *f, struct sg_iptables_drops *drops)
+/* 1 when both of syngate's chains of family @f are there with their jumps
+ * (sg_rules_jumps()), 0 when not, -1 when iptables-save failed.  Adds the
+ * packets its DROP rules dropped to @drops. */
+static int family_present(const struct sg_rules_config *c, const struct family *f,
+                          struct sg_iptables_drops *drops)
 {
 	static const char *const tc[2][2] = {{"raw", "SYNGATE-RAW"}, {"mangle", "SYNGATE-MANGLE"}};
 	struct sg_rules_saved s;
@@ -546,7 +547,7 @@ static int family_present(const struct family *f, struct sg_iptables_drops *drop
 	for (int i = 0; i < 2; i++) {
 		const struct sg_rules_table *t = sg_rules_saved_table(&s, tc[i][0]);
 
-		if (!t || !sg_rules_table_has_chain(t, tc[i][1]) || t->njumps != 1)
+		if (!t || !sg_rules_table_has_chain(t, tc[i][1]) || t->njumps != sg_rules_jumps(c))
 			ok = 0;
 	}
 	for (int i = 0; i < s.n; i++) {
@@ -564,7 +565,7 @@ int sg_iptables_present(const struct sg_rules_config *c, struct sg_iptables_drop
 
 	*drops = (struct sg_iptables_drops){0};
 	for (int i = 0; i < n && rc >= 0; i++) {
-		r = family_find_tools(&f[i]) < 0 ? -1 : family_present(&f[i], drops);
+		r = family_find_tools(&f[i]) < 0 ? -1 : family_present(c, &f[i], drops);
 		rc = r < rc ? r : rc;
 	}
 	return rc;

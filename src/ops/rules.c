@@ -61,6 +61,11 @@ static uint32_t bucket_effective(uint32_t rate, uint16_t nqueues)
 	return (uint32_t)(1000000u / us);
 }
 
+int sg_rules_jumps(const struct sg_rules_config *c)
+{
+	return c->on_host ? 2 : 1;
+}
+
 uint32_t sg_rules_shed_effective(const struct sg_rules_config *c)
 {
 	return bucket_effective(c->shed_rate, c->nqueues);
@@ -181,14 +186,29 @@ static uint32_t shed_burst(uint32_t rate)
 }
 
 /* Appends "-A @chain [-i IF] @rest", once per configured client interface,
- * or once without -i when none is configured. */
+ * or once without -i when none is configured.  On-host, only packets to a
+ * local address are clients' (addrtype LOCAL): a host that also forwards
+ * leaves what it forwards alone, since the answers of a forwarded
+ * connection's server would never reach the rules of OUTPUT. */
 static void put_client_rule(struct sg_strbuf *b, const struct sg_rules_config *c, const char *chain,
                             const char *rest)
 {
+	const char *local = c->on_host ? "-m addrtype --dst-type LOCAL " : "";
+
 	if (c->nifaces == 0)
-		sg_strbuf_printf(b, "-A %s %s\n", chain, rest);
+		sg_strbuf_printf(b, "-A %s %s%s\n", chain, local, rest);
 	for (int i = 0; i < c->nifaces; i++)
-		sg_strbuf_printf(b, "-A %s -i %s %s\n", chain, c->ifaces[i], rest);
+		sg_strbuf_printf(b, "-A %s -i %s %s%s\n", chain, c->ifaces[i], local, rest);
+}
+
+/* On-host: packets over loopback are the host's own (its clients, and the
+ * backend ACK and SYN retransmissions syngate sends to its listeners through
+ * a raw socket, which loop back): @chain returns them first. */
+static void put_loopback_return(struct sg_strbuf *b, const struct sg_rules_config *c,
+                                const char *chain)
+{
+	if (c->on_host)
+		sg_strbuf_printf(b, "-A %s -i lo -j RETURN\n", chain);
 }
 
 /* " -m hashlimit ..." of one shared bucket of @rate a second, named
@@ -226,6 +246,17 @@ static void put_lane_and_bucket(struct sg_strbuf *b, const struct sg_rules_confi
 	put_client_rule(b, c, chain, rest);
 }
 
+/* raw OUTPUT, on-host: the cookie SYN-ACKs (and RSTs) syngate sends from a
+ * raw socket with the reflect mark instead of reflecting them in
+ * PREROUTING, which would need forwarding on the server; notracked, as a
+ * reflected one is. */
+static void put_raw_output(struct sg_strbuf *b, const struct sg_rules_config *c)
+{
+	sg_strbuf_printf(b, ":SYNGATE-RAWOUT - [0:0]\n-I OUTPUT 1 -j SYNGATE-RAWOUT\n"
+	                 "-A SYNGATE-RAWOUT -m mark --mark 0x%" PRIx32 "/0x%" PRIx32
+	                 " -j CT --notrack\n", c->marks.reflect, c->marks.reflect);
+}
+
 /* raw PREROUTING, before conntrack: a SYN-ACK syngate reflected (NF_REPEAT
  * with the reflect mark) is notracked and accepted; client SYNs go to syngate,
  * at most shed_rate a second per queue, and the excess is dropped here: the
@@ -242,12 +273,18 @@ static void put_raw_rules(struct sg_strbuf *b, const struct sg_rules_config *c,
 	char rest[640], syn[256];
 	uint32_t rate = sg_rules_shed_effective(c);
 
-	sg_strbuf_puts(b, ":SYNGATE-RAW - [0:0]\n:SYNGATE-KNOWN - [0:0]\n"
-	                  "-I PREROUTING 1 -j SYNGATE-RAW\n");
-	sg_strbuf_printf(b, "-A SYNGATE-RAW -m mark --mark 0x%" PRIx32 "/0x%" PRIx32 " -j CT --notrack\n",
-	          c->marks.reflect, c->marks.reflect);
-	sg_strbuf_printf(b, "-A SYNGATE-RAW -m mark --mark 0x%" PRIx32 "/0x%" PRIx32 " -j ACCEPT\n",
-	          c->marks.reflect, c->marks.reflect);
+	sg_strbuf_puts(b, ":SYNGATE-RAW - [0:0]\n:SYNGATE-KNOWN - [0:0]\n");
+	if (c->on_host)
+		put_raw_output(b, c);
+	sg_strbuf_puts(b, "-I PREROUTING 1 -j SYNGATE-RAW\n");
+	if (c->on_host) {
+		put_loopback_return(b, c, "SYNGATE-RAW");
+	} else {
+		sg_strbuf_printf(b, "-A SYNGATE-RAW -m mark --mark 0x%" PRIx32 "/0x%" PRIx32
+		                 " -j CT --notrack\n", c->marks.reflect, c->marks.reflect);
+		sg_strbuf_printf(b, "-A SYNGATE-RAW -m mark --mark 0x%" PRIx32 "/0x%" PRIx32
+		                 " -j ACCEPT\n", c->marks.reflect, c->marks.reflect);
+	}
 	/* a SYN the TC program found in conntrack (a reused port) goes on to
 	 * conntrack, which reopens the entry, with the mark cleared */
 	sg_strbuf_printf(b, "-A SYNGATE-RAW -p tcp --tcp-flags FIN,SYN,RST,ACK SYN -m mark --mark "
@@ -272,17 +309,24 @@ static void put_cookie_acks(struct sg_strbuf *b, const struct sg_rules_config *c
 static void put_completions(struct sg_strbuf *b, const struct sg_rules_config *c,
                             const struct rule_parts *p);
 static void put_backend_rules(struct sg_strbuf *b, const struct sg_rules_config *c,
-                              const struct rule_parts *p);
+                              const struct rule_parts *p, const char *chain);
 
 static void put_mangle_rules(struct sg_strbuf *b, const struct sg_rules_config *c,
                              const struct rule_parts *p)
 {
+	/* on-host, the listeners' answers pass OUTPUT, not PREROUTING */
+	const char *backends = c->on_host ? "SYNGATE-MANGLEOUT" : "SYNGATE-MANGLE";
 	char rest[384];
 
-	sg_strbuf_puts(b, ":SYNGATE-MANGLE - [0:0]\n-I PREROUTING 1 -j SYNGATE-MANGLE\n");
-	/* SYN-ACKs syngate reflected are done: not a backend's, not to learn from */
-	sg_strbuf_printf(b, "-A SYNGATE-MANGLE -m mark --mark 0x%" PRIx32 "/0x%" PRIx32 " -j RETURN\n",
-	          c->marks.reflect, c->marks.reflect);
+	sg_strbuf_puts(b, ":SYNGATE-MANGLE - [0:0]\n");
+	if (c->on_host)
+		sg_strbuf_puts(b, ":SYNGATE-MANGLEOUT - [0:0]\n-I OUTPUT 1 -j SYNGATE-MANGLEOUT\n");
+	sg_strbuf_puts(b, "-I PREROUTING 1 -j SYNGATE-MANGLE\n");
+	put_loopback_return(b, c, "SYNGATE-MANGLE");
+	/* SYN-ACKs syngate reflected (on-host: sent) are done: not a backend's,
+	 * not to learn from */
+	sg_strbuf_printf(b, "-A %s -m mark --mark 0x%" PRIx32 "/0x%" PRIx32 " -j RETURN\n",
+	          backends, c->marks.reflect, c->marks.reflect);
 	put_cookie_acks(b, c, p);
 	/* the ACK completing a passed-through handshake (the connection's second
 	 * packet from the client; not one of syngate's own connections), once per
@@ -292,7 +336,7 @@ static void put_mangle_rules(struct sg_strbuf *b, const struct sg_rules_config *
 	 * nothing. */
 	if (c->completions)
 		put_completions(b, c, p);
-	put_backend_rules(b, c, p);
+	put_backend_rules(b, c, p, backends);
 	snprintf(rest, sizeof(rest),
 	         "-p tcp -m multiport --dports %s -m conntrack --ctstate "
 	         "INVALID -j DROP",
@@ -353,9 +397,13 @@ static void put_completions(struct sg_strbuf *b, const struct sg_rules_config *c
 	          c->marks.complete, c->marks.complete, p->queue);
 }
 
-/* The backends' side.  Nothing from a client-facing interface is a
- * backend's answer: a client could otherwise forge the backend's SYN-ACK on
- * its own tracked connection and teach syngate false options.  Then every
+/* The backends' side, in @chain (on-host: the listeners' answers in OUTPUT,
+ * where no client can forge one; only reply-direction packets there, since
+ * syngate's own raw ACKs and SYNs to the listeners pass OUTPUT too, and a
+ * client may pick a protected port as its source).  In router mode nothing
+ * from a client-facing interface is a backend's answer: a client could
+ * otherwise forge the backend's SYN-ACK on its own tracked connection and
+ * teach syngate false options.  Then every
  * answer on a pending connection (connmark: the SYN-ACK that completes the
  * splice, a RST), and backend SYN-ACKs of tracked connections to learn the
  * backend's window scale, MSS and SACK from: a sample of them, at most a
@@ -363,37 +411,40 @@ static void put_completions(struct sg_strbuf *b, const struct sg_rules_config *c
  * tells what the next thousand would.  A spoofed SYN-ACK has no conntrack
  * entry (INVALID) and cannot poison what syngate learns. */
 static void put_backend_rules(struct sg_strbuf *b, const struct sg_rules_config *c,
-                              const struct rule_parts *p)
+                              const struct rule_parts *p, const char *chain)
 {
-	for (int i = 0; i < c->nifaces; i++)
-		sg_strbuf_printf(b, "-A SYNGATE-MANGLE -i %s -p tcp -m multiport --sports %s "
-		          "-m multiport ! --dports %s -j RETURN\n", c->ifaces[i], p->ports, p->ports);
+	const char *reply = c->on_host ? " -m conntrack --ctdir REPLY" : "";
+
+	for (int i = 0; i < c->nifaces && !c->on_host; i++)
+		sg_strbuf_printf(b, "-A %s -i %s -p tcp -m multiport --sports %s "
+		          "-m multiport ! --dports %s -j RETURN\n", chain, c->ifaces[i], p->ports,
+		          p->ports);
 	/* a lane queue's pending connection (its worker set the lane mark with
 	 * the pending one) goes back to the lane queue */
 	if (c->lane)
 		sg_strbuf_printf(b,
-		          "-A SYNGATE-MANGLE -p tcp -m multiport --sports %s -m connmark --mark "
-		          "0x%" PRIx32 "/0x%" PRIx32 " -j %s\n",
-		          p->ports, c->marks.lane, c->marks.lane, p->lane_queue);
+		          "-A %s -p tcp -m multiport --sports %s -m connmark --mark "
+		          "0x%" PRIx32 "/0x%" PRIx32 "%s -j %s\n",
+		          chain, p->ports, c->marks.lane, c->marks.lane, reply, p->lane_queue);
 	sg_strbuf_printf(b,
-	          "-A SYNGATE-MANGLE -p tcp -m multiport --sports %s -m connmark --mark "
-	          "0x%" PRIx32 "/0x%" PRIx32 " -j %s\n",
-	          p->ports, c->marks.pending, c->marks.pending, p->queue);
+	          "-A %s -p tcp -m multiport --sports %s -m connmark --mark "
+	          "0x%" PRIx32 "/0x%" PRIx32 "%s -j %s\n",
+	          chain, p->ports, c->marks.pending, c->marks.pending, reply, p->queue);
 	/* with the synproxy hooks registered (timestamps): a backend RST on a
 	 * spliced connection, whose sequence offset the hook would otherwise
 	 * overwrite (docs/design.md, "TCP timestamps") */
 	if (c->timestamps)
 		sg_strbuf_printf(b,
-		          "-A SYNGATE-MANGLE -p tcp -m multiport --sports %s --tcp-flags RST RST "
+		          "-A %s -p tcp -m multiport --sports %s --tcp-flags RST RST "
 		          "-m connmark --mark 0x%" PRIx32 "/0x%" PRIx32 " -m conntrack --ctdir REPLY "
 		          "-j %s\n",
-		          p->ports, c->marks.proxied, c->marks.proxied, p->queue);
+		          chain, p->ports, c->marks.proxied, c->marks.proxied, p->queue);
 	sg_strbuf_printf(b,
-	          "-A SYNGATE-MANGLE -p tcp -m multiport --sports %s "
+	          "-A %s -p tcp -m multiport --sports %s "
 	          "--tcp-flags FIN,SYN,RST,ACK SYN,ACK -m conntrack --ctstate ESTABLISHED "
 	          "--ctdir REPLY -m hashlimit --hashlimit-upto %u/sec --hashlimit-burst %u "
 	          "--hashlimit-mode srcip,srcport --hashlimit-name sgl%u -j %s\n",
-	          p->ports, SG_RULES_LEARN_RATE, SG_RULES_LEARN_BURST, c->queue, p->queue);
+	          chain, p->ports, SG_RULES_LEARN_RATE, SG_RULES_LEARN_BURST, c->queue, p->queue);
 }
 
 /* --------------------------------------------- reading the current rules */

@@ -223,11 +223,14 @@ static int sysctl_tcp_loose(const struct sg_rules_config *c, FILE *report)
 	return sysctl_require(&w, !c->dry_run, c->dry_run, report);
 }
 
+/* On-host, nothing is reflected or forwarded (cookie SYN-ACKs leave through a
+ * raw socket, the listeners are local), so forwarding and rp_filter stay as
+ * the host has them: only tcp_loose is needed. */
 int sg_sysctl_apply(const struct sg_rules_config *c, FILE *report)
 {
-	if (c->ipv4 && sysctls_ipv4(c, report) < 0)
+	if (c->ipv4 && !c->on_host && sysctls_ipv4(c, report) < 0)
 		return -1;
-	if (c->ipv6 && sysctls_ipv6(c, report) < 0)
+	if (c->ipv6 && !c->on_host && sysctls_ipv6(c, report) < 0)
 		return -1;
 	return sysctl_tcp_loose(c, report);
 }

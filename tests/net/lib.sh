@@ -447,16 +447,19 @@ sg_syn_count() {
 }
 
 # ---------------------------------------------------------------- the daemon
-# sg_syngate_start LOG ARGS... : run "$SYNGATE" run ARGS... in the router ns, logging to LOG;
+# sg_gate_ns : the namespace syngate runs in: SG_NS_GATE when set (on-host placement runs it
+# in the server ns), else the router
+sg_gate_ns() { echo "${SG_NS_GATE:-$SG_NS_R}"; }
+# sg_syngate_start LOG ARGS... : run "$SYNGATE" run ARGS... in sg_gate_ns, logging to LOG;
 # wait until it has logged event=started and answers `stats --control "$CTL"`. Sets SGD_PID.
 # Dies (printing LOG) if it exits or does not come up within 5 s.
 sg_syngate_start() {
     local log=$1 i; shift
-    sg_bg "$SG_NS_R" "$log" "$SYNGATE" run "$@"
+    sg_bg "$(sg_gate_ns)" "$log" "$SYNGATE" run "$@"
     SGD_PID=$SG_BG_PID
     for ((i = 0; i < 100; i++)); do
         if grep -q 'event=started' "$log" &&
-            sg_in "$SG_NS_R" "$SYNGATE" stats --control "$CTL" >/dev/null 2>&1; then
+            sg_in "$(sg_gate_ns)" "$SYNGATE" stats --control "$CTL" >/dev/null 2>&1; then
             return 0
         fi
         kill -0 "$SGD_PID" 2>/dev/null || break
@@ -480,7 +483,7 @@ sg_syngate_stop() {
 # with the packet counters of syngate's raw SYN rules (sg_rule_counts) beside it
 sg_snap() {
     sleep "${SG_SNAP_WAIT:-0}"
-    sg_in "$SG_NS_R" "$SYNGATE" stats --control "$CTL" --json >"$SG_TMP/stats.$1.json"
+    sg_in "$(sg_gate_ns)" "$SYNGATE" stats --control "$CTL" --json >"$SG_TMP/stats.$1.json"
     sg_rule_counts >"$SG_TMP/rules.$1.json"
 }
 # sg_stat NAME KEY : value of KEY in snapshot NAME
@@ -493,7 +496,7 @@ sg_queue_drained() {
     local tmo=${1:-10} i n b
     n=$(awk -v t="$tmo" 'BEGIN { printf "%d", t * 20 }')
     for ((i = 0; i < n; i++)); do
-        b=$(sg_in "$SG_NS_R" "$SYNGATE" stats --control "$CTL" --json | grep -o '"nfq_backlog":[0-9]*' | cut -d: -f2)
+        b=$(sg_in "$(sg_gate_ns)" "$SYNGATE" stats --control "$CTL" --json | grep -o '"nfq_backlog":[0-9]*' | cut -d: -f2)
         [ "${b:-0}" = 0 ] && return 0
         sleep 0.05
     done
@@ -508,7 +511,7 @@ sg_rule_counts() {
     local fam ipt q d sep='{'
     for fam in 4 6; do
         [ "$fam" = 4 ] && ipt=iptables || ipt=ip6tables
-        read -r q d < <(sg_in "$SG_NS_R" "$ipt" -w -t raw -nvxL SYNGATE-RAW 2>/dev/null | awk '
+        read -r q d < <(sg_in "$(sg_gate_ns)" "$ipt" -w -t raw -nvxL SYNGATE-RAW 2>/dev/null | awk '
             /flags:0x17\/0x02/ && $3 == "NFQUEUE" { q += $1 }
             /flags:0x17\/0x02/ && $3 == "DROP" { d += $1 }
             END { print q + 0, d + 0 }')
@@ -521,7 +524,7 @@ sg_rule_counts() {
 sg_shed_rate() {
     local ipt=iptables
     [ "${1:-4}" = 6 ] && ipt=ip6tables
-    sg_in "$SG_NS_R" "$ipt" -w -t raw -S SYNGATE-RAW 2>/dev/null | awk '
+    sg_in "$(sg_gate_ns)" "$ipt" -w -t raw -S SYNGATE-RAW 2>/dev/null | awk '
         /--hashlimit-upto/ { for (i = 1; i < NF; i++) {
             if ($i == "--hashlimit-upto") { r = $(i + 1); sub("/sec", "", r) }
             if ($i == "--hashlimit-burst") b = $(i + 1) } }

@@ -63,6 +63,11 @@ static void set_values(void **state)
 	assert_true(c.rules.fail_open);
 	assert_int_equal(sg_config_set(&c, "mode", "never", err, sizeof(err)), 0);
 	assert_int_equal(c.proxy.mode, SG_MODE_NEVER);
+	assert_false(c.rules.on_host); /* router is the default placement */
+	assert_int_equal(sg_config_set(&c, "placement", "on-host", err, sizeof(err)), 0);
+	assert_true(c.rules.on_host);
+	assert_int_equal(sg_config_set(&c, "placement", "router", err, sizeof(err)), 0);
+	assert_false(c.rules.on_host);
 }
 
 static void bad_values_name_the_key(void **state)
@@ -72,6 +77,7 @@ static void bad_values_name_the_key(void **state)
 		{"ports", ""},		 {"queue", "-1"},      {"table-size", "0"},
 		{"fail-open", "maybe"}, {"mode", "sometimes"}, {"log-level", "loud"},
 		{"interfaces", "a/b"}, {"default-wscale", "15"}, {"mss4", "100"},
+		{"placement", "onhost"}, {"mode", "on-host"},
 	};
 	struct sg_config c;
 	size_t i;
@@ -247,6 +253,7 @@ static const struct {
 	{"backend-queues", "no", false},
 	{"log-level", "debug", true},
 	{"log-format", "journal", true},
+	{"placement", "on-host", false},
 };
 
 #define NEVERY (sizeof(every_option) / sizeof(every_option[0]))

@@ -69,6 +69,11 @@ struct sg_proxy_io {
 	 * + errno.  Asked before a SYN is answered with a cookie (port reuse). */
 	int (*ct_lookup)(void *ctx, const struct sg_tuple *t);
 	int (*send)(void *ctx, const uint8_t *pkt, size_t len);
+	/* optional: sends a packet answering the client (cookie SYN-ACK, RST)
+	 * instead of reflecting the queued one in place (on-host placement,
+	 * where a reflected packet would have to be forwarded); the queued
+	 * packet is then dropped.  NULL: reflect (NF_REPEAT, reflect mark). */
+	int (*reply)(void *ctx, const uint8_t *pkt, size_t len);
 	/* backend @b (its address and port in saddr/sport) has options @o */
 	void (*learned)(void *ctx, const struct sg_tuple *b, const struct sg_backend_opts *o);
 	/* the options known elsewhere of backend @b (daddr/dport), when the proxy

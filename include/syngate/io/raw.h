@@ -16,6 +16,10 @@ struct sg_raw;
  * reported when used (EAFNOSUPPORT). */
 struct sg_raw *sg_raw_open(void);
 void sg_raw_close(struct sg_raw *r);
+/* Puts @mark (SO_MARK, needs CAP_NET_ADMIN) on every packet @r sends from
+ * now on, so that rules can tell them (on-host: the reflect mark of the
+ * cookie SYN-ACKs, notracked in raw OUTPUT).  Returns 0 or -1 with errno. */
+int sg_raw_set_mark(struct sg_raw *r, uint32_t mark);
 /* Sends the complete IP packet @pkt (@len bytes, version from its first
  * nibble) to its own destination address, never blocking.  The source
  * address may be any address, local or not (checked for both families on

@@ -74,6 +74,11 @@ struct sg_rules_config {
 	                        * reaches, so that the kernel registers its synproxy
 	                        * hooks (timestamps: docs/design.md) */
 	bool dry_run; /* print the scripts (and sysctl changes) instead of applying */
+	bool on_host; /* placement on-host: protect this host's own listeners
+	               * (local destinations only, loopback left alone; the
+	               * listeners' answers are queued in mangle OUTPUT, cookie
+	               * SYN-ACKs leave through a raw socket with the reflect
+	               * mark and are notracked in raw OUTPUT).  Router: off. */
 };
 
 /* Fills @c with defaults (port 80, queue 0, one queue, fail-closed, both
@@ -96,6 +101,10 @@ const char *sg_rules_invalid(const struct sg_rules_config *c);
 uint32_t sg_rules_shed_effective(const struct sg_rules_config *c);
 /* The same for ack_shed_rate. */
 uint32_t sg_rules_ack_shed_effective(const struct sg_rules_config *c);
+
+/* The jumps into SYNGATE-* chains the install script adds to each of the raw
+ * and mangle tables: 1 (PREROUTING), 2 on-host (PREROUTING and OUTPUT). */
+int sg_rules_jumps(const struct sg_rules_config *c);
 
 /* What iptables-save shows of syngate in one table. */
 #define SG_RULES_MAX_TABLES 8 /* iptables has 5 (raw mangle nat filter security) */

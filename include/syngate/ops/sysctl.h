@@ -23,7 +23,8 @@ int sg_sysctl_set(const char *path, const char *value);
 
 /* Brings the sysctls the rules of @c rely on to acceptable values: IPv4
  * forwarding and loose (or no) reverse path filtering on `all' and each
- * client interface, IPv6 forwarding, and nf_conntrack_tcp_loose 0.  Prints
+ * client interface, IPv6 forwarding (neither on-host: c->on_host), and
+ * nf_conntrack_tcp_loose 0.  Prints
  * each change to @report (NULL: nothing) as "sysctl NAME: OLD -> NEW"; with
  * c->dry_run only prints.  Returns 0, or -1 after a message on stderr.
  * Each change is recorded, with the value it replaced, in a file of
