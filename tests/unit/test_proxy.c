@@ -32,6 +32,7 @@ struct rec {
 	int nsent;
 	int create_errno; /* make the next ct_create fail with this */
 	int establish_fail;
+	int reply_fail; /* make io.reply fail (on-host) */
 	struct sg_tuple tracked[8]; /* what the mock conntrack holds */
 	int ntracked;
 	int lookup_errno;	    /* make every ct_lookup fail with this */
@@ -1056,6 +1057,73 @@ static void per_source_cap_v6(void **state)
 	sg_proxy_free(px);
 }
 
+static int m_reply(void *ctx, const uint8_t *pkt, size_t len)
+{
+	(void)ctx;
+	R.log[R.n++] = 'R';
+	memcpy(R.sent[R.nsent], pkt, len);
+	R.sent_len[R.nsent++] = len;
+	if (R.reply_fail) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	return 0;
+}
+
+/* On-host (io.reply set): the cookie SYN-ACK and the RST answering a bad
+ * cookie go out through io.reply and the queued packet is dropped, never
+ * reflected; a reply that could not be sent is counted; the handshake
+ * otherwise runs as in router mode. */
+static void on_host_replies(void **state)
+{
+	static uint8_t rnd[2 * SG_COOKIE_SECRET_LEN + 8];
+	struct sg_proxy_io oio = io;
+	struct sg_proxy_config c;
+	struct sg_tuple t = client_tuple(0);
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_action a;
+	struct sg_proxy *px;
+	struct sg_pkt p;
+	size_t n = make(pkt, &t, CLIENT_ISN, 0, SG_TCP_SYN, 64240, &client_opts);
+
+	(void)state;
+	oio.reply = m_reply;
+	sg_proxy_defaults(&c);
+	c.learn_first = false;
+	c.rst_invalid = true;
+	memset(&R, 0, sizeof(R));
+	px = sg_proxy_new(&c, &oio, MS(1000000), rnd);
+	assert_non_null(px);
+	sg_proxy_packet(px, pkt, n, MS(1000000), &a);
+	assert_int_equal(a.verdict, SG_V_DROP);
+	assert_false(a.set_mark);
+	assert_int_equal(a.len, 0);
+	assert_int_equal(a.reason, SG_R_OK);
+	assert_int_equal(R.nsent, 1);
+	assert_int_equal(R.log[0], 'R');
+	assert_int_equal(sg_pkt_parse(&p, R.sent[0], R.sent_len[0]), SG_R_OK);
+	assert_int_equal(p.flags, SG_TCP_SYN | SG_TCP_ACK);
+	assert_int_equal(p.ack, CLIENT_ISN + 1);
+	assert_int_equal(p.tuple.sport, t.dport);
+	assert_int_equal(sg_proxy_counters(px)->cookies_sent, 1);
+	/* the valid cookie ACK becomes the backend SYN, accepted in place */
+	client_ack(px, &t, p.seq, 1000001, &a);
+	assert_int_equal(a.verdict, SG_V_ACCEPT);
+	assert_int_equal(R.log[1], 'C');
+	/* a bad cookie (another client port): the RST goes through io.reply,
+	 * and a failed send is counted */
+	t.sport = 40001;
+	R.reply_fail = 1;
+	n = make(pkt, &t, CLIENT_ISN + 1, p.seq + 257, SG_TCP_ACK, 502, NULL);
+	sg_proxy_packet(px, pkt, n, MS(1000002), &a);
+	assert_int_equal(a.verdict, SG_V_DROP);
+	assert_int_equal(a.len, 0);
+	assert_int_equal(R.log[2], 'R');
+	assert_int_equal(sg_proxy_counters(px)->rst_sent, 1);
+	assert_int_equal(sg_proxy_counters(px)->drops[SG_R_SEND_ERROR], 1);
+	sg_proxy_free(px);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1084,6 +1152,7 @@ int main(void)
 		cmocka_unit_test(random_destinations_do_not_bypass),
 		cmocka_unit_test(fast_path_hooks),
 		cmocka_unit_test(fast_path_syns_engage_adaptive),
+		cmocka_unit_test(on_host_replies),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -544,6 +544,92 @@ static void timestamps(void **state)
 	sg_rules_saved_free(&s);
 }
 
+/* plain_script on-host (plain_defaults(), on_host): no reflect rules in
+ * PREROUTING but a notrack in raw OUTPUT for the SYN-ACKs syngate sends with
+ * the reflect mark; loopback returned first; client rules for local
+ * destinations only; the listeners' answers queued in mangle OUTPUT, reply
+ * direction only. */
+static const char onhost_script[] =
+    "*raw\n"
+    ":SYNGATE-RAW - [0:0]\n"
+    ":SYNGATE-KNOWN - [0:0]\n"
+    ":SYNGATE-RAWOUT - [0:0]\n"
+    "-I OUTPUT 1 -j SYNGATE-RAWOUT\n"
+    "-A SYNGATE-RAWOUT -m mark --mark 0x20000000/0x20000000 -j CT --notrack\n"
+    "-I PREROUTING 1 -j SYNGATE-RAW\n"
+    "-A SYNGATE-RAW -i lo -j RETURN\n"
+    "-A SYNGATE-RAW -p tcp --tcp-flags FIN,SYN,RST,ACK SYN -m mark --mark 0x2000000/0x2000000 "
+    "-j SYNGATE-KNOWN\n"
+    "-A SYNGATE-KNOWN -j MARK --set-xmark 0x0/0x2000000\n"
+    "-A SYNGATE-KNOWN -j ACCEPT\n"
+    "-A SYNGATE-RAW -m addrtype --dst-type LOCAL -p tcp -m multiport --dports 80 "
+    "--tcp-flags FIN,SYN,RST,ACK SYN -m hashlimit --hashlimit-upto 100000/sec "
+    "--hashlimit-burst 2000 --hashlimit-name sg0-100000 -j NFQUEUE --queue-num 0\n"
+    "-A SYNGATE-RAW -m addrtype --dst-type LOCAL -p tcp -m multiport --dports 80 "
+    "--tcp-flags FIN,SYN,RST,ACK SYN -j DROP\n"
+    "COMMIT\n"
+    "*mangle\n"
+    ":SYNGATE-MANGLE - [0:0]\n"
+    ":SYNGATE-MANGLEOUT - [0:0]\n"
+    "-I OUTPUT 1 -j SYNGATE-MANGLEOUT\n"
+    "-I PREROUTING 1 -j SYNGATE-MANGLE\n"
+    "-A SYNGATE-MANGLE -i lo -j RETURN\n"
+    "-A SYNGATE-MANGLEOUT -m mark --mark 0x20000000/0x20000000 -j RETURN\n"
+    "-A SYNGATE-MANGLE -m addrtype --dst-type LOCAL -p tcp -m multiport --dports 80 "
+    "-m conntrack --ctstate INVALID --tcp-flags SYN,RST,ACK ACK -j NFQUEUE --queue-num 0\n"
+    "-A SYNGATE-MANGLEOUT -p tcp -m multiport --sports 80 -m connmark "
+    "--mark 0x10000000/0x10000000 -m conntrack --ctdir REPLY -j NFQUEUE --queue-num 0\n"
+    "-A SYNGATE-MANGLEOUT -p tcp -m multiport --sports 80 --tcp-flags FIN,SYN,RST,ACK SYN,ACK "
+    "-m conntrack --ctstate ESTABLISHED --ctdir REPLY -m hashlimit --hashlimit-upto 4/sec "
+    "--hashlimit-burst 8 --hashlimit-mode srcip,srcport --hashlimit-name sgl0 "
+    "-j NFQUEUE --queue-num 0\n"
+    "-A SYNGATE-MANGLE -m addrtype --dst-type LOCAL -p tcp -m multiport --dports 80 "
+    "-m conntrack --ctstate INVALID -j DROP\n"
+    "COMMIT\n";
+
+/* On-host: the known answer; two jumps per table, which the removal of an
+ * on-host dump takes away; an interface goes before the addrtype match and
+ * adds no backend RETURN rule (OUTPUT has no input interface). */
+static void on_host(void **state)
+{
+	static const char dump[] = "*raw\n"
+	                           ":SYNGATE-RAW - [0:0]\n"
+	                           ":SYNGATE-RAWOUT - [0:0]\n"
+	                           "-A PREROUTING -j SYNGATE-RAW\n"
+	                           "-A OUTPUT -j SYNGATE-RAWOUT\n"
+	                           "COMMIT\n";
+	struct sg_rules_config c;
+	struct sg_rules_saved s;
+	struct sg_strbuf b = {0};
+	const char *text;
+
+	(void)state;
+	plain_defaults(&c);
+	assert_int_equal(sg_rules_jumps(&c), 1);
+	c.on_host = true;
+	assert_int_equal(sg_rules_jumps(&c), 2);
+	assert_null(sg_rules_invalid(&c));
+	assert_string_equal(script_of(&c), onhost_script);
+	snprintf(c.ifaces[0], sizeof(c.ifaces[0]), "eth0");
+	c.nifaces = 1;
+	text = script_of(&c);
+	assert_int_equal(count(text, "-i eth0 -m addrtype --dst-type LOCAL -p tcp"), 4);
+	assert_int_equal(count(text, "-j RETURN\n"), 3); /* lo twice, the reflect mark */
+	assert_int_equal(sg_rules_saved_parse(dump, &s), 0);
+	assert_int_equal(sg_rules_saved_table(&s, "raw")->njumps, 2);
+	assert_int_equal(sg_rules_remove_script(&s, &b), 0);
+	assert_string_equal(sg_strbuf_str(&b), "*raw\n"
+	                                       "-D PREROUTING -j SYNGATE-RAW\n"
+	                                       "-D OUTPUT -j SYNGATE-RAWOUT\n"
+	                                       "-F SYNGATE-RAW\n"
+	                                       "-F SYNGATE-RAWOUT\n"
+	                                       "-X SYNGATE-RAW\n"
+	                                       "-X SYNGATE-RAWOUT\n"
+	                                       "COMMIT\n");
+	sg_strbuf_free(&b);
+	sg_rules_saved_free(&s);
+}
+
 /* More tables than iptables has is not a dump syngate understands. */
 static void too_many_tables(void **state)
 {
@@ -574,6 +660,7 @@ int main(void)
 	    cmocka_unit_test(counters_of_the_drop_rules),
 	    cmocka_unit_test(timestamps),
 	    cmocka_unit_test(too_many_tables),
+	    cmocka_unit_test(on_host),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
