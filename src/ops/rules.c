@@ -277,9 +277,8 @@ static void put_raw_rules(struct sg_strbuf *b, const struct sg_rules_config *c,
 	if (c->on_host)
 		put_raw_output(b, c);
 	sg_strbuf_puts(b, "-I PREROUTING 1 -j SYNGATE-RAW\n");
-	if (c->on_host) {
-		put_loopback_return(b, c, "SYNGATE-RAW");
-	} else {
+	put_loopback_return(b, c, "SYNGATE-RAW");
+	if (!c->on_host) { /* on-host nothing is reflected here */
 		sg_strbuf_printf(b, "-A SYNGATE-RAW -m mark --mark 0x%" PRIx32 "/0x%" PRIx32
 		                 " -j CT --notrack\n", c->marks.reflect, c->marks.reflect);
 		sg_strbuf_printf(b, "-A SYNGATE-RAW -m mark --mark 0x%" PRIx32 "/0x%" PRIx32
