@@ -721,9 +721,10 @@ int sg_daemon_run(const struct sg_config *cfg)
 	r = setup(&d);
 	if (r == 0) {
 		sg_log_event(NULL, SG_LOG_INFO, "started", "handling packets", "queues=%u-%u mode=%s "
-			     "table=%u path=%s version=%s", d.cfg.rules.queue,
+			     "table=%u path=%s placement=%s version=%s", d.cfg.rules.queue,
 			     d.cfg.rules.queue + d.nw - 1, sg_mode_name(cfg->proxy.mode),
-			     cfg->proxy.table_max, d.xdp ? "xdp" : "queue", SYNGATE_VERSION);
+			     cfg->proxy.table_max, d.xdp ? "xdp" : "queue",
+			     cfg->rules.on_host ? "on-host" : "router", SYNGATE_VERSION);
 		r = loop(&d);
 	}
 	teardown(&d);

@@ -12,6 +12,9 @@
 #                legitimate client beside it, queue path: every legitimate connection
 #                succeeds, no flood SYN reaches the listener, every flood SYN is accounted
 #                for (sg_flood_accounting)
+#   syn_flood_xdp (3b) the same flood with XDP on the server's veth: the program answers at
+#                least 95% of it, the queue sees no flood SYN, every legitimate connection
+#                succeeds, no flood SYN reaches the listener
 #   port_reuse   (4) ab -n 2000 -c 32 from 64 client ports (each reused ~30 times while the
 #                server's conntrack entry is in TIME_WAIT), queue path and XDP: all 2000
 #                complete (none hangs)
@@ -32,7 +35,7 @@ TOOL=$HERE/proxy_tool.py
 FLOOD_SECS=${SG_FLOOD_SECS:-8}
 HTTP=80 ECHO=9001
 PORTS=$HTTP,$ECHO
-SG_CASES=(curl_v4_v6 xdp syn_flood port_reuse sigkill sigkill_open)
+SG_CASES=(curl_v4_v6 xdp syn_flood syn_flood_xdp port_reuse sigkill sigkill_open)
 SG_SNAP_WAIT=0.15
 SGD_PID='' SGD_NAME=''
 
@@ -153,6 +156,33 @@ syn_flood() {
     sg_flood_accounting "$tag" 4 "$sent" "$FLOOD_SECS" "$elapsed" "$((3 * N))" d0 d1
     sg_assert_eq "$tag: no cookie SYN-ACK failed to go out" "$(sg_delta d0 d1 drop_send_error)" 0
     sg_assert_eq "$tag: half-open table empty afterwards" "$(sg_stat d1 halfopen)" 0
+}
+
+syn_flood_xdp() {
+    sg_need hping3 || return
+    use_syngate X
+    sg_assert "(3b) warm-up curl v4" sg_curl_ok "http://$SG_SRV4:$HTTP/"
+    local s0 s1 sent tag="(3b) v4 SYN flood, on-host, XDP"
+    sg_snap e0
+    s0=$(sg_syn_count "$HTTP" 4)
+    sg_flood "$FLOOD_SECS" "$HTTP"
+    sg_legit_loop "http://$SG_SRV4:$HTTP/"
+    sent=$(sg_flood_wait 30)
+    sleep 0.3
+    sg_snap e1
+    s1=$(sg_syn_count "$HTTP" 4)
+    sg_log "$tag: sent $sent; xdp_answered +$(sg_delta e0 e1 xdp_answered); NFQUEUE packets" \
+        "+$(sg_delta e0 e1 packets); legit $OK ok / $BAD failed of $N; listener SYNs +$((s1 - s0))"
+    sg_assert_ge "$tag: the flood was real" "$sent" 10000
+    sg_assert_ge "$tag: legitimate connections were made during the flood" "$N" 5
+    sg_assert_eq "$tag: every legitimate connection succeeded" "$BAD" 0
+    sg_assert_eq "$tag: listener SYNs == legitimate connections (no flood SYN reached it)" \
+        "$((s1 - s0))" "$OK"
+    sg_assert_ge "$tag: XDP answered at least 95% of the flood" "$(sg_delta e0 e1 xdp_answered)" \
+        "$((sent * 95 / 100))"
+    sg_assert_le "$tag: NFQUEUE saw no flood SYN (packets <= 10 x legit)" \
+        "$(sg_delta e0 e1 packets)" "$((10 * N + 10))"
+    sg_assert_eq "$tag: half-open table empty afterwards" "$(sg_stat e1 halfopen)" 0
 }
 
 # ------------------------------------------------------------------ (4) port reuse
