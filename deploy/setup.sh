@@ -12,6 +12,7 @@ PKGS=(
 	iptables ipset iproute2 conntrack nftables hping3 curl python3 procps tcpdump
 	ethtool iperf3 util-linux bc prometheus gnuplot-nox nginx-light wrk apache2-utils
 	bash-completion man-db dpkg-dev fakeroot
+	conntrackd
 )
 
 if [ "$(id -u)" != 0 ]; then
