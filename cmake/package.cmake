@@ -10,7 +10,8 @@
 #   /usr/share/man/man5/syngate.conf.5.gz     syngate.conf(5), options generated
 #   /usr/share/bash-completion/completions/syngate   generated
 #   /usr/share/doc/syngate/                   README.md, docs/, rules/README.md,
-#                                             examples/60-syngate-sysctl.conf
+#                                             examples/: the sysctl drop-in, fleet/
+#                                             (conntrackd), grafana/, prometheus/
 # and maintainer scripts (deploy/deb/) that create the syngate system user
 # and /var/lib/syngate (0700), and take them away on purge.
 set(SYNGATE_UNITDIR /lib/systemd/system CACHE PATH "where the systemd unit is installed")
@@ -54,6 +55,8 @@ install(FILES README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs FILES_MATCHING PATTERN "*.md")
 install(FILES rules/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR}/rules)
 install(FILES deploy/60-syngate-sysctl.conf DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
+install(DIRECTORY deploy/fleet deploy/grafana deploy/prometheus DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples
+  USE_SOURCE_PERMISSIONS)
 
 # cpack -G DEB.  The package's paths are the build's (CPACK_PACKAGING_INSTALL_PREFIX
 # = CMAKE_INSTALL_PREFIX), so the XDP path compiled in is where the package puts
@@ -77,6 +80,7 @@ set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, iptables, ipset")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "bash-completion")
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "conntrackd") # replicates the spliced entries between routers (docs/fleet.md)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${CMAKE_BINARY_DIR}/deb/conffiles
   ${CMAKE_BINARY_DIR}/deb/postinst ${CMAKE_BINARY_DIR}/deb/prerm ${CMAKE_BINARY_DIR}/deb/postrm)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
