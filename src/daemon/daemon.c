@@ -7,8 +7,16 @@
  * libmicrohttpd).  Sockets are opened in an order that matters: the
  * conntrack event listener before any entry is created (with
  * nf_conntrack_events=2 an entry created with no listener never reports its
- * end), the queues after everything they need, and the control socket last,
- * so that its existence means syngate is handling packets.
+ * end), the queues after everything they need, then the control socket (the
+ * queues are bound by then: whoever finds it finds packets queued for
+ * syngate) and the metrics port.  Then the privileges go (priv.h: the user option, and
+ * every capability but CAP_NET_ADMIN and CAP_NET_RAW), before the first
+ * thread starts, so that every thread runs with what is left.  Only then do
+ * the workers start, and systemd hears READY=1.
+ *
+ * Under systemd (Type=notify, WatchdogSec=), the watchdog is fed from the
+ * 100 ms tick, and only while every worker's loop has come round recently:
+ * a worker stuck in the kernel or in a loop gets the service restarted.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -25,10 +33,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "syngate/ops/config.h"
 #include "syngate/ops/control.h"
 #include "syngate/io/ct.h"
 #include "syngate/daemon/daemon.h"
+#include "syngate/daemon/priv.h"
 #include "syngate/ops/http.h"
 #include "syngate/io/diag.h"
 #include "syngate/io/kstats.h"
@@ -115,6 +126,11 @@ struct daemon {
 	struct sg_listen_queue backend[SG_RULES_MAX_PORTS]; /* last sock_diag read */
 	int nbackend;
 	uint64_t backend_us; /* when it was read */
+	int http_fd;         /* the metrics port, bound before the drop; -1: none */
+	int kq_fd;           /* /proc/net/netfilter/nfnetlink_queue (root's, 0440) */
+	uint64_t wd_usec;    /* systemd's watchdog period (WATCHDOG_USEC), 0: off */
+	uint64_t wd_fed;     /* when WATCHDOG=1 was last sent */
+	int wd_stalled;      /* queue number of the stalled worker + 1, 0: none */
 };
 
 /* The rules were put in again: their counters start from 0. */
@@ -188,7 +204,7 @@ static void snapshot_take(struct daemon *d, bool fresh)
 		n.estimate += sg_adaptive_estimate(&ws.ad);
 		n.engagements += ws.ad.engagements;
 		n.releases += ws.ad.releases;
-		if (sg_kqueue_read(NULL, (uint16_t)(d->cfg.rules.queue + i), &kq) == 0) {
+		if (sg_kqueue_read_fd(d->kq_fd, (uint16_t)(d->cfg.rules.queue + i), &kq) == 0) {
 			n.kq_each[i] = kq;
 			n.kq.backlog += kq.backlog;
 			n.kq.queue_dropped += kq.queue_dropped;
@@ -374,6 +390,42 @@ static void watch(struct daemon *d)
 	watch_failures(d);
 }
 
+/* systemd's watchdog: WATCHDOG=1 every quarter period, sent only while
+ * every worker's loop came round within half of it (a worker turns at least
+ * every 100 ms, idle or not).  A stalled worker stops the feeding, and
+ * systemd restarts the service a period later; logged once per stall. */
+static void feed_watchdog(struct daemon *d)
+{
+	uint64_t now = mono_us();
+	int i;
+
+	if (!d->wd_usec || now - d->wd_fed < d->wd_usec / 4)
+		return;
+	for (i = 0; i < d->nw; i++) {
+		uint64_t beat = sg_worker_heartbeat(d->w[i]);
+
+		if (now > beat && now - beat > d->wd_usec / 2)
+			break;
+	}
+	if (i < d->nw) {
+		if (!d->wd_stalled)
+			sg_log_event(NULL, SG_LOG_ERR, "worker_stalled",
+				     "a worker's loop stopped coming round: the systemd watchdog is no "
+				     "longer fed", "queue=%u stalled_ms=%llu",
+				     (unsigned)(d->cfg.rules.queue + i),
+				     (unsigned long long)(now - sg_worker_heartbeat(d->w[i])) / 1000);
+		d->wd_stalled = (int)(d->cfg.rules.queue + i) + 1;
+		return;
+	}
+	if (d->wd_stalled)
+		sg_log_event(NULL, SG_LOG_NOTICE, "worker_recovered",
+			     "the worker's loop comes round again: feeding the watchdog again",
+			     "queue=%d", d->wd_stalled - 1);
+	d->wd_stalled = 0;
+	sd_notify(0, "WATCHDOG=1");
+	d->wd_fed = now;
+}
+
 static void on_tick(struct daemon *d)
 {
 	uint64_t expirations;
@@ -384,6 +436,7 @@ static void on_tick(struct daemon *d)
 		watch(d);
 	snapshot_take(d, false);
 	sg_control_run(d->ctl, mono_us() / 1000); /* deadlines of idle clients */
+	feed_watchdog(d);
 }
 
 /* The control socket's answer to @req: "metrics", "json", else text. */
@@ -518,7 +571,9 @@ static int on_signal(struct daemon *d)
 	if (read(d->sfd, &si, sizeof(si)) != sizeof(si))
 		return 0;
 	if (si.ssi_signo == SIGHUP) {
+		sd_notify(0, "RELOADING=1");
 		reload(d);
+		sd_notify(0, "READY=1");
 		return 0;
 	}
 	sg_log_event(NULL, SG_LOG_NOTICE, "stopping", "stopping on a signal", "signal=%u",
@@ -540,6 +595,10 @@ static void teardown(struct daemon *d)
 	int i;
 
 	sg_http_stop(d->http);
+	if (d->http_fd >= 0)
+		close(d->http_fd);
+	if (d->kq_fd >= 0)
+		close(d->kq_fd);
 	for (i = 0; i < d->nw; i++)
 		sg_worker_free(d->w[i]);
 	sg_keyring_free(d->ring);
@@ -608,16 +667,31 @@ static int install_rules(struct daemon *d)
 	return r;
 }
 
-static int setup(struct daemon *d)
+/* The control socket and the metrics port: opened before the privileges
+ * go (a port below 1024, a directory only root may write); the metrics
+ * server starts later, with the threads. */
+static int open_endpoints(struct daemon *d)
+{
+	d->ctl = sg_control_open(d->cfg.control, control_answer, d);
+	if (!d->ctl)
+		return sg_log_warn("control socket %s%s", d->cfg.control,
+				   errno == EEXIST ? " (something other than a socket is there)" : ""),
+		       -1;
+	if (!d->cfg.metrics_port)
+		return 0;
+	d->http_fd = sg_http_listen(d->cfg.metrics_addr, d->cfg.metrics_port);
+	if (d->http_fd < 0)
+		return sg_log_warn("metrics endpoint %s port %u", d->cfg.metrics_addr,
+				   d->cfg.metrics_port),
+		       -1;
+	return 0;
+}
+
+/* Everything that needs privilege, in the order the header comment gives. */
+static int open_privileged(struct daemon *d)
 {
 	int i, nw;
 
-	if (!sg_has_capability(12) || !sg_has_capability(13)) {
-		sg_log(SG_LOG_ERR, "syngate run needs CAP_NET_ADMIN (NFQUEUE, conntrack, rules) and "
-				   "CAP_NET_RAW (raw sends): run it as root, or grant both "
-				   "(systemd: AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW)");
-		return -1;
-	}
 	d->ev = sg_ct_events_open(d->cfg.proxy.marks.proxied, d->cfg.proxy.marks.proxied);
 	if (!d->ev)
 		sg_log_warn("conntrack events unavailable: connection ends will not be counted");
@@ -644,18 +718,25 @@ static int setup(struct daemon *d)
 			return -1;
 		d->nw++;
 	}
+	d->kq_fd = sg_kqueue_open(); /* mode 0440, root's: read again and again from here */
+	if (d->kq_fd < 0)
+		sg_log_warn("/proc/net/netfilter/nfnetlink_queue: the kernel's queue figures will "
+			    "not be shown");
+	return open_endpoints(d);
+}
+
+/* The threads, once the privileges are gone. */
+static int start_threads(struct daemon *d)
+{
+	int i;
+
 	for (i = 0; i < d->nw; i++)
 		if (sg_worker_start(d->w[i]) < 0)
 			return -1;
 	snapshot_take(d, false);
-	/* last: once the control socket exists, syngate is handling packets */
-	d->ctl = sg_control_open(d->cfg.control, control_answer, d);
-	if (!d->ctl)
-		return sg_log_warn("control socket %s%s", d->cfg.control,
-				   errno == EEXIST ? " (something other than a socket is there)" : ""),
-		       -1;
-	if (d->cfg.metrics_port) {
-		d->http = sg_http_start(d->cfg.metrics_addr, d->cfg.metrics_port, render_metrics, d);
+	if (d->http_fd >= 0) {
+		d->http = sg_http_start(d->http_fd, render_metrics, d);
+		d->http_fd = -1; /* the server's now, even on failure */
 		if (!d->http)
 			return sg_log_warn("metrics endpoint %s port %u", d->cfg.metrics_addr,
 					   d->cfg.metrics_port),
@@ -663,10 +744,28 @@ static int setup(struct daemon *d)
 		sg_log_event(NULL, SG_LOG_INFO, "metrics_listening", "Prometheus endpoint up",
 			     "url=http://%s:%u/metrics", d->cfg.metrics_addr, d->cfg.metrics_port);
 	}
+	return 0;
+}
+
+static int setup(struct daemon *d)
+{
+	struct sg_priv_user user;
+
+	if (!sg_has_capability(12) || !sg_has_capability(13)) {
+		sg_log(SG_LOG_ERR, "syngate run needs CAP_NET_ADMIN (NFQUEUE, conntrack, rules) and "
+				   "CAP_NET_RAW (raw sends): run it as root, or grant both "
+				   "(systemd: AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW)");
+		return -1;
+	}
+	if (sg_priv_lookup(d->cfg.user, &user) != 0 || open_privileged(d) != 0 ||
+	    sg_priv_drop(&user) != 0 || start_threads(d) != 0)
+		return -1;
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->epfd < 0 || add_fd(d->epfd, d->tfd) || add_fd(d->epfd, d->sfd) ||
 	    add_fd(d->epfd, sg_control_fd(d->ctl)) || (d->ev && add_fd(d->epfd, sg_ct_events_fd(d->ev))))
 		return sg_log_warn("epoll"), -1;
+	if (sd_watchdog_enabled(0, &d->wd_usec) <= 0)
+		d->wd_usec = 0;
 	return 0;
 }
 
@@ -711,7 +810,7 @@ int sg_daemon_run(const struct sg_config *cfg)
 		d.cfg.rules.nqueues = 1;
 	if (d.cfg.rules.nqueues > MAX_QUEUES / (d.cfg.rules.lane ? 2 : 1))
 		d.cfg.rules.nqueues = MAX_QUEUES / (d.cfg.rules.lane ? 2 : 1);
-	d.epfd = d.tfd = d.sfd = -1;
+	d.epfd = d.tfd = d.sfd = d.http_fd = d.kq_fd = -1;
 	d.health.rules = -1;
 	d.ct_failed.rl = d.backend_timeout.rl = d.halfopen_full.rl = SG_LOG_LIMIT(FAILURE_LOG_SECONDS);
 	d.rl_events = SG_LOG_LIMIT(FAILURE_LOG_SECONDS);
@@ -725,8 +824,12 @@ int sg_daemon_run(const struct sg_config *cfg)
 			     d.cfg.rules.queue + d.nw - 1, sg_mode_name(cfg->proxy.mode),
 			     cfg->proxy.table_max, d.xdp ? "xdp" : "queue",
 			     cfg->rules.on_host ? "on-host" : "router", SYNGATE_VERSION);
+		/* rules, queues, XDP, workers and sockets are up */
+		sd_notifyf(0, "READY=1\nSTATUS=queues %u-%u, mode %s", d.cfg.rules.queue,
+			   d.cfg.rules.queue + d.nw - 1, sg_mode_name(cfg->proxy.mode));
 		r = loop(&d);
 	}
+	sd_notify(0, "STOPPING=1");
 	teardown(&d);
 	pthread_mutex_destroy(&d.lock);
 	return r;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
@@ -360,6 +361,24 @@ static int stats_watch(const char *path, double interval)
 	}
 }
 
+/* Where `syngate stats` asks: the control path of its options (the
+ * daemon's default, $RUNTIME_DIRECTORY/control.sock under systemd, else
+ * /run/syngate.sock), except that when that default is not there and the
+ * systemd unit's socket is, from an admin's shell (no RUNTIME_DIRECTORY),
+ * it asks the unit's daemon. */
+static const char *stats_path(const struct cli *cli)
+{
+	static const char unit_sock[] = "/run/syngate/control.sock";
+	char def[sizeof(cli->c.control)];
+	struct stat st;
+
+	sg_config_control_default(def, sizeof(def));
+	if (strcmp(cli->c.control, def) || stat(def, &st) == 0 || stat(unit_sock, &st) != 0 ||
+	    !S_ISSOCK(st.st_mode))
+		return cli->c.control;
+	return unit_sock;
+}
+
 static int cmd_stats(const struct cli *cli)
 {
 	static char buf[65536];
@@ -370,9 +389,9 @@ static int cmd_stats(const struct cli *cli)
 		return 2;
 	}
 	if (cli->watch > 0)
-		return stats_watch(cli->c.control, cli->watch);
+		return stats_watch(stats_path(cli), cli->watch);
 	snprintf(req, sizeof(req), "%s\n", cli->req);
-	if (stats_fetch(cli->c.control, req, buf, sizeof(buf)) < 0)
+	if (stats_fetch(stats_path(cli), req, buf, sizeof(buf)) < 0)
 		return 1;
 	fputs(buf, stdout);
 	return 0;

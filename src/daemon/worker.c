@@ -1,6 +1,8 @@
 /* syngate worker: see include/syngate/daemon/worker.h. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -43,6 +45,7 @@ struct sg_worker {
 	int epfd, tfd, efd; /* efd: the daemon's requests */
 	pthread_t th;
 	bool started;
+	_Atomic uint64_t beat_us; /* the loop's last turn (the watchdog reads it) */
 	uint64_t now_us;    /* monotonic microseconds, read once per batch */
 	uint64_t last_slot; /* cookie slot of the last rotation check */
 	uint64_t peak_halfopen;
@@ -450,6 +453,7 @@ static void *run(void *arg)
 	for (;;) {
 		int i, n = epoll_wait(w->epfd, evs, 4, -1);
 
+		atomic_store_explicit(&w->beat_us, mono_us(), memory_order_relaxed);
 		if (n < 0 && errno != EINTR) {
 			sg_log_warn("queue %u: epoll_wait", w->queue);
 			return NULL;
@@ -568,15 +572,25 @@ struct sg_worker *sg_worker_new(const struct sg_config *cfg, uint16_t queue, int
 
 int sg_worker_start(struct sg_worker *w)
 {
-	int r = pthread_create(&w->th, NULL, run, w);
+	char name[16];
+	int r;
 
+	atomic_store(&w->beat_us, mono_us());
+	r = pthread_create(&w->th, NULL, run, w);
 	if (r) {
 		errno = r;
 		sg_log_warn("queue %u: thread", w->queue);
 		return -1;
 	}
+	snprintf(name, sizeof(name), "sg-queue-%u", w->queue); /* ps -L, the watchdog test */
+	pthread_setname_np(w->th, name);
 	w->started = true;
 	return 0;
+}
+
+uint64_t sg_worker_heartbeat(struct sg_worker *w)
+{
+	return atomic_load_explicit(&w->beat_us, memory_order_relaxed);
 }
 
 static void poke(struct sg_worker *w)

@@ -1,5 +1,6 @@
 /* syngate /proc reader: see include/syngate/io/kstats.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -10,29 +11,58 @@
 
 #define NFQ_PROC "/proc/net/netfilter/nfnetlink_queue"
 
-int sg_kqueue_read(const char *path, uint16_t queue, struct sg_kqueue *out)
+int sg_kqueue_open(void)
+{
+	return open(NFQ_PROC, O_RDONLY | O_CLOEXEC);
+}
+
+/* Parses queue @queue's line out of @text. */
+static int kqueue_parse(const char *text, uint16_t queue, struct sg_kqueue *out)
 {
 	unsigned long long qd, ud;
 	unsigned q, portid, total, mode, range;
-	char line[256];
-	FILE *f = fopen(path ? path : NFQ_PROC, "re");
 
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%u %u %u %u %u %llu %llu", &q, &portid, &total, &mode, &range,
-			   &qd, &ud) != 7 ||
+	for (const char *l = text; *l; l += strcspn(l, "\n"), l += *l == '\n') {
+		if (sscanf(l, "%u %u %u %u %u %llu %llu", &q, &portid, &total, &mode, &range, &qd,
+			   &ud) != 7 ||
 		    q != queue)
 			continue;
 		out->backlog = total;
 		out->queue_dropped = qd;
 		out->user_dropped = ud;
-		fclose(f);
 		return 0;
 	}
-	fclose(f);
 	errno = ENOENT;
 	return -1;
+}
+
+/* pread() from offset 0, not stdio: a seq_file is generated afresh by a
+ * read at 0, while stdio serves a seek back to 0 from its buffer. */
+int sg_kqueue_read_fd(int fd, uint16_t queue, struct sg_kqueue *out)
+{
+	char buf[8192]; /* 64 queues, about 60 bytes each */
+	size_t len = 0;
+	ssize_t n;
+
+	while (len < sizeof(buf) - 1 &&
+	       (n = pread(fd, buf + len, sizeof(buf) - 1 - len, (off_t)len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	return kqueue_parse(buf, queue, out);
+}
+
+int sg_kqueue_read(const char *path, uint16_t queue, struct sg_kqueue *out)
+{
+	int fd = open(path ? path : NFQ_PROC, O_RDONLY | O_CLOEXEC);
+	int r, saved;
+
+	if (fd < 0)
+		return -1;
+	r = sg_kqueue_read_fd(fd, queue, out);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return r;
 }
 
 bool sg_has_capability(int bit)

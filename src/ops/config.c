@@ -74,11 +74,12 @@ static const struct opt opts[] = {
 	{"ipv4", T_BOOL, F(rules.ipv4), 0, 0, RESTART, "yes", "protect IPv4"},
 	{"ipv6", T_BOOL, F(rules.ipv6), 0, 0, RESTART, "yes", "protect IPv6"},
 	{"install-rules", T_BOOL, F(install_rules), 0, 0, RESTART, "yes", "run: install the rules at start and remove them at exit (no: they are managed apart, with syngate rules install)"},
-	{"control", T_STR, F(control), 0, 0, RESTART, "/run/syngate.sock", "control socket path"},
+	{"control", T_STR, F(control), 0, 0, RESTART, NULL, "control socket path (default /run/syngate.sock; under systemd, $RUNTIME_DIRECTORY/control.sock: /run/syngate/control.sock)"},
 	{"metrics-addr", T_STR, F(metrics_addr), 0, 0, RESTART, "127.0.0.1", "address of the Prometheus endpoint"},
 	{"metrics-port", T_U16, F(metrics_port), 0, 65535, RESTART, "9469", "port of the Prometheus endpoint, 0 = off"},
 	{"backend-netns", T_STR, F(backend_netns), 0, 0, RESTART, NULL, "network namespace of the backends, e.g. /run/netns/web, for their listen queues (default: this one)"},
 	{"backend-queues", T_BOOL, F(backend_queues), 0, 0, RESTART, "yes", "read the backends' listen queues through sock_diag"},
+	{"user", T_STR, F(user), 0, 0, RESTART, NULL, "run: once the queues, rules, XDP and sockets are open, switch to this user (name or uid) keeping only CAP_NET_ADMIN and CAP_NET_RAW (default: keep the user; the capabilities are reduced to those two either way)"},
 	{"log-level", T_LOG, F(log_level), 0, 0, LIVE, "info", "err | warn | notice | info | debug"},
 	{"log-format", T_LOGFMT, F(log_format), 0, 0, LIVE, "auto", "auto | journal | plain: journal starts each line with its priority (<4>) for journald, plain reads \"syngate: warning: ...\"; auto: journal when stderr is the journal's stream (JOURNAL_STREAM), else plain"},
 	{"placement", T_PLACEMENT, F(rules.on_host), 0, 0, RESTART, "router", "router | on-host: in front of the servers (forwarding), or on the server itself protecting its own listeners (local addresses; the listeners' answers are caught in OUTPUT; no forwarding needed; see docs/design.md, On-host placement)"},
@@ -100,6 +101,18 @@ void sg_config_defaults(struct sg_config *c)
 	for (i = 0; i < NOPTS; i++)
 		if (opts[i].def && set_one(c, &opts[i], opts[i].def) != 0)
 			abort(); /* a default the table itself refuses */
+	sg_config_control_default(c->control, sizeof(c->control));
+}
+
+void sg_config_control_default(char *buf, size_t len)
+{
+	const char *rt = getenv("RUNTIME_DIRECTORY");
+	int n = rt ? (int)strcspn(rt, ":") : 0;
+
+	if (n > 0 && (size_t)n + sizeof("/control.sock") <= len)
+		snprintf(buf, len, "%.*s/control.sock", n, rt);
+	else
+		snprintf(buf, len, "/run/syngate.sock");
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)

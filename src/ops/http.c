@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -89,31 +90,51 @@ static socklen_t make_addr(struct sockaddr_storage *ss, const char *addr, uint16
 	return 0;
 }
 
-struct sg_http *sg_http_start(const char *addr, uint16_t port, sg_http_render render, void *ctx)
+int sg_http_listen(const char *addr, uint16_t port)
 {
 	struct sockaddr_storage ss;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
-	struct sg_http *h;
+	socklen_t len = make_addr(&ss, addr, port);
+	int one = 1, fd, saved;
 
-	if (!make_addr(&ss, addr, port)) {
+	if (!len) {
 		errno = EINVAL;
+		return -1;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) == 0 && listen(fd, 64) == 0)
+		return fd;
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+struct sg_http *sg_http_start(int fd, sg_http_render render, void *ctx)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+	struct sg_http *h = calloc(1, sizeof(*h));
+
+	if (!h) {
+		close(fd);
 		return NULL;
 	}
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	h = calloc(1, sizeof(*h));
-	if (!h)
-		return NULL;
 	h->render = render;
 	h->ctx = ctx;
-	h->mhd = MHD_start_daemon(flags, port, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR,
-				  (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, HTTP_CONN_MAX,
+	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET,
+				  fd, MHD_OPTION_CONNECTION_LIMIT, HTTP_CONN_MAX,
 				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, HTTP_CONN_PER_IP,
 				  MHD_OPTION_CONNECTION_TIMEOUT, HTTP_IDLE_S, MHD_OPTION_END);
 	if (!h->mhd) {
+		int saved = errno ? errno : EINVAL;
+
 		free(h);
-		if (!errno)
-			errno = EADDRINUSE;
+		close(fd);
+		errno = saved;
 		return NULL;
 	}
 	return h;

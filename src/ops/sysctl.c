@@ -2,6 +2,7 @@
 #include "syngate/io/log.h"
 #include "syngate/ops/sysctl.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -63,8 +64,22 @@ int sg_sysctl_set(const char *path, const char *value)
 	return n >= 0 && (size_t)n == len ? 0 : -1;
 }
 
+/* Where the records go: systemd's RuntimeDirectory= (RUNTIME_DIRECTORY, its
+ * first entry: /run/syngate for the unit, owned by the service's user), else
+ * SG_SYSCTL_STATE_DIR, the same path for a syngate run by hand. */
+static void state_dir(char *buf, size_t len)
+{
+	const char *rt = getenv("RUNTIME_DIRECTORY");
+	int n = rt ? (int)strcspn(rt, ":") : 0;
+
+	if (n > 0 && (size_t)n < len)
+		snprintf(buf, len, "%.*s", n, rt);
+	else
+		snprintf(buf, len, "%s", SG_SYSCTL_STATE_DIR);
+}
+
 /* The file that remembers, per network namespace, what sg_sysctl_apply()
- * changed: SG_SYSCTL_STATE_DIR/sysctl.<namespace>, one "PATH OLD NEW" line
+ * changed: <state_dir()>/sysctl.<namespace>, one "PATH OLD NEW" line
  * per change.  The namespace is named by its cookie, which the kernel never
  * reuses (an inode number is reused once a namespace is gone); kernels
  * before 5.14 have none, and the inode is the fallback.  0, or -1. */
@@ -73,18 +88,20 @@ static int state_path(char *buf, size_t len)
 	unsigned long long id = 0;
 	socklen_t sl = sizeof(id);
 	struct stat st;
+	char dir[PATH_MAX / 2];
 	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
+	state_dir(dir, sizeof(dir));
 	if (fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &id, &sl) == 0) {
 		close(fd);
-		snprintf(buf, len, "%s/sysctl.%llu", SG_SYSCTL_STATE_DIR, id);
+		snprintf(buf, len, "%s/sysctl.%llu", dir, id);
 		return 0;
 	}
 	if (fd >= 0)
 		close(fd);
 	if (stat("/proc/self/ns/net", &st) < 0)
 		return -1;
-	snprintf(buf, len, "%s/sysctl.ino%llu", SG_SYSCTL_STATE_DIR, (unsigned long long)st.st_ino);
+	snprintf(buf, len, "%s/sysctl.ino%llu", dir, (unsigned long long)st.st_ino);
 	return 0;
 }
 
@@ -92,15 +109,15 @@ static int state_path(char *buf, size_t len)
  * change stands, and rules remove will leave it. */
 static void state_record(const char *path, const char *old, const char *set)
 {
-	char file[PATH_MAX];
+	char file[PATH_MAX], dir[PATH_MAX / 2];
 	FILE *f = NULL;
 
-	if (state_path(file, sizeof(file)) == 0 &&
-	    (mkdir(SG_SYSCTL_STATE_DIR, 0755) == 0 || errno == EEXIST))
+	state_dir(dir, sizeof(dir));
+	if (state_path(file, sizeof(file)) == 0 && (mkdir(dir, 0755) == 0 || errno == EEXIST))
 		f = fopen(file, "ae");
 	if (!f) {
 		fprintf(stderr, "syngate: warning: cannot record the old value of sysctl %s in %s: "
-			"%s (rules remove will leave it)\n", path, SG_SYSCTL_STATE_DIR, strerror(errno));
+			"%s (rules remove will leave it)\n", path, dir, strerror(errno));
 		return;
 	}
 	fprintf(f, "%s %s %s\n", path, old, set);
@@ -168,31 +185,81 @@ static int sysctl_require(const struct sysctl_want *w, bool fatal, bool dry_run,
 	return fatal ? -1 : 0;
 }
 
-/* The sysctls of the IPv4 reflect path: forwarding, and loose or no reverse
- * path filtering (the reflected SYN-ACK leaves by the interface its SYN came
- * in on; the kernel uses the larger of `all' and the interface's value). */
+/* rp_filter of @ifname ("all" too): 0, 1, 2, or -1 when it has none. */
+static int rp_value(const char *ifname)
+{
+	char path[96], v[16];
+
+	snprintf(path, sizeof(path), "net/ipv4/conf/%s/rp_filter", ifname);
+	if (sg_sysctl_get(path, v, sizeof(v)) < 0 || v[0] < '0' || v[0] > '2' || v[1])
+		return -1;
+	return v[0] - '0';
+}
+
+/* Makes @ifname's reverse path filtering loose where it would be strict:
+ * the kernel filters with the larger of `all' (@all) and the interface's
+ * own value, so only an effective 1 needs a change, and only the
+ * interface's (0 under an `all' of 1 is strict too). */
+static int rp_loosen(const char *ifname, int all, bool dry_run, FILE *report)
+{
+	int own = rp_value(ifname);
+	struct sysctl_want w = {"", {"2", NULL}, "2", NULL};
+
+	if (own < 0) {
+		sg_log(SG_LOG_WARN, "sysctl net.ipv4.conf.%s.rp_filter is missing: the interface "
+		       "does not exist (yet); when it appears its rp_filter comes from "
+		       "net.ipv4.conf.default.rp_filter, and with net.ipv4.conf.all.rp_filter at "
+		       "%d the larger of the two must be 0 or 2", ifname, all);
+		return 0;
+	}
+	if ((all > own ? all : own) != 1)
+		return 0;
+	snprintf(w.path, sizeof(w.path), "net/ipv4/conf/%s/rp_filter", ifname);
+	return sysctl_ensure(&w, dry_run, report) < 0 ? -1 : 0;
+}
+
+/* rp_loosen() on the interfaces SYNs come in on: the configured ones
+ * (wildcards skipped: no sysctl directory), else every one but lo. */
+static int rp_loosen_clients(const struct sg_rules_config *c, int all, FILE *report)
+{
+	const struct dirent *e;
+	DIR *d;
+	int rc = 0;
+
+	for (int i = 0; i < c->nifaces; i++)
+		if (!strchr(c->ifaces[i], '+') && rp_loosen(c->ifaces[i], all, c->dry_run, report) < 0)
+			return -1;
+	if (c->nifaces || !(d = opendir("/proc/sys/net/ipv4/conf")))
+		return 0;
+	while (rc == 0 && (e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.' && strcmp(e->d_name, "all") && strcmp(e->d_name, "default") &&
+		    strcmp(e->d_name, "lo"))
+			rc = rp_loosen(e->d_name, all, c->dry_run, report);
+	closedir(d);
+	return rc;
+}
+
+/* The sysctls of the IPv4 reflect path: forwarding, and loose (or no)
+ * reverse path filtering on the interfaces SYNs come in on (the reflected
+ * SYN-ACK leaves by the interface its SYN came in on, with the backend's
+ * address as its source).  `all' is left as it is, and so are the other
+ * interfaces. */
 static int sysctls_ipv4(const struct sg_rules_config *c, FILE *report)
 {
 	struct sysctl_want fwd = {"net/ipv4/ip_forward",
 	                          {"1", NULL},
 	                          "1",
 	                          "IPv4 forwarding is not available in this kernel"};
-	struct sysctl_want rp = {
-	    "net/ipv4/conf/all/rp_filter", {"0", "2"}, "2", "this kernel has no IPv4 rp_filter"};
+	int all = rp_value("all");
 
-	if (sysctl_require(&fwd, true, c->dry_run, report) < 0 ||
-	    sysctl_require(&rp, false, c->dry_run, report) < 0)
+	if (sysctl_require(&fwd, true, c->dry_run, report) < 0)
 		return -1;
-	rp.missing = "the interface does not exist (yet); when it appears its rp_filter "
-	             "comes from net.ipv4.conf.default.rp_filter, which must then be 0 or 2";
-	for (int i = 0; i < c->nifaces; i++) {
-		if (strchr(c->ifaces[i], '+'))
-			continue; /* iptables wildcard, no sysctl directory */
-		snprintf(rp.path, sizeof(rp.path), "net/ipv4/conf/%s/rp_filter", c->ifaces[i]);
-		if (sysctl_require(&rp, false, c->dry_run, report) < 0)
-			return -1;
+	if (all < 0) {
+		sg_log(SG_LOG_WARN, "sysctl net.ipv4.conf.all.rp_filter is missing: this kernel "
+		       "has no IPv4 rp_filter");
+		return 0;
 	}
-	return 0;
+	return rp_loosen_clients(c, all, report);
 }
 
 static int sysctls_ipv6(const struct sg_rules_config *c, FILE *report)

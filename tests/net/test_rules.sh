@@ -12,7 +12,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/net/lib.sh"
 CC=${CC:-gcc}
 CFLAGS="-std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Werror"
-SG_CASES=(remove_clean dry_run install restore reinstall status shedding fail_open_balance remove errors)
+SG_CASES=(remove_clean dry_run install restore reinstall status shedding fail_open_balance remove rp_filter errors)
 
 NS=sgrules-$$-$RANDOM
 NSC=sgrulesc-$$-$RANDOM
@@ -183,13 +183,13 @@ install() {
 	check "sysctl ip_forward set" sysctl_is net/ipv4/ip_forward 1
 	check "sysctl ipv6 forwarding set" sysctl_is net/ipv6/conf/all/forwarding 1
 	check "sysctl tcp_loose set" sysctl_is net/netfilter/nf_conntrack_tcp_loose 0
-	check "sysctl rp_filter all 1 -> 2" sysctl_is net/ipv4/conf/all/rp_filter 2
+	check "sysctl rp_filter all left at 1" sysctl_is net/ipv4/conf/all/rp_filter 1
 	check "sysctl rp_filter sg0 1 -> 2" sysctl_is net/ipv4/conf/sg0/rp_filter 2
-	check "sysctl rp_filter sg2 0 left alone" sysctl_is net/ipv4/conf/sg2/rp_filter 0
+	check "sysctl rp_filter sg2 0 -> 2 (all is 1: strict)" sysctl_is net/ipv4/conf/sg2/rp_filter 2
 	check "sysctl rp_filter sg3 (not configured) left alone" sysctl_is net/ipv4/conf/sg3/rp_filter 2
 	for l in 'sysctl net.ipv4.ip_forward: 0 -> 1' \
-		'sysctl net.ipv4.conf.all.rp_filter: 1 -> 2' \
 		'sysctl net.ipv4.conf.sg0.rp_filter: 1 -> 2' \
+		'sysctl net.ipv4.conf.sg2.rp_filter: 0 -> 2' \
 		'sysctl net.ipv6.conf.all.forwarding: 0 -> 1' \
 		'sysctl net.netfilter.nf_conntrack_tcp_loose: 1 -> 0'; do
 		check "reported: $l" grep -qxF "$l" "$TMP/inst1.out"
@@ -215,7 +215,7 @@ restore() {
 	CLI remove >"$TMP/restore.out"
 	check "remove exits 0 (restore)" [ $? = 0 ]
 	check "restored: ip_forward 0" sysctl_is net/ipv4/ip_forward 0
-	check "restored: rp_filter all 1" sysctl_is net/ipv4/conf/all/rp_filter 1
+	check "rp_filter all 1 never touched" sysctl_is net/ipv4/conf/all/rp_filter 1
 	check "restored: ipv6 forwarding 0" sysctl_is net/ipv6/conf/all/forwarding 0
 	check "left: rp_filter sg0 set by hand since" sysctl_is net/ipv4/conf/sg0/rp_filter 0
 	check "reported: ip_forward restored" \
@@ -326,6 +326,44 @@ remove() {
 	check "ipv4-only install touches no ip6tables" no_v6
 	CLI remove -4 >/dev/null
 	check "ipv4-only remove" no_syngate
+}
+
+# ---------------------------------------------------------------- rp_filter
+# install raises rp_filter only where it would be strict, on the client interfaces alone
+# (never `all'), and remove puts the old values back
+rp_filter() {
+	CLI remove >/dev/null
+	sysctl_put net/ipv4/conf/all/rp_filter 1
+	sysctl_put net/ipv4/conf/sg0/rp_filter 0
+	sysctl_put net/ipv4/conf/sg2/rp_filter 1
+	sysctl_put net/ipv4/conf/sg3/rp_filter 0
+	CLI install -p 80 -i sg0 -i sg2 >"$TMP/rp1.out"
+	check "rp: all left at 1" sysctl_is net/ipv4/conf/all/rp_filter 1
+	check "rp: sg0 0 -> 2 (all 1 made it strict)" sysctl_is net/ipv4/conf/sg0/rp_filter 2
+	check "rp: sg2 1 -> 2" sysctl_is net/ipv4/conf/sg2/rp_filter 2
+	check "rp: sg3 (not a client interface) left at 0" sysctl_is net/ipv4/conf/sg3/rp_filter 0
+	check "rp: no change reported for all" sh -c "! grep -q 'conf.all.rp_filter' '$TMP/rp1.out'"
+	CLI install -p 80 -i sg0 -i sg2 >/dev/null
+	CLI remove >"$TMP/rp2.out"
+	check "rp: remove puts sg0 back to 0" sysctl_is net/ipv4/conf/sg0/rp_filter 0
+	check "rp: remove puts sg2 back to 1" sysctl_is net/ipv4/conf/sg2/rp_filter 1
+	check "rp: all still 1" sysctl_is net/ipv4/conf/all/rp_filter 1
+	check "rp: remove reports it" grep -qxF 'sysctl net.ipv4.conf.sg0.rp_filter: 2 -> 0 (restored)' "$TMP/rp2.out"
+
+	# no interfaces configured: every interface but lo, only where strict
+	sysctl_put net/ipv4/conf/all/rp_filter 0
+	sysctl_put net/ipv4/conf/sg0/rp_filter 1
+	sysctl_put net/ipv4/conf/sg2/rp_filter 0
+	sysctl_put net/ipv4/conf/sg3/rp_filter 2
+	sysctl_put net/ipv4/conf/lo/rp_filter 1
+	CLI install -p 80 >/dev/null
+	check "rp (all interfaces): sg0 1 -> 2" sysctl_is net/ipv4/conf/sg0/rp_filter 2
+	check "rp (all interfaces): sg2 0 left alone" sysctl_is net/ipv4/conf/sg2/rp_filter 0
+	check "rp (all interfaces): sg3 2 left alone" sysctl_is net/ipv4/conf/sg3/rp_filter 2
+	check "rp (all interfaces): lo left alone" sysctl_is net/ipv4/conf/lo/rp_filter 1
+	CLI remove >/dev/null
+	check "rp (all interfaces): sg0 back to 1" sysctl_is net/ipv4/conf/sg0/rp_filter 1
+	sysctl_put net/ipv4/conf/lo/rp_filter 0
 }
 
 # ------------------------------------------------------------------- errors

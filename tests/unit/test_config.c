@@ -251,6 +251,7 @@ static const struct {
 	{"metrics-port", "9000", false},
 	{"backend-netns", "/run/netns/x", false},
 	{"backend-queues", "no", false},
+	{"user", "nobody", false},
 	{"log-level", "debug", true},
 	{"log-format", "journal", true},
 	{"placement", "on-host", false},
@@ -283,6 +284,28 @@ static void every_option_is_listed(void **state)
 
 /* The table's defaults are the core's: sg_proxy_defaults() and
  * sg_rules_defaults() agree with the daemon's. */
+/* The control socket goes where systemd's RuntimeDirectory= is (its first
+ * entry), else to /run/syngate.sock; a flag or a file still overrides it. */
+static void control_follows_runtime_directory(void **state)
+{
+	struct sg_config c;
+
+	(void)state;
+	unsetenv("RUNTIME_DIRECTORY");
+	sg_config_defaults(&c);
+	assert_string_equal(c.control, "/run/syngate.sock");
+	setenv("RUNTIME_DIRECTORY", "/run/syngate:/run/other", 1);
+	sg_config_defaults(&c);
+	assert_string_equal(c.control, "/run/syngate/control.sock");
+	assert_int_equal(sg_config_set(&c, "control", "/tmp/x.sock", err, sizeof(err)), 0);
+	assert_string_equal(c.control, "/tmp/x.sock");
+	setenv("RUNTIME_DIRECTORY", "", 1);
+	sg_config_defaults(&c);
+	assert_string_equal(c.control, "/run/syngate.sock");
+	unsetenv("RUNTIME_DIRECTORY");
+	assert_string_equal(c.user, "");
+}
+
 static void defaults_match_the_core(void **state)
 {
 	struct sg_proxy_config p;
@@ -402,6 +425,7 @@ int main(void)
 		cmocka_unit_test(cross_checks),
 		cmocka_unit_test(restart_keys),
 		cmocka_unit_test(every_option_is_listed),
+		cmocka_unit_test(control_follows_runtime_directory),
 		cmocka_unit_test(defaults_match_the_core),
 		cmocka_unit_test(live_column_decides_reload),
 		cmocka_unit_test(reload_reaches_the_proxy),

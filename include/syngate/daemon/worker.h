@@ -58,6 +58,9 @@ void sg_worker_free(struct sg_worker *w);
 /* Copies the worker's figures into @out.  With @fresh, asks the thread for
  * new ones and waits for them (at most 200 ms, else the last ones). */
 void sg_worker_snapshot(struct sg_worker *w, bool fresh, struct sg_worker_snap *out);
+/* When the worker's loop last came round (monotonic microseconds): at least
+ * every 100 ms (its timer) while it is healthy, idle or busy.  Any thread. */
+uint64_t sg_worker_heartbeat(struct sg_worker *w);
 /* Hands the worker new live options (applied on its thread). */
 void sg_worker_reconfigure(struct sg_worker *w, const struct sg_proxy_config *c);
 

@@ -19,6 +19,12 @@ struct sg_kqueue {
 /* Reads queue @queue's line from @path (NULL: the /proc file of the current
  * namespace).  ENOENT when the queue is not bound. */
 int sg_kqueue_read(const char *path, uint16_t queue, struct sg_kqueue *out);
+/* The /proc file of the current namespace, opened to be read again and
+ * again with sg_kqueue_read_fd(): it is mode 0440 root, so a daemon that
+ * drops its user opens it before.  A descriptor, or -1 with errno set. */
+int sg_kqueue_open(void);
+/* sg_kqueue_read() from descriptor @fd (sg_kqueue_open()), afresh. */
+int sg_kqueue_read_fd(int fd, uint16_t queue, struct sg_kqueue *out);
 
 /* The conntrack table of the current namespace: entries now and the
  * maximum (/proc/sys/net/netfilter/nf_conntrack_{count,max}).  ENOENT

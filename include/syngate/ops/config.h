@@ -38,6 +38,7 @@ struct sg_config {
 	int xdp_mode;		/* enum sg_xdp_mode */
 	char xdp_object[256];	/* the eBPF object; "" = sg_xdp_default_object() */
 	char config_path[256];	/* the file read by --config (for SIGHUP), "" if none */
+	char user[64];		/* run: the user to switch to once set up; "" = stay */
 };
 
 /* The options table (config.c) says which options SIGHUP applies to the
@@ -51,6 +52,11 @@ int sg_config_restart_keys(const struct sg_config *a, const struct sg_config *b,
 void sg_config_apply_live(struct sg_config *run, const struct sg_config *n);
 /* 1 if option @key is live, 0 if it needs a restart, -1 if there is none. */
 int sg_config_live(const char *key);
+
+/* The control socket's default path into @buf: $RUNTIME_DIRECTORY/control.sock
+ * when systemd set RUNTIME_DIRECTORY (its first entry), else
+ * /run/syngate.sock. */
+void sg_config_control_default(char *buf, size_t len);
 
 /* Fills @c with every option's default (the table's) and the rest of the
  * proxy's and the rules' (sg_proxy_defaults(), sg_rules_defaults()). */

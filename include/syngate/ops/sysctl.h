@@ -22,13 +22,17 @@ int sg_sysctl_get(const char *path, char *buf, size_t len);
 int sg_sysctl_set(const char *path, const char *value);
 
 /* Brings the sysctls the rules of @c rely on to acceptable values: IPv4
- * forwarding and loose (or no) reverse path filtering on `all' and each
- * client interface, IPv6 forwarding (neither on-host: c->on_host), and
- * nf_conntrack_tcp_loose 0.  Prints
+ * forwarding, IPv6 forwarding (neither on-host: c->on_host),
+ * nf_conntrack_tcp_loose 0, and (not on-host either) loose reverse path
+ * filtering where it would be strict on a client interface (the configured
+ * ones, else every one but lo): such an interface's own rp_filter goes to
+ * 2; net.ipv4.conf.all.rp_filter is never changed (the kernel uses the
+ * larger of `all' and the interface's value).  Prints
  * each change to @report (NULL: nothing) as "sysctl NAME: OLD -> NEW"; with
  * c->dry_run only prints.  Returns 0, or -1 after a message on stderr.
- * Each change is recorded, with the value it replaced, in a file of
- * SG_SYSCTL_STATE_DIR per network namespace, for sg_sysctl_restore(). */
+ * Each change is recorded, with the value it replaced, in a file per
+ * network namespace in $RUNTIME_DIRECTORY (systemd's RuntimeDirectory=)
+ * or, without it, SG_SYSCTL_STATE_DIR, for sg_sysctl_restore(). */
 int sg_sysctl_apply(const struct sg_rules_config *c, FILE *report);
 
 #define SG_SYSCTL_STATE_DIR "/run/syngate"
