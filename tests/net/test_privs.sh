@@ -273,7 +273,7 @@ CONF
 	rm -rf "$rt"
 	mkdir -m 755 "$rt" && chown "$NOBODY:$NOBODY" "$rt"
 	pre=${pre//\/usr\/local\/sbin\/syngate/$SYNGATE} start=${start//\/usr\/local\/sbin\/syngate/$SYNGATE}
-	pre=${pre//\/etc\/syngate.conf/$conf} start=${start//\/etc\/syngate.conf/$conf}
+	pre=${pre//\/etc\/syngate\/syngate.conf/$conf} start=${start//\/etc\/syngate\/syngate.conf/$conf}
 	sg_log "unit: caps $caps; ExecStartPre=$pre; ExecStart=$start"
 	# shellcheck disable=SC2086
 	sg_assert "ExecStartPre (check-config) as the unit's user" sg_in "$SG_NS_R" \
