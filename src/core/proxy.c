@@ -10,6 +10,8 @@
 #include "syngate/core/proxy.h"
 
 #define SRC_SLOTS 65536 /* per-source half-open counters (hashed; power of 2) */
+#define DST_SLOTS 16384 /* per-destination records (hashed; power of 2) */
+#define EVICT_VISITS 64 /* table slots looked at for a victim when the table is full */
 #define LEARN_SLOTS 1024 /* learned backends: 256 sets of LEARN_WAYS */
 #define LEARN_WAYS 4
 #define LEARN_PROBE_US 1000000 /* a learning pass-through SYN a second, in all */
@@ -27,6 +29,16 @@ struct backend {
 	struct sg_backend_opts o;
 };
 
+/* What syngate saw of one destination (backend address and port): the
+ * half-open entries waiting on it, its last answer, and the last time one of
+ * its entries was given up unanswered (timed out or evicted).  Hashed
+ * (keyed): colliding destinations share a record. */
+struct dst {
+	uint32_t pending;
+	uint64_t answered_us; /* its last SYN-ACK or RST */
+	uint64_t silent_us;   /* an entry of it given up with no answer since it was made */
+};
+
 struct sg_proxy {
 	struct sg_proxy_config cfg;
 	struct sg_proxy_io io;
@@ -35,6 +47,7 @@ struct sg_proxy {
 	struct sg_counters c;
 	struct backend learned[LEARN_SLOTS];
 	uint16_t *src_count; /* SRC_SLOTS: half-open entries per (hashed) client address */
+	struct dst *dst;     /* DST_SLOTS */
 	uint64_t seed;
 	uint64_t now_us;	   /* for the tick callback */
 	uint64_t slot_cookies[2]; /* cookies issued in the slot of each parity */
@@ -74,9 +87,11 @@ struct sg_proxy *sg_proxy_new(const struct sg_proxy_config *c, const struct sg_p
 	memcpy(&px->seed, random + 2 * SG_COOKIE_SECRET_LEN, sizeof(px->seed));
 	px->table = sg_table_new(c->table_max, px->seed);
 	px->src_count = calloc(SRC_SLOTS, sizeof(*px->src_count));
-	if (!px->table || !px->src_count) {
+	px->dst = calloc(DST_SLOTS, sizeof(*px->dst));
+	if (!px->table || !px->src_count || !px->dst) {
 		sg_table_free(px->table);
 		free(px->src_count);
+		free(px->dst);
 		free(px);
 		return NULL;
 	}
@@ -94,6 +109,7 @@ void sg_proxy_free(struct sg_proxy *px)
 		return;
 	sg_table_free(px->table);
 	free(px->src_count);
+	free(px->dst);
 	free(px);
 }
 
@@ -228,56 +244,6 @@ static bool tuple_tracked(struct sg_proxy *px, const struct sg_tuple *t)
 	return r > 0;
 }
 
-/* --- per-source share of the half-open table ----------------------------- */
-
-/* One client completing cookies towards silent destinations could otherwise
- * fill the whole table for backend-timeout-ms and lock everyone else out.
- * A source is an IPv4 address or an IPv6 /64 (one host picks any address of
- * its /64: 65 addresses of one /64 filled the table when the key was the
- * address), and its share is per protected port, so a client stuck on a dead
- * port keeps its share of a healthy one.  Counters are hashed (keyed):
- * colliding keys share one. */
-static uint16_t *src_counter(struct sg_proxy *px, const struct sg_tuple *t)
-{
-	uint8_t key[10];
-	size_t n = t->family == AF_INET6 ? 8 : 4;
-
-	memcpy(key, t->saddr, n);
-	memcpy(key + n, &t->dport, 2);
-	return &px->src_count[XXH3_64bits_withSeed(key, n + 2, px->seed ^ 0x736f75726365ull) &
-			      (SRC_SLOTS - 1)];
-}
-
-/* Inserts the half-open entry of @t, or returns NULL and the reason. */
-static struct sg_halfopen *halfopen_add(struct sg_proxy *px, const struct sg_tuple *t,
-					enum sg_reason *why)
-{
-	uint16_t *n = src_counter(px, t);
-	struct sg_halfopen *e;
-
-	if (px->cfg.per_source_max && *n >= px->cfg.per_source_max) {
-		*why = SG_R_SOURCE_LIMIT;
-		return NULL;
-	}
-	e = sg_table_insert(px->table, t);
-	if (!e) {
-		*why = SG_R_TABLE_FULL;
-		return NULL;
-	}
-	if (*n < UINT16_MAX)
-		(*n)++;
-	return e;
-}
-
-static void halfopen_remove(struct sg_proxy *px, struct sg_halfopen *e)
-{
-	uint16_t *n = src_counter(px, &e->tuple);
-
-	if (*n)
-		(*n)--;
-	sg_table_remove(px->table, e);
-}
-
 /* --- segment builders ---------------------------------------------------- */
 
 static void build(struct sg_action *a, const struct sg_seg *s)
@@ -378,6 +344,172 @@ static void reflect(struct sg_proxy *px, struct sg_action *a)
 	a->verdict = SG_V_DROP;
 	a->len = 0;
 }
+
+/* --- per-source share of the half-open table ----------------------------- */
+
+/* One client completing cookies towards silent destinations could otherwise
+ * fill the whole table for backend-timeout-ms and lock everyone else out.
+ * A source is an IPv4 address or an IPv6 /64 (one host picks any address of
+ * its /64: 65 addresses of one /64 filled the table when the key was the
+ * address), and its share is per protected port, so a client stuck on a dead
+ * port keeps its share of a healthy one.  Counters are hashed (keyed):
+ * colliding keys share one. */
+static uint16_t *src_counter(struct sg_proxy *px, const struct sg_tuple *t)
+{
+	uint8_t key[10];
+	size_t n = t->family == AF_INET6 ? 8 : 4;
+
+	memcpy(key, t->saddr, n);
+	memcpy(key + n, &t->dport, 2);
+	return &px->src_count[XXH3_64bits_withSeed(key, n + 2, px->seed ^ 0x736f75726365ull) &
+			      (SRC_SLOTS - 1)];
+}
+
+/* --- destinations that stop answering ------------------------------------ */
+
+/* Real clients (their cookies verify) whose backend never answers hold
+ * half-open entries until backend-timeout-ms: in a fault run 3,000 of them,
+ * from as many sources, towards one dead port filled the table and refused
+ * every client of every healthy port for 7.5 s.  So:
+ *  - when the table is full, a new entry takes the place of the oldest one
+ *    (of EVICT_VISITS slots looked at) that has waited syn-rto-ms with no
+ *    answer from its destination since it was made: its client gets a RST
+ *    (drop_evicted).  A healthy backend answers within an RTO, so its
+ *    entries are never the victims; only a table full of such entries still
+ *    refuses (drop_table_full);
+ *  - a destination one of whose entries was given up unanswered (timed out
+ *    or evicted) is silent until it answers anything (a SYN-ACK or RST, to
+ *    any client): its entries expire after 2 x syn-rto-ms, it may hold at
+ *    most 1/8 of the table (drop_backend_silent), and its new entries do
+ *    not evict. */
+static struct dst *dst_of(struct sg_proxy *px, uint8_t family, const uint8_t *addr,
+			  uint16_t port)
+{
+	uint8_t key[18];
+	size_t n = sg_addr_len(family);
+
+	memcpy(key, addr, n);
+	memcpy(key + n, &port, 2);
+	return &px->dst[XXH3_64bits_withSeed(key, n + 2, px->seed ^ 0x64657374ull) &
+			(DST_SLOTS - 1)];
+}
+
+/* The destination of the half-open entry (or client tuple) @t. */
+static struct dst *dst_to(struct sg_proxy *px, const struct sg_tuple *t)
+{
+	return dst_of(px, t->family, t->daddr, t->dport);
+}
+
+static bool dst_silent(const struct dst *d)
+{
+	return d->silent_us > d->answered_us;
+}
+
+/* @e's destination has not answered since @e was made. */
+static bool unanswered(struct sg_proxy *px, const struct sg_halfopen *e)
+{
+	return dst_to(px, &e->tuple)->answered_us < e->created_us;
+}
+
+/* How long @e waits for its backend. */
+static uint64_t entry_timeout_us(struct sg_proxy *px, const struct sg_halfopen *e)
+{
+	uint64_t t = (uint64_t)px->cfg.backend_timeout_ms * 1000;
+	uint64_t quick = (uint64_t)px->cfg.syn_rto_ms * 2000;
+
+	return dst_silent(dst_to(px, &e->tuple)) && quick < t ? quick : t;
+}
+
+static void halfopen_remove(struct sg_proxy *px, struct sg_halfopen *e)
+{
+	uint16_t *n = src_counter(px, &e->tuple);
+	struct dst *d = dst_to(px, &e->tuple);
+
+	if (*n)
+		(*n)--;
+	if (d->pending)
+		d->pending--;
+	sg_table_remove(px->table, e);
+}
+
+/* Gives @e up at @now for reason @r: conntrack entry deleted, client reset. */
+static void give_up(struct sg_proxy *px, struct sg_halfopen *e, uint64_t now, enum sg_reason r)
+{
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_seg s;
+	size_t n;
+
+	if (unanswered(px, e))
+		dst_to(px, &e->tuple)->silent_us = now;
+	px->io.ct_delete(px->io.ctx, &e->tuple);
+	client_rst(&s, e);
+	n = sg_pkt_build(pkt, sizeof(pkt), &s);
+	if (px->io.send(px->io.ctx, pkt, n) == 0)
+		px->c.rst_sent++;
+	px->c.drops[r]++;
+	halfopen_remove(px, e);
+}
+
+struct victim {
+	struct sg_proxy *px;
+	struct sg_halfopen *e;
+};
+
+static bool victim_visit(void *ctx, struct sg_halfopen *e)
+{
+	struct victim *v = ctx;
+	struct sg_proxy *px = v->px;
+
+	if (px->now_us - e->created_us >= (uint64_t)px->cfg.syn_rto_ms * 1000 &&
+	    unanswered(px, e) && (!v->e || e->created_us < v->e->created_us))
+		v->e = e;
+	return false;
+}
+
+/* Evicts the oldest entry of EVICT_VISITS slots that has waited an RTO
+ * unanswered.  Returns whether one was. */
+static bool evict_one(struct sg_proxy *px, uint64_t now)
+{
+	struct victim v = {.px = px};
+
+	px->now_us = now;
+	sg_table_scan(px->table, EVICT_VISITS, victim_visit, &v);
+	if (!v.e)
+		return false;
+	give_up(px, v.e, now, SG_R_EVICTED);
+	return true;
+}
+
+/* Inserts the half-open entry of @t at @now, or returns NULL and the reason. */
+static struct sg_halfopen *halfopen_add(struct sg_proxy *px, const struct sg_tuple *t,
+					uint64_t now, enum sg_reason *why)
+{
+	uint16_t *n = src_counter(px, t);
+	struct dst *d = dst_to(px, t);
+	uint32_t share = px->cfg.table_max / 8 ? px->cfg.table_max / 8 : 1;
+	struct sg_halfopen *e;
+
+	if (px->cfg.per_source_max && *n >= px->cfg.per_source_max) {
+		*why = SG_R_SOURCE_LIMIT;
+		return NULL;
+	}
+	if (dst_silent(d) && d->pending >= share) {
+		*why = SG_R_BACKEND_SILENT;
+		return NULL;
+	}
+	e = sg_table_insert(px->table, t);
+	if (!e && !dst_silent(d) && evict_one(px, now))
+		e = sg_table_insert(px->table, t);
+	if (!e) {
+		*why = SG_R_TABLE_FULL;
+		return NULL;
+	}
+	if (*n < UINT16_MAX)
+		(*n)++;
+	d->pending++;
+	return e;
+}
+
 
 /* --- client SYN ---------------------------------------------------------- */
 
@@ -531,7 +663,7 @@ static void on_client_ack(struct sg_proxy *px, const struct sg_pkt *p, uint64_t 
 	px->c.cookies_valid++;
 	sg_adaptive_done(&px->ad, now / 1000);
 	b = backend_of(px, p);
-	e = halfopen_add(px, &p->tuple, &r);
+	e = halfopen_add(px, &p->tuple, now, &r);
 	if (!e) {
 		drop(px, a, r);
 		return;
@@ -604,6 +736,7 @@ static void on_backend_synack(struct sg_proxy *px, struct sg_halfopen *e, const 
 		drop(px, a, SG_R_UNEXPECTED);
 		return;
 	}
+	dst_to(px, &e->tuple)->answered_us = now;
 	learn(px, p);
 	if (e->opts.has_wscale && (p->opts.has_wscale ? p->opts.wscale : 0) != e->adv_wscale)
 		px->c.wscale_mismatch++;
@@ -641,10 +774,12 @@ static void on_backend_synack(struct sg_proxy *px, struct sg_halfopen *e, const 
 	halfopen_remove(px, e);
 }
 
-static void on_backend_rst(struct sg_proxy *px, struct sg_halfopen *e, struct sg_action *a)
+static void on_backend_rst(struct sg_proxy *px, struct sg_halfopen *e, uint64_t now,
+			   struct sg_action *a)
 {
 	struct sg_seg s;
 
+	dst_to(px, &e->tuple)->answered_us = now;
 	client_rst(&s, e);
 	px->io.ct_delete(px->io.ctx, &e->tuple);
 	halfopen_remove(px, e);
@@ -671,7 +806,7 @@ static void on_backend(struct sg_proxy *px, struct sg_halfopen *e, const struct 
 	if ((p->flags & (SG_TCP_SYN | SG_TCP_ACK)) == (SG_TCP_SYN | SG_TCP_ACK))
 		on_backend_synack(px, e, p, now, a);
 	else if (backend_refused(e, p))
-		on_backend_rst(px, e, a);
+		on_backend_rst(px, e, now, a);
 	else
 		drop(px, a, SG_R_UNEXPECTED);
 }
@@ -787,6 +922,7 @@ void sg_proxy_packet_ct(struct sg_proxy *px, const uint8_t *data, size_t len, bo
 		on_backend(px, e, &p, now_us, a);
 		break;
 	case SG_PK_PASSED_SYNACK:
+		dst_of(px, p.tuple.family, p.tuple.saddr, p.tuple.sport)->answered_us = now_us;
 		learn(px, &p);
 		a->verdict = SG_V_ACCEPT;
 		break;
@@ -811,14 +947,8 @@ static bool expire_one(void *ctx, struct sg_halfopen *e)
 	struct sg_seg s;
 	size_t n;
 
-	if (px->now_us - e->created_us >= (uint64_t)px->cfg.backend_timeout_ms * 1000) {
-		px->io.ct_delete(px->io.ctx, &e->tuple);
-		client_rst(&s, e);
-		n = sg_pkt_build(pkt, sizeof(pkt), &s);
-		if (px->io.send(px->io.ctx, pkt, n) == 0)
-			px->c.rst_sent++;
-		px->c.drops[SG_R_BACKEND_TIMEOUT]++;
-		halfopen_remove(px, e);
+	if (px->now_us - e->created_us >= entry_timeout_us(px, e)) {
+		give_up(px, e, px->now_us, SG_R_BACKEND_TIMEOUT);
 		return true;
 	}
 	if (px->now_us - e->last_syn_us >= ((uint64_t)px->cfg.syn_rto_ms * 1000 << e->retries)) {
