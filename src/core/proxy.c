@@ -86,8 +86,8 @@ struct sg_proxy *sg_proxy_new(const struct sg_proxy_config *c, const struct sg_p
 	px->io = *io;
 	memcpy(&px->seed, random + 2 * SG_COOKIE_SECRET_LEN, sizeof(px->seed));
 	px->table = sg_table_new(c->table_max, px->seed);
-	px->src_count = calloc(SRC_SLOTS, sizeof(*px->src_count));
-	px->dst = calloc(DST_SLOTS, sizeof(*px->dst));
+	px->src_count = sg_alloc_resident(SRC_SLOTS, sizeof(*px->src_count));
+	px->dst = sg_alloc_resident(DST_SLOTS, sizeof(*px->dst));
 	if (!px->table || !px->src_count || !px->dst) {
 		sg_table_free(px->table);
 		free(px->src_count);
