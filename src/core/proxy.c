@@ -7,6 +7,7 @@
 #include <xxhash.h>
 
 #include "syngate/core/bucket.h"
+#include "syngate/core/cookie_mac.h"
 #include "syngate/core/proxy.h"
 
 #define SRC_SLOTS 65536 /* per-source half-open counters (hashed; power of 2) */
@@ -175,6 +176,12 @@ static struct backend *backend_claim(struct sg_proxy *px, uint8_t family, const 
 	return b;
 }
 
+/* The learned options of @b, or NULL while they are unknown. */
+static const struct sg_backend_opts *known_opts(const struct backend *b)
+{
+	return b && b->known ? &b->o : NULL;
+}
+
 /* Records the options of a backend SYN-ACK @p (backend -> client).  A backend
  * leaves wscale and SACK-permitted out of its SYN-ACK when the SYN did not
  * offer them (flood SYNs offer nothing, and the backend retransmits its
@@ -186,9 +193,11 @@ static void learn(struct sg_proxy *px, const struct sg_pkt *p)
 {
 	struct backend *b = backend_claim(px, p->tuple.family, p->tuple.saddr, p->tuple.sport);
 	uint16_t floor = p->tuple.family == AF_INET6 ? 1220 : 536;
+	uint8_t told;
 
 	if (!b)
 		return;
+	told = sg_cookie_told_for(known_opts(b), px->cfg.default_wscale);
 	if (p->opts.has_wscale || !b->known) {
 		b->o.has_wscale = p->opts.has_wscale;
 		b->o.wscale = p->opts.wscale;
@@ -197,6 +206,7 @@ static void learn(struct sg_proxy *px, const struct sg_pkt *p)
 		b->o.sack_ok = p->opts.sack_ok;
 	b->known = true;
 	b->o.mss = p->opts.has_mss && p->opts.mss >= floor ? p->opts.mss : floor;
+	sg_cookie_told_changed(&b->o, told, px->cfg.default_wscale, px->keys.slot);
 	px->c.learned++;
 	if (px->io.learned)
 		px->io.learned(px->io.ctx, &p->tuple, &b->o);
@@ -217,6 +227,10 @@ static struct backend *backend_of(struct sg_proxy *px, const struct sg_pkt *p)
 		return NULL;
 	b->known = true;
 	b->o = o;
+	/* this proxy told default-wscale until now */
+	if (!o.told_changed)
+		sg_cookie_told_changed(&b->o, sg_cookie_told_for(NULL, px->cfg.default_wscale),
+				       px->cfg.default_wscale, px->keys.slot);
 	return b;
 }
 
@@ -520,17 +534,6 @@ static bool probe_take(struct sg_proxy *px, uint64_t now)
 			      LEARN_PROBE_BURST);
 }
 
-/* The learned options of @b, or NULL while they are unknown. */
-static const struct sg_backend_opts *known_opts(const struct backend *b)
-{
-	return b && b->known ? &b->o : NULL;
-}
-
-static uint8_t adv_wscale(const struct sg_proxy *px, const struct backend *b)
-{
-	return sg_synack_wscale(known_opts(b), px->cfg.default_wscale);
-}
-
 static void on_syn(struct sg_proxy *px, const struct sg_pkt *p, uint64_t now, struct sg_action *a)
 {
 	struct backend *b = backend_of(px, p);
@@ -555,9 +558,9 @@ static void on_syn(struct sg_proxy *px, const struct sg_pkt *p, uint64_t now, st
 	if (px->cfg.learn_first && !(b && b->known) && probe_take(px, now) &&
 	    backend_claim(px, p->tuple.family, p->tuple.daddr, p->tuple.dport))
 		goto pass;
-	seg_init(&s, &r, sg_cookie_make(&px->keys, &p->tuple, p->seq, &p->opts, NULL), p->seq + 1,
-		 SG_TCP_SYN | SG_TCP_ACK, 0);
+	seg_init(&s, &r, 0, p->seq + 1, SG_TCP_SYN | SG_TCP_ACK, 0);
 	sg_synack_opts(&s.opts, &p->opts, known_opts(b), cap, px->cfg.default_wscale);
+	s.seq = sg_cookie_make(&px->keys, &p->tuple, p->seq, &p->opts, sg_cookie_told(&s.opts), NULL);
 	if (px->cfg.timestamps && p->opts.has_ts) {
 		s.opts.has_ts = true;
 		s.opts.tsval = cookie_tsval(px, p, now);
@@ -640,18 +643,56 @@ static int ct_create(struct sg_proxy *px, const struct sg_halfopen *e)
 	return px->io.ct_create(px->io.ctx, &n);
 }
 
+/* Checks the cookie of client ACK @p for client ISN @isn against each window
+ * scale its SYN-ACK may have told of backend @b (cookie_mac.h).  Returns
+ * SG_R_OK with @dec and @told set, or why it fails. */
+static enum sg_reason check_told(struct sg_proxy *px, const struct sg_pkt *p, uint32_t isn,
+				 const struct backend *b, struct sg_cookie_opts *dec, uint8_t *told)
+{
+	enum sg_reason r = SG_R_COOKIE_STALE;
+	uint8_t cand[2];
+	uint64_t slot;
+	unsigned i, n;
+
+	if (sg_cookie_check_slot(p->ack - 1, px->keys.slot, &slot) != 0)
+		return r;
+	n = sg_cookie_told_candidates(p->ack - 1, slot, known_opts(b), px->cfg.default_wscale, cand);
+	for (i = 0; i < n; i++) {
+		*told = cand[i];
+		r = sg_cookie_check(&px->keys, &p->tuple, isn, p->ack - 1, cand[i], dec);
+		if (r == SG_R_OK)
+			break;
+	}
+	return r;
+}
+
+/* check_told() with the record of @p's backend in @b (NULL: none); a record
+ * this proxy does not know is taken in from the fast path (XDP or another
+ * worker may have answered the SYN with its options) and tried too. */
+static enum sg_reason check_cookie(struct sg_proxy *px, const struct sg_pkt *p, uint32_t isn,
+				   struct backend **b, struct sg_cookie_opts *dec, uint8_t *told)
+{
+	enum sg_reason r = check_told(px, p, isn, *b, dec, told);
+
+	if (r != SG_R_COOKIE_MAC || (*b && (*b)->known))
+		return r;
+	*b = backend_of(px, p);
+	return *b && (*b)->known ? check_told(px, p, isn, *b, dec, told) : r;
+}
+
 static void on_client_ack(struct sg_proxy *px, const struct sg_pkt *p, uint64_t now,
 			  struct sg_action *a)
 {
-	struct backend *b;
+	struct backend *b = backend_find(px, p->tuple.family, p->tuple.daddr, p->tuple.dport);
 	struct sg_cookie_opts dec;
 	struct sg_halfopen *e;
 	struct sg_seg s;
 	enum sg_reason r;
+	uint8_t told;
 
-	r = sg_cookie_check(&px->keys, &p->tuple, p->seq - 1, p->ack - 1, &dec);
+	r = check_cookie(px, p, p->seq - 1, &b, &dec, &told);
 	if (r != SG_R_OK && p->payload_len == 0 &&
-	    sg_cookie_check(&px->keys, &p->tuple, p->seq, p->ack - 1, &dec) == SG_R_OK) {
+	    check_cookie(px, p, p->seq, &b, &dec, &told) == SG_R_OK) {
 		resend_synack(px, p, &dec, a);
 		return;
 	}
@@ -662,7 +703,6 @@ static void on_client_ack(struct sg_proxy *px, const struct sg_pkt *p, uint64_t 
 	}
 	px->c.cookies_valid++;
 	sg_adaptive_done(&px->ad, now / 1000);
-	b = backend_of(px, p);
 	e = halfopen_add(px, &p->tuple, now, &r);
 	if (!e) {
 		drop(px, a, r);
@@ -672,7 +712,7 @@ static void on_client_ack(struct sg_proxy *px, const struct sg_pkt *p, uint64_t 
 	e->cookie = p->ack - 1;
 	e->client_win = p->window;
 	e->opts = dec;
-	e->adv_wscale = dec.has_wscale ? adv_wscale(px, b) : 0;
+	e->adv_wscale = told == SG_COOKIE_TOLD_NONE ? 0 : told; /* what the client was told */
 	e->created_us = now;
 	e->last_syn_us = now;
 	e->ts = px->cfg.timestamps && p->opts.has_ts;

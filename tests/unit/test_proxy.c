@@ -772,7 +772,7 @@ static void fast_path_hooks(void **state)
 	k.period = 30;
 	k.slot = 1000000 / 30;
 	sg_proxy_set_keys(px, &k); /* the keys the fast path signed with */
-	cookie = sg_cookie_make(&k, &t, CLIENT_ISN, &client_opts, NULL);
+	cookie = sg_cookie_make(&k, &t, CLIENT_ISN, &client_opts, 9, NULL); /* it told 9 */
 	client_ack(px, &t, cookie, 1000001, &a);
 	assert_int_equal(a.verdict, SG_V_ACCEPT);
 	assert_int_equal(H.asked, 1);
@@ -1242,6 +1242,87 @@ static void answering_backend_not_evicted(void **state)
 	sg_proxy_free(px);
 }
 
+/* The backend at 203.0.113.2:80 answers a passed-through SYN of client port
+ * @cport with window scale @ws at @ms: syngate learns it. */
+static void backend_teaches(struct sg_proxy *px, uint16_t cport, uint8_t ws, uint64_t ms)
+{
+	struct sg_tuple t = client_tuple(0), r;
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_action a;
+	size_t n;
+
+	t.sport = cport;
+	r = sg_tuple_reverse(&t);
+	n = make(pkt, &r, BACKEND_ISN, 1, SG_TCP_SYN | SG_TCP_ACK, 65160,
+		 &(struct sg_tcpopts){.has_mss = true, .mss = 1460, .sack_ok = true,
+				      .has_wscale = true, .wscale = ws});
+	sg_proxy_packet(px, pkt, n, MS(ms), &a);
+	assert_int_equal(a.verdict, SG_V_ACCEPT);
+}
+
+/* The window scale of @cookie's SYN-ACK, the one @px gave for @t at @ms. */
+static uint8_t told_of(struct sg_proxy *px, const struct sg_tuple *t, uint64_t ms, uint32_t *cookie)
+{
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_action a;
+	struct sg_pkt p;
+	size_t n = make(pkt, t, CLIENT_ISN, 0, SG_TCP_SYN, 64240, &client_opts);
+
+	sg_proxy_packet(px, pkt, n, MS(ms), &a);
+	assert_int_equal(sg_pkt_parse(&p, a.out, a.len), SG_R_OK);
+	assert_true(p.opts.has_wscale);
+	*cookie = p.seq;
+	return p.opts.wscale;
+}
+
+/* The entry gets the window scale the client was told at SYN time, even when
+ * the learned record changes before the ACK: told 7 (default, unknown
+ * backend), the backend is learned (2), the ACK comes; told 2, relearned
+ * (9), the ACK comes.  wscale_mismatch counts the first (told 7, the backend
+ * scales by 2), not the second. */
+static void told_wscale_kept(void **state)
+{
+	struct sg_proxy *px = new_proxy(false);
+	struct sg_tuple t = client_tuple(0), r;
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_action a;
+	struct sg_pkt p;
+	uint32_t c1, c2;
+	size_t n;
+
+	(void)state;
+	t.sport = 3000;
+	assert_int_equal(told_of(px, &t, 1000000, &c1), 7);
+	backend_teaches(px, 2999, 2, 1000001);
+	client_ack(px, &t, c1, 1000002, &a);
+	assert_int_equal(a.verdict, SG_V_ACCEPT);
+	assert_int_equal(R.created.reply_wscale, 7);
+	r = sg_tuple_reverse(&t);
+	n = make(pkt, &r, BACKEND_ISN, CLIENT_ISN + 1, SG_TCP_SYN | SG_TCP_ACK, 65160,
+		 &(struct sg_tcpopts){.has_mss = true, .mss = 1460, .sack_ok = true,
+				      .has_wscale = true, .wscale = 2});
+	sg_proxy_packet(px, pkt, n, MS(1000003), &a);
+	assert_int_equal(sg_pkt_parse(&p, a.out, a.len), SG_R_OK);
+	assert_int_equal(p.window, 65160 >> 7); /* in the scale the client reads */
+	assert_int_equal(sg_proxy_counters(px)->wscale_mismatch, 1);
+
+	t.sport = 3001;
+	assert_int_equal(told_of(px, &t, 1000004, &c2), 2);
+	backend_teaches(px, 2998, 9, 1000005);
+	client_ack(px, &t, c2, 1000006, &a);
+	assert_int_equal(a.verdict, SG_V_ACCEPT);
+	assert_int_equal(R.created.reply_wscale, 2);
+	r = sg_tuple_reverse(&t);
+	n = make(pkt, &r, BACKEND_ISN, CLIENT_ISN + 1, SG_TCP_SYN | SG_TCP_ACK, 65160,
+		 &(struct sg_tcpopts){.has_mss = true, .mss = 1460, .sack_ok = true,
+				      .has_wscale = true, .wscale = 2});
+	sg_proxy_packet(px, pkt, n, MS(1000007), &a);
+	assert_int_equal(sg_proxy_counters(px)->proxied, 2);
+	assert_int_equal(sg_proxy_counters(px)->wscale_mismatch, 1);
+	assert_int_equal(sg_proxy_counters(px)->cookies_invalid, 0);
+	sg_proxy_free(px);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1267,6 +1348,7 @@ int main(void)
 		cmocka_unit_test(per_source_cap_v6),
 		cmocka_unit_test(dead_backend_does_not_lock_out),
 		cmocka_unit_test(answering_backend_not_evicted),
+		cmocka_unit_test(told_wscale_kept),
 		cmocka_unit_test(establish_error_resets_both),
 		cmocka_unit_test(lost_first_ack_recovers),
 		cmocka_unit_test(random_destinations_do_not_bypass),
