@@ -524,7 +524,6 @@ static struct sg_halfopen *halfopen_add(struct sg_proxy *px, const struct sg_tup
 	return e;
 }
 
-
 /* --- client SYN ---------------------------------------------------------- */
 
 /* Takes a learning token if there is one (LEARN_PROBE_BURST, one more a second). */
