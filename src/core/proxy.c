@@ -599,7 +599,7 @@ static void refuse(struct sg_proxy *px, const struct sg_pkt *p, enum sg_reason r
  * SYN-ACK goes out again, and the client answers it with a challenge ACK
  * (RFC 5961, seq = ISN + 1) that takes the normal path. */
 static void resend_synack(struct sg_proxy *px, const struct sg_pkt *p,
-			  const struct sg_cookie_opts *dec, struct sg_action *a)
+			  const struct sg_cookie_opts *dec, uint8_t told, struct sg_action *a)
 {
 	struct sg_tuple r = sg_tuple_reverse(&p->tuple);
 	struct sg_seg s;
@@ -608,8 +608,8 @@ static void resend_synack(struct sg_proxy *px, const struct sg_pkt *p,
 	s.opts.has_mss = true;
 	s.opts.mss = dec->mss;
 	s.opts.sack_ok = dec->sack_ok;
-	s.opts.has_wscale = dec->has_wscale;
-	s.opts.wscale = dec->wscale;
+	s.opts.has_wscale = told != SG_COOKIE_TOLD_NONE; /* what the first one told */
+	s.opts.wscale = told != SG_COOKIE_TOLD_NONE ? told : 0;
 	if (px->cfg.timestamps && p->opts.has_ts) {
 		s.opts.has_ts = true;
 		s.opts.tsval = p->opts.tsecr;
@@ -692,7 +692,7 @@ static void on_client_ack(struct sg_proxy *px, const struct sg_pkt *p, uint64_t 
 	r = check_cookie(px, p, p->seq - 1, &b, &dec, &told);
 	if (r != SG_R_OK && p->payload_len == 0 &&
 	    check_cookie(px, p, p->seq, &b, &dec, &told) == SG_R_OK) {
-		resend_synack(px, p, &dec, a);
+		resend_synack(px, p, &dec, told, a);
 		return;
 	}
 	if (r != SG_R_OK) {

@@ -1279,7 +1279,8 @@ static uint8_t told_of(struct sg_proxy *px, const struct sg_tuple *t, uint64_t m
  * the learned record changes before the ACK: told 7 (default, unknown
  * backend), the backend is learned (2), the ACK comes; told 2, relearned
  * (9), the ACK comes.  wscale_mismatch counts the first (told 7, the backend
- * scales by 2), not the second. */
+ * scales by 2), not the second.  A SYN-ACK sent again (zero-window probe)
+ * tells what the first one told. */
 static void told_wscale_kept(void **state)
 {
 	struct sg_proxy *px = new_proxy(false);
@@ -1294,6 +1295,11 @@ static void told_wscale_kept(void **state)
 	t.sport = 3000;
 	assert_int_equal(told_of(px, &t, 1000000, &c1), 7);
 	backend_teaches(px, 2999, 2, 1000001);
+	n = make(pkt, &t, CLIENT_ISN, c1 + 1, SG_TCP_ACK, 502, NULL); /* a zero-window probe */
+	sg_proxy_packet(px, pkt, n, MS(1000001), &a);
+	assert_int_equal(sg_pkt_parse(&p, a.out, a.len), SG_R_OK);
+	assert_int_equal(p.flags, SG_TCP_SYN | SG_TCP_ACK);
+	assert_int_equal(p.opts.wscale, 7); /* the SYN-ACK again, as first told */
 	client_ack(px, &t, c1, 1000002, &a);
 	assert_int_equal(a.verdict, SG_V_ACCEPT);
 	assert_int_equal(R.created.reply_wscale, 7);
