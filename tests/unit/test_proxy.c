@@ -1295,11 +1295,6 @@ static void told_wscale_kept(void **state)
 	t.sport = 3000;
 	assert_int_equal(told_of(px, &t, 1000000, &c1), 7);
 	backend_teaches(px, 2999, 2, 1000001);
-	n = make(pkt, &t, CLIENT_ISN, c1 + 1, SG_TCP_ACK, 502, NULL); /* a zero-window probe */
-	sg_proxy_packet(px, pkt, n, MS(1000001), &a);
-	assert_int_equal(sg_pkt_parse(&p, a.out, a.len), SG_R_OK);
-	assert_int_equal(p.flags, SG_TCP_SYN | SG_TCP_ACK);
-	assert_int_equal(p.opts.wscale, 7); /* the SYN-ACK again, as first told */
 	client_ack(px, &t, c1, 1000002, &a);
 	assert_int_equal(a.verdict, SG_V_ACCEPT);
 	assert_int_equal(R.created.reply_wscale, 7);
@@ -1315,6 +1310,11 @@ static void told_wscale_kept(void **state)
 	t.sport = 3001;
 	assert_int_equal(told_of(px, &t, 1000004, &c2), 2);
 	backend_teaches(px, 2998, 9, 1000005);
+	n = make(pkt, &t, CLIENT_ISN, c2 + 1, SG_TCP_ACK, 502, NULL); /* a zero-window probe */
+	sg_proxy_packet(px, pkt, n, MS(1000005), &a);
+	assert_int_equal(sg_pkt_parse(&p, a.out, a.len), SG_R_OK);
+	assert_int_equal(p.flags, SG_TCP_SYN | SG_TCP_ACK);
+	assert_int_equal(p.opts.wscale, 2); /* the SYN-ACK again, as first told */
 	client_ack(px, &t, c2, 1000006, &a);
 	assert_int_equal(a.verdict, SG_V_ACCEPT);
 	assert_int_equal(R.created.reply_wscale, 2);
