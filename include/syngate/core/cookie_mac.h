@@ -60,6 +60,7 @@ static inline unsigned sg_cookie_wscale_index(const uint8_t *tab, int has_wscale
 		i--;
 	return i;
 }
+
 /* --- the window scale told to the client -----------------------------------
  *
  * syngate's SYN-ACK tells the client a window scale: the backend's, learned
@@ -104,7 +105,8 @@ static inline void sg_cookie_told_changed(struct sg_backend_opts *b, uint8_t bef
 	b->told_since = slot;
 }
 
-/* Whether @cookie says its SYN offered window scaling (index 0: none). */
+/* Whether @cookie says its SYN offered window scaling (its wscale index,
+ * bits 5-7 as sg_cookie_low() puts them, is not 0: none). */
 static inline int sg_cookie_has_wscale(uint32_t cookie)
 {
 	return (cookie >> 5 & 7) != 0;
