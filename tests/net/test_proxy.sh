@@ -455,9 +455,9 @@ port_reuse() {
 
 # ------------------------------------------------------------------ (12) dead backend
 dead_backend() {
-    local n=64 i srcs='' rc secs fill_pid
+    local n=64 i srcs='' rc secs fill_pid log=$SG_TMP/syngate.D.$(date +%s%N).log
     stop_syngate
-    sg_syngate_start "$SG_TMP/syngate.D.$(date +%s%N).log" --ports "$PORTS" --install-rules \
+    sg_syngate_start "$log" --ports "$PORTS" --install-rules \
         --xdp off --control "$CTL" --learn no --table-size 256 --backend-timeout-ms 10000
     SGD_NAME=D
     for ((i = 1; i <= n; i++)); do
@@ -480,6 +480,8 @@ dead_backend() {
     sg_assert "(12) ... within 4 s (${secs}s; the backend timeout is 10 s)" \
         awk -v s="$secs" 'BEGIN { exit !(s < 4) }'
     sg_assert_ge "(12) entries of the dead port were evicted" "$(sg_delta d0 d2 drop_evicted)" 1
+    sleep 1.5 # the daemon's once-a-second watch
+    sg_assert "(12) the event log says so (event=backend_silent)" grep -q 'event=backend_silent' "$log"
     sg_wait_pid "$fill_pid" 20 || kill "$fill_pid" 2>/dev/null || true
     sg_log "(12) fill: $(tail -1 "$SG_TMP/fill.log")"
     for ((i = 1; i <= n; i++)); do
