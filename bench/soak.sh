@@ -33,7 +33,7 @@ SAMPLE=10
 RSS_SLACK_KB=${RSS_SLACK_KB:-1024} # growth tolerated after warm-up (allocator noise)
 
 sg_require_root
-sg_need ip iptables curl hping3 timeout awk "$SG_PYTHON" || exit
+sg_need ip iptables curl hping3 timeout taskset awk "$SG_PYTHON" || exit
 [ -x "$SYNGATE" ] || sg_die "syngate binary not found: $SYNGATE"
 sg_cleanup_on_exit
 sg_topo_up
