@@ -51,7 +51,7 @@ int main(int argc, char **argv)
 	do {
 		for (i = 0; i < 100000; i++, n++) {
 			tuple_for(&t, (uint32_t)n);
-			sink ^= sg_cookie_make(&k, &t, (uint32_t)n, &o, NULL);
+			sink ^= sg_cookie_make(&k, &t, (uint32_t)n, &o, 7, NULL);
 		}
 	} while ((el = now_s() - t0) < secs);
 	printf("cookie_make:  %.2f M/s  (%.1f ns each, %lu in %.2f s)\n", n / el / 1e6,
@@ -64,8 +64,8 @@ int main(int argc, char **argv)
 			uint32_t c;
 
 			tuple_for(&t, (uint32_t)n);
-			c = sg_cookie_make(&k, &t, (uint32_t)n, &o, NULL);
-			ok += sg_cookie_check(&k, &t, (uint32_t)n, c, &dec) == SG_R_OK;
+			c = sg_cookie_make(&k, &t, (uint32_t)n, &o, 7, NULL);
+			ok += sg_cookie_check(&k, &t, (uint32_t)n, c, 7, &dec) == SG_R_OK;
 		}
 	} while ((el = now_s() - t0) < secs);
 	printf("make+check:   %.2f M/s  (%.1f ns each, %lu valid of %lu)\n", n / el / 1e6,

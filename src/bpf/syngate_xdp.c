@@ -260,14 +260,30 @@ static __noinline int parse(struct xdp_md *ctx, struct seg *s)
 
 /* The cookie for SYN @s with the keys of @ctl (sg_cookie_make()).
  * Verifier workaround: not inlined, for the stack as parse(). */
-static __noinline __u32 cookie(const struct sg_xdp_ctl *ctl, const struct seg *s)
+static __noinline __u32 cookie(const struct sg_xdp_ctl *ctl, const struct seg *s, __u8 told)
 {
 	struct sg_cookie_mac_input in;
 	__u64 slot = ctl->slot;
 	__u32 low = sg_cookie_low(slot, s->t.family, &s->o);
 
-	sg_cookie_mac_input_of(&in, &s->t, s->seq, slot, low);
-	return sg_cookie_join(sg_cookie_mac50((const __u8 *)&in, ctl->secret[slot & 1]), low);
+	sg_cookie_mac_input_of(&in, &s->t, s->seq, slot, low, told);
+	return sg_cookie_join(sg_cookie_mac_xxh3((const __u8 *)&in, ctl->secret[slot & 1]), low);
+}
+
+/* The learned options of map value @xb in @b; NULL when @xb is (unknown backend). */
+static __always_inline const struct sg_backend_opts *
+backend_opts(const struct sg_xdp_backend *xb, struct sg_backend_opts *b)
+{
+	if (!xb)
+		return NULL;
+	b->mss = xb->mss;
+	b->has_wscale = xb->has_wscale;
+	b->wscale = xb->wscale;
+	b->sack_ok = xb->sack_ok;
+	b->told_before = xb->told_before;
+	b->told_changed = xb->told_changed;
+	b->told_since = xb->told_since;
+	return b;
 }
 
 /* Fills the SYN-ACK's TCP header for @s; returns its length (24, 28 or 32).
@@ -279,17 +295,11 @@ static __always_inline __u32 synack_tcp(struct synack_tcp *t, const struct sg_xd
 	struct sg_tcpopts o;
 	__u32 n = 4;
 
-	if (xb) {
-		b.mss = xb->mss;
-		b.has_wscale = xb->has_wscale;
-		b.wscale = xb->wscale;
-		b.sack_ok = xb->sack_ok;
-	}
-	sg_synack_opts(&o, &s->o, xb ? &b : NULL,
+	sg_synack_opts(&o, &s->o, backend_opts(xb, &b),
 		       s->t.family == SG_AF_INET6 ? ctl->mss6 : ctl->mss4, ctl->default_wscale);
 	t->h.source = bpf_htons(s->t.dport);
 	t->h.dest = bpf_htons(s->t.sport);
-	t->h.seq = bpf_htonl(cookie(ctl, s));
+	t->h.seq = bpf_htonl(cookie(ctl, s, sg_cookie_told(&o)));
 	t->h.ack_seq = bpf_htonl(s->seq + 1);
 	t->h.syn = 1;
 	t->h.ack = 1;
@@ -462,21 +472,41 @@ static __noinline int ct_known(struct xdp_md *ctx, const struct sg_tuple *t)
 }
 
 /* sg_cookie_check() in the program: whether @c is a cookie issued for tuple
- * @t and client ISN @isn in the current or the previous slot.  Returns 0, or
- * the counter of the reason it fails.
+ * @t and client ISN @isn in the current or the previous slot, by a SYN-ACK
+ * that told one of the window scales it may have told of backend @b (NULL:
+ * unknown; cookie_mac.h).  Returns 0, or the counter of the reason it fails.
  * Verifier workaround: not inlined, for the stack as parse(). */
 static __noinline int cookie_check(const struct sg_xdp_ctl *ctl, const struct sg_tuple *t,
-				   __u32 isn, __u32 c)
+				   __u32 isn, __u32 c, const struct sg_backend_opts *b)
 {
 	struct sg_cookie_mac_input in;
 	uint64_t slot;
+	__u8 told[2];
+	unsigned n;
 
 	if (sg_cookie_check_slot(c, ctl->slot, &slot) != 0)
 		return SG_XDP_DROP_COOKIE_STALE;
-	sg_cookie_mac_input_of(&in, t, isn, slot, c & 0xff);
-	if (!sg_cookie_mac_matches(c, sg_cookie_mac50((const __u8 *)&in, ctl->secret[slot & 1])))
+	n = sg_cookie_told_candidates(c, slot, b, ctl->default_wscale, told);
+	sg_cookie_mac_input_of(&in, t, isn, slot, c & 0xff, told[0]);
+	if (sg_cookie_mac_matches(c, sg_cookie_mac_xxh3((const __u8 *)&in, ctl->secret[slot & 1])))
+		return 0;
+	if (n < 2)
 		return SG_XDP_DROP_COOKIE_MAC;
-	return 0;
+	in.told = told[1];
+	if (sg_cookie_mac_matches(c, sg_cookie_mac_xxh3((const __u8 *)&in, ctl->secret[slot & 1])))
+		return 0;
+	return SG_XDP_DROP_COOKIE_MAC;
+}
+
+/* The map value of the backend @t (client -> server) goes to, or NULL. */
+static __always_inline const struct sg_xdp_backend *backend_of(const struct sg_tuple *t)
+{
+	struct sg_xdp_bkey bk = {};
+
+	bk.family = t->family;
+	bk.port = t->dport;
+	__builtin_memcpy(bk.addr, t->daddr, 16);
+	return bpf_map_lookup_elem(&sg_backends, &bk);
 }
 
 /* A client ACK to a protected port.  While cookies are engaged, one without a
@@ -486,13 +516,16 @@ static __noinline int cookie_check(const struct sg_xdp_ctl *ctl, const struct sg
 static __always_inline int on_ack(struct xdp_md *ctx, const struct sg_xdp_ctl *ctl,
 				  const struct seg *s)
 {
+	struct sg_backend_opts bo;
+	const struct sg_backend_opts *b;
 	int r;
 
 	if (!ctl->engaged || !ctl->drop_acks || ct_known(ctx, &s->t))
 		return XDP_PASS;
 	count(SG_XDP_ACK, 0);
-	r = cookie_check(ctl, &s->t, s->seq - 1, s->ack - 1);
-	if (r && !s->payload && cookie_check(ctl, &s->t, s->seq, s->ack - 1) == 0)
+	b = backend_opts(backend_of(&s->t), &bo);
+	r = cookie_check(ctl, &s->t, s->seq - 1, s->ack - 1, b);
+	if (r && !s->payload && cookie_check(ctl, &s->t, s->seq, s->ack - 1, b) == 0)
 		r = 0; /* the daemon sends the SYN-ACK again (resend_synack()) */
 	if (r)
 		return count((__u32)r, XDP_DROP);
@@ -503,7 +536,6 @@ SEC("xdp")
 int syngate_xdp(struct xdp_md *ctx)
 {
 	struct seg s = {};
-	struct sg_xdp_bkey bk = {};
 	const struct sg_xdp_backend *b;
 	const struct sg_xdp_ctl *ctl;
 	__u32 k = 0, *cur;
@@ -535,10 +567,7 @@ int syngate_xdp(struct xdp_md *ctx)
 	 * up too (ctnetlink) and passes it through. */
 	if (ct_known(ctx, &s.t))
 		return count(SG_XDP_PASS_CT, XDP_PASS);
-	bk.family = s.t.family;
-	bk.port = s.t.dport;
-	__builtin_memcpy(bk.addr, s.t.daddr, 16);
-	b = bpf_map_lookup_elem(&sg_backends, &bk);
+	b = backend_of(&s.t);
 	if (!b && ctl->learn_first && learn_turn())
 		return count(SG_XDP_PASS_LEARN, XDP_PASS);
 	r = reply(ctx, ctl, &s, b);

@@ -22,11 +22,11 @@ _Static_assert(sizeof(struct sg_cookie_mac_input) == SG_COOKIE_MAC_INPUT_LEN,
 	       "the XDP program hashes exactly this many bytes");
 
 uint64_t sg_cookie_mac(const uint8_t *secret, const struct sg_tuple *t, uint32_t client_isn,
-		       uint64_t slot, uint8_t low_bits)
+		       uint64_t slot, uint8_t low_bits, uint8_t told)
 {
 	struct sg_cookie_mac_input in;
 
-	sg_cookie_mac_input_of(&in, t, client_isn, slot, low_bits);
+	sg_cookie_mac_input_of(&in, t, client_isn, slot, low_bits, told);
 	return XXH3_64bits_withSecret(&in, sizeof(in), secret, SG_COOKIE_SECRET_LEN);
 }
 
@@ -71,12 +71,12 @@ static void decode_low(uint8_t family, uint32_t c, struct sg_cookie_opts *out)
 }
 
 uint32_t sg_cookie_make(const struct sg_cookie_keys *k, const struct sg_tuple *t,
-			uint32_t client_isn, const struct sg_tcpopts *o,
+			uint32_t client_isn, const struct sg_tcpopts *o, uint8_t told,
 			struct sg_cookie_opts *enc)
 {
 	uint32_t low = sg_cookie_low(k->slot, t->family, o);
 	uint64_t mac = sg_cookie_mac(k->secret[k->slot & 1], t, client_isn, k->slot,
-				     (uint8_t)low);
+				     (uint8_t)low, told);
 
 	if (enc)
 		decode_low(t->family, low, enc);
@@ -84,14 +84,15 @@ uint32_t sg_cookie_make(const struct sg_cookie_keys *k, const struct sg_tuple *t
 }
 
 enum sg_reason sg_cookie_check(const struct sg_cookie_keys *k, const struct sg_tuple *t,
-			       uint32_t client_isn, uint32_t cookie, struct sg_cookie_opts *out)
+			       uint32_t client_isn, uint32_t cookie, uint8_t told,
+			       struct sg_cookie_opts *out)
 {
 	uint8_t low = (uint8_t)(cookie & COOKIE_LOW_MASK);
 	uint64_t slot;
 
 	if (sg_cookie_check_slot(cookie, k->slot, &slot) != 0)
 		return SG_R_COOKIE_STALE;
-	if (!sg_cookie_mac_matches(cookie, sg_cookie_mac(k->secret[slot & 1], t, client_isn, slot, low)))
+	if (!sg_cookie_mac_matches(cookie, sg_cookie_mac(k->secret[slot & 1], t, client_isn, slot, low, told)))
 		return SG_R_COOKIE_MAC;
 	decode_low(t->family, cookie, out);
 	return SG_R_OK;

@@ -7,9 +7,12 @@
 #include <xxhash.h>
 
 #include "syngate/core/bucket.h"
+#include "syngate/core/cookie_mac.h"
 #include "syngate/core/proxy.h"
 
 #define SRC_SLOTS 65536 /* per-source half-open counters (hashed; power of 2) */
+#define DST_SLOTS 16384 /* per-destination records (hashed; power of 2) */
+#define EVICT_VISITS 64 /* table slots looked at for a victim when the table is full */
 #define LEARN_SLOTS 1024 /* learned backends: 256 sets of LEARN_WAYS */
 #define LEARN_WAYS 4
 #define LEARN_PROBE_US 1000000 /* a learning pass-through SYN a second, in all */
@@ -27,6 +30,16 @@ struct backend {
 	struct sg_backend_opts o;
 };
 
+/* What syngate saw of one destination (backend address and port): the
+ * half-open entries waiting on it, its last answer, and the last time one of
+ * its entries was given up unanswered (timed out or evicted).  Hashed
+ * (keyed): colliding destinations share a record. */
+struct dst {
+	uint32_t pending;
+	uint64_t answered_us; /* its last SYN-ACK or RST */
+	uint64_t silent_us;   /* an entry of it given up with no answer since it was made */
+};
+
 struct sg_proxy {
 	struct sg_proxy_config cfg;
 	struct sg_proxy_io io;
@@ -35,6 +48,7 @@ struct sg_proxy {
 	struct sg_counters c;
 	struct backend learned[LEARN_SLOTS];
 	uint16_t *src_count; /* SRC_SLOTS: half-open entries per (hashed) client address */
+	struct dst *dst;     /* DST_SLOTS */
 	uint64_t seed;
 	uint64_t now_us;	   /* for the tick callback */
 	uint64_t slot_cookies[2]; /* cookies issued in the slot of each parity */
@@ -73,10 +87,12 @@ struct sg_proxy *sg_proxy_new(const struct sg_proxy_config *c, const struct sg_p
 	px->io = *io;
 	memcpy(&px->seed, random + 2 * SG_COOKIE_SECRET_LEN, sizeof(px->seed));
 	px->table = sg_table_new(c->table_max, px->seed);
-	px->src_count = calloc(SRC_SLOTS, sizeof(*px->src_count));
-	if (!px->table || !px->src_count) {
+	px->src_count = sg_alloc_resident(SRC_SLOTS, sizeof(*px->src_count));
+	px->dst = sg_alloc_resident(DST_SLOTS, sizeof(*px->dst));
+	if (!px->table || !px->src_count || !px->dst) {
 		sg_table_free(px->table);
 		free(px->src_count);
+		free(px->dst);
 		free(px);
 		return NULL;
 	}
@@ -94,6 +110,7 @@ void sg_proxy_free(struct sg_proxy *px)
 		return;
 	sg_table_free(px->table);
 	free(px->src_count);
+	free(px->dst);
 	free(px);
 }
 
@@ -159,6 +176,12 @@ static struct backend *backend_claim(struct sg_proxy *px, uint8_t family, const 
 	return b;
 }
 
+/* The learned options of @b, or NULL while they are unknown. */
+static const struct sg_backend_opts *known_opts(const struct backend *b)
+{
+	return b && b->known ? &b->o : NULL;
+}
+
 /* Records the options of a backend SYN-ACK @p (backend -> client).  A backend
  * leaves wscale and SACK-permitted out of its SYN-ACK when the SYN did not
  * offer them (flood SYNs offer nothing, and the backend retransmits its
@@ -170,9 +193,11 @@ static void learn(struct sg_proxy *px, const struct sg_pkt *p)
 {
 	struct backend *b = backend_claim(px, p->tuple.family, p->tuple.saddr, p->tuple.sport);
 	uint16_t floor = p->tuple.family == AF_INET6 ? 1220 : 536;
+	uint8_t told;
 
 	if (!b)
 		return;
+	told = sg_cookie_told_for(known_opts(b), px->cfg.default_wscale);
 	if (p->opts.has_wscale || !b->known) {
 		b->o.has_wscale = p->opts.has_wscale;
 		b->o.wscale = p->opts.wscale;
@@ -181,6 +206,7 @@ static void learn(struct sg_proxy *px, const struct sg_pkt *p)
 		b->o.sack_ok = p->opts.sack_ok;
 	b->known = true;
 	b->o.mss = p->opts.has_mss && p->opts.mss >= floor ? p->opts.mss : floor;
+	sg_cookie_told_changed(&b->o, told, px->cfg.default_wscale, px->keys.slot);
 	px->c.learned++;
 	if (px->io.learned)
 		px->io.learned(px->io.ctx, &p->tuple, &b->o);
@@ -201,6 +227,10 @@ static struct backend *backend_of(struct sg_proxy *px, const struct sg_pkt *p)
 		return NULL;
 	b->known = true;
 	b->o = o;
+	/* this proxy told default-wscale until now */
+	if (!o.told_changed)
+		sg_cookie_told_changed(&b->o, sg_cookie_told_for(NULL, px->cfg.default_wscale),
+				       px->cfg.default_wscale, px->keys.slot);
 	return b;
 }
 
@@ -226,56 +256,6 @@ static bool tuple_tracked(struct sg_proxy *px, const struct sg_tuple *t)
 	if (r < 0)
 		px->c.ct_lookup_errors++;
 	return r > 0;
-}
-
-/* --- per-source share of the half-open table ----------------------------- */
-
-/* One client completing cookies towards silent destinations could otherwise
- * fill the whole table for backend-timeout-ms and lock everyone else out.
- * A source is an IPv4 address or an IPv6 /64 (one host picks any address of
- * its /64: 65 addresses of one /64 filled the table when the key was the
- * address), and its share is per protected port, so a client stuck on a dead
- * port keeps its share of a healthy one.  Counters are hashed (keyed):
- * colliding keys share one. */
-static uint16_t *src_counter(struct sg_proxy *px, const struct sg_tuple *t)
-{
-	uint8_t key[10];
-	size_t n = t->family == AF_INET6 ? 8 : 4;
-
-	memcpy(key, t->saddr, n);
-	memcpy(key + n, &t->dport, 2);
-	return &px->src_count[XXH3_64bits_withSeed(key, n + 2, px->seed ^ 0x736f75726365ull) &
-			      (SRC_SLOTS - 1)];
-}
-
-/* Inserts the half-open entry of @t, or returns NULL and the reason. */
-static struct sg_halfopen *halfopen_add(struct sg_proxy *px, const struct sg_tuple *t,
-					enum sg_reason *why)
-{
-	uint16_t *n = src_counter(px, t);
-	struct sg_halfopen *e;
-
-	if (px->cfg.per_source_max && *n >= px->cfg.per_source_max) {
-		*why = SG_R_SOURCE_LIMIT;
-		return NULL;
-	}
-	e = sg_table_insert(px->table, t);
-	if (!e) {
-		*why = SG_R_TABLE_FULL;
-		return NULL;
-	}
-	if (*n < UINT16_MAX)
-		(*n)++;
-	return e;
-}
-
-static void halfopen_remove(struct sg_proxy *px, struct sg_halfopen *e)
-{
-	uint16_t *n = src_counter(px, &e->tuple);
-
-	if (*n)
-		(*n)--;
-	sg_table_remove(px->table, e);
 }
 
 /* --- segment builders ---------------------------------------------------- */
@@ -379,6 +359,171 @@ static void reflect(struct sg_proxy *px, struct sg_action *a)
 	a->len = 0;
 }
 
+/* --- per-source share of the half-open table ----------------------------- */
+
+/* One client completing cookies towards silent destinations could otherwise
+ * fill the whole table for backend-timeout-ms and lock everyone else out.
+ * A source is an IPv4 address or an IPv6 /64 (one host picks any address of
+ * its /64: 65 addresses of one /64 filled the table when the key was the
+ * address), and its share is per protected port, so a client stuck on a dead
+ * port keeps its share of a healthy one.  Counters are hashed (keyed):
+ * colliding keys share one. */
+static uint16_t *src_counter(struct sg_proxy *px, const struct sg_tuple *t)
+{
+	uint8_t key[10];
+	size_t n = t->family == AF_INET6 ? 8 : 4;
+
+	memcpy(key, t->saddr, n);
+	memcpy(key + n, &t->dport, 2);
+	return &px->src_count[XXH3_64bits_withSeed(key, n + 2, px->seed ^ 0x736f75726365ull) &
+			      (SRC_SLOTS - 1)];
+}
+
+/* --- destinations that stop answering ------------------------------------ */
+
+/* Real clients (their cookies verify) whose backend never answers hold
+ * half-open entries until backend-timeout-ms: in a fault run 3,000 of them,
+ * from as many sources, towards one dead port filled the table and refused
+ * every client of every healthy port for 7.5 s.  So:
+ *  - when the table is full, a new entry takes the place of the oldest one
+ *    (of EVICT_VISITS slots looked at) that has waited syn-rto-ms with no
+ *    answer from its destination since it was made: its client gets a RST
+ *    (drop_evicted).  A healthy backend answers within an RTO, so its
+ *    entries are never the victims; only a table full of such entries still
+ *    refuses (drop_table_full);
+ *  - a destination one of whose entries was given up unanswered (timed out
+ *    or evicted) is silent until it answers anything (a SYN-ACK or RST, to
+ *    any client): its entries expire after 2 x syn-rto-ms, it may hold at
+ *    most 1/8 of the table (drop_backend_silent), and its new entries do
+ *    not evict. */
+static struct dst *dst_of(struct sg_proxy *px, uint8_t family, const uint8_t *addr,
+			  uint16_t port)
+{
+	uint8_t key[18];
+	size_t n = sg_addr_len(family);
+
+	memcpy(key, addr, n);
+	memcpy(key + n, &port, 2);
+	return &px->dst[XXH3_64bits_withSeed(key, n + 2, px->seed ^ 0x64657374ull) &
+			(DST_SLOTS - 1)];
+}
+
+/* The destination of the half-open entry (or client tuple) @t. */
+static struct dst *dst_to(struct sg_proxy *px, const struct sg_tuple *t)
+{
+	return dst_of(px, t->family, t->daddr, t->dport);
+}
+
+static bool dst_silent(const struct dst *d)
+{
+	return d->silent_us > d->answered_us;
+}
+
+/* @e's destination has not answered since @e was made. */
+static bool unanswered(struct sg_proxy *px, const struct sg_halfopen *e)
+{
+	return dst_to(px, &e->tuple)->answered_us < e->created_us;
+}
+
+/* How long @e waits for its backend. */
+static uint64_t entry_timeout_us(struct sg_proxy *px, const struct sg_halfopen *e)
+{
+	uint64_t t = (uint64_t)px->cfg.backend_timeout_ms * 1000;
+	uint64_t quick = (uint64_t)px->cfg.syn_rto_ms * 2000;
+
+	return dst_silent(dst_to(px, &e->tuple)) && quick < t ? quick : t;
+}
+
+static void halfopen_remove(struct sg_proxy *px, struct sg_halfopen *e)
+{
+	uint16_t *n = src_counter(px, &e->tuple);
+	struct dst *d = dst_to(px, &e->tuple);
+
+	if (*n)
+		(*n)--;
+	if (d->pending)
+		d->pending--;
+	sg_table_remove(px->table, e);
+}
+
+/* Gives @e up at @now for reason @r: conntrack entry deleted, client reset. */
+static void give_up(struct sg_proxy *px, struct sg_halfopen *e, uint64_t now, enum sg_reason r)
+{
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_seg s;
+	size_t n;
+
+	if (unanswered(px, e))
+		dst_to(px, &e->tuple)->silent_us = now;
+	px->io.ct_delete(px->io.ctx, &e->tuple);
+	client_rst(&s, e);
+	n = sg_pkt_build(pkt, sizeof(pkt), &s);
+	if (px->io.send(px->io.ctx, pkt, n) == 0)
+		px->c.rst_sent++;
+	px->c.drops[r]++;
+	halfopen_remove(px, e);
+}
+
+struct victim {
+	struct sg_proxy *px;
+	struct sg_halfopen *e;
+};
+
+static bool victim_visit(void *ctx, struct sg_halfopen *e)
+{
+	struct victim *v = ctx;
+	struct sg_proxy *px = v->px;
+
+	if (px->now_us - e->created_us >= (uint64_t)px->cfg.syn_rto_ms * 1000 &&
+	    unanswered(px, e) && (!v->e || e->created_us < v->e->created_us))
+		v->e = e;
+	return false;
+}
+
+/* Evicts the oldest entry of EVICT_VISITS slots that has waited an RTO
+ * unanswered.  Returns whether one was. */
+static bool evict_one(struct sg_proxy *px, uint64_t now)
+{
+	struct victim v = {.px = px};
+
+	px->now_us = now;
+	sg_table_scan(px->table, EVICT_VISITS, victim_visit, &v);
+	if (!v.e)
+		return false;
+	give_up(px, v.e, now, SG_R_EVICTED);
+	return true;
+}
+
+/* Inserts the half-open entry of @t at @now, or returns NULL and the reason. */
+static struct sg_halfopen *halfopen_add(struct sg_proxy *px, const struct sg_tuple *t,
+					uint64_t now, enum sg_reason *why)
+{
+	uint16_t *n = src_counter(px, t);
+	struct dst *d = dst_to(px, t);
+	uint32_t share = px->cfg.table_max / 8 ? px->cfg.table_max / 8 : 1;
+	struct sg_halfopen *e;
+
+	if (px->cfg.per_source_max && *n >= px->cfg.per_source_max) {
+		*why = SG_R_SOURCE_LIMIT;
+		return NULL;
+	}
+	if (dst_silent(d) && d->pending >= share) {
+		*why = SG_R_BACKEND_SILENT;
+		return NULL;
+	}
+	e = sg_table_insert(px->table, t);
+	if (!e && !dst_silent(d) && evict_one(px, now))
+		e = sg_table_insert(px->table, t);
+	if (!e) {
+		*why = SG_R_TABLE_FULL;
+		return NULL;
+	}
+	if (*n < UINT16_MAX)
+		(*n)++;
+	d->pending++;
+	return e;
+}
+
 /* --- client SYN ---------------------------------------------------------- */
 
 /* Takes a learning token if there is one (LEARN_PROBE_BURST, one more a second). */
@@ -386,17 +531,6 @@ static bool probe_take(struct sg_proxy *px, uint64_t now)
 {
 	return sg_bucket_take(&px->probe_at, &px->probe_tokens, now, LEARN_PROBE_US,
 			      LEARN_PROBE_BURST);
-}
-
-/* The learned options of @b, or NULL while they are unknown. */
-static const struct sg_backend_opts *known_opts(const struct backend *b)
-{
-	return b && b->known ? &b->o : NULL;
-}
-
-static uint8_t adv_wscale(const struct sg_proxy *px, const struct backend *b)
-{
-	return sg_synack_wscale(known_opts(b), px->cfg.default_wscale);
 }
 
 static void on_syn(struct sg_proxy *px, const struct sg_pkt *p, uint64_t now, struct sg_action *a)
@@ -423,9 +557,9 @@ static void on_syn(struct sg_proxy *px, const struct sg_pkt *p, uint64_t now, st
 	if (px->cfg.learn_first && !(b && b->known) && probe_take(px, now) &&
 	    backend_claim(px, p->tuple.family, p->tuple.daddr, p->tuple.dport))
 		goto pass;
-	seg_init(&s, &r, sg_cookie_make(&px->keys, &p->tuple, p->seq, &p->opts, NULL), p->seq + 1,
-		 SG_TCP_SYN | SG_TCP_ACK, 0);
+	seg_init(&s, &r, 0, p->seq + 1, SG_TCP_SYN | SG_TCP_ACK, 0);
 	sg_synack_opts(&s.opts, &p->opts, known_opts(b), cap, px->cfg.default_wscale);
+	s.seq = sg_cookie_make(&px->keys, &p->tuple, p->seq, &p->opts, sg_cookie_told(&s.opts), NULL);
 	if (px->cfg.timestamps && p->opts.has_ts) {
 		s.opts.has_ts = true;
 		s.opts.tsval = cookie_tsval(px, p, now);
@@ -465,7 +599,7 @@ static void refuse(struct sg_proxy *px, const struct sg_pkt *p, enum sg_reason r
  * SYN-ACK goes out again, and the client answers it with a challenge ACK
  * (RFC 5961, seq = ISN + 1) that takes the normal path. */
 static void resend_synack(struct sg_proxy *px, const struct sg_pkt *p,
-			  const struct sg_cookie_opts *dec, struct sg_action *a)
+			  const struct sg_cookie_opts *dec, uint8_t told, struct sg_action *a)
 {
 	struct sg_tuple r = sg_tuple_reverse(&p->tuple);
 	struct sg_seg s;
@@ -474,8 +608,8 @@ static void resend_synack(struct sg_proxy *px, const struct sg_pkt *p,
 	s.opts.has_mss = true;
 	s.opts.mss = dec->mss;
 	s.opts.sack_ok = dec->sack_ok;
-	s.opts.has_wscale = dec->has_wscale;
-	s.opts.wscale = dec->wscale;
+	s.opts.has_wscale = told != SG_COOKIE_TOLD_NONE; /* what the first one told */
+	s.opts.wscale = told != SG_COOKIE_TOLD_NONE ? told : 0;
 	if (px->cfg.timestamps && p->opts.has_ts) {
 		s.opts.has_ts = true;
 		s.opts.tsval = p->opts.tsecr;
@@ -508,19 +642,57 @@ static int ct_create(struct sg_proxy *px, const struct sg_halfopen *e)
 	return px->io.ct_create(px->io.ctx, &n);
 }
 
+/* Checks the cookie of client ACK @p for client ISN @isn against each window
+ * scale its SYN-ACK may have told of backend @b (cookie_mac.h).  Returns
+ * SG_R_OK with @dec and @told set, or why it fails. */
+static enum sg_reason check_told(struct sg_proxy *px, const struct sg_pkt *p, uint32_t isn,
+				 const struct backend *b, struct sg_cookie_opts *dec, uint8_t *told)
+{
+	enum sg_reason r = SG_R_COOKIE_STALE;
+	uint8_t cand[2];
+	uint64_t slot;
+	unsigned i, n;
+
+	if (sg_cookie_check_slot(p->ack - 1, px->keys.slot, &slot) != 0)
+		return r;
+	n = sg_cookie_told_candidates(p->ack - 1, slot, known_opts(b), px->cfg.default_wscale, cand);
+	for (i = 0; i < n; i++) {
+		*told = cand[i];
+		r = sg_cookie_check(&px->keys, &p->tuple, isn, p->ack - 1, cand[i], dec);
+		if (r == SG_R_OK)
+			break;
+	}
+	return r;
+}
+
+/* check_told() with the record of @p's backend in @b (NULL: none); a record
+ * this proxy does not know is taken in from the fast path (XDP or another
+ * worker may have answered the SYN with its options) and tried too. */
+static enum sg_reason check_cookie(struct sg_proxy *px, const struct sg_pkt *p, uint32_t isn,
+				   struct backend **b, struct sg_cookie_opts *dec, uint8_t *told)
+{
+	enum sg_reason r = check_told(px, p, isn, *b, dec, told);
+
+	if (r != SG_R_COOKIE_MAC || (*b && (*b)->known))
+		return r;
+	*b = backend_of(px, p);
+	return *b && (*b)->known ? check_told(px, p, isn, *b, dec, told) : r;
+}
+
 static void on_client_ack(struct sg_proxy *px, const struct sg_pkt *p, uint64_t now,
 			  struct sg_action *a)
 {
-	struct backend *b;
+	struct backend *b = backend_find(px, p->tuple.family, p->tuple.daddr, p->tuple.dport);
 	struct sg_cookie_opts dec;
 	struct sg_halfopen *e;
 	struct sg_seg s;
 	enum sg_reason r;
+	uint8_t told;
 
-	r = sg_cookie_check(&px->keys, &p->tuple, p->seq - 1, p->ack - 1, &dec);
+	r = check_cookie(px, p, p->seq - 1, &b, &dec, &told);
 	if (r != SG_R_OK && p->payload_len == 0 &&
-	    sg_cookie_check(&px->keys, &p->tuple, p->seq, p->ack - 1, &dec) == SG_R_OK) {
-		resend_synack(px, p, &dec, a);
+	    check_cookie(px, p, p->seq, &b, &dec, &told) == SG_R_OK) {
+		resend_synack(px, p, &dec, told, a);
 		return;
 	}
 	if (r != SG_R_OK) {
@@ -530,8 +702,7 @@ static void on_client_ack(struct sg_proxy *px, const struct sg_pkt *p, uint64_t 
 	}
 	px->c.cookies_valid++;
 	sg_adaptive_done(&px->ad, now / 1000);
-	b = backend_of(px, p);
-	e = halfopen_add(px, &p->tuple, &r);
+	e = halfopen_add(px, &p->tuple, now, &r);
 	if (!e) {
 		drop(px, a, r);
 		return;
@@ -540,7 +711,7 @@ static void on_client_ack(struct sg_proxy *px, const struct sg_pkt *p, uint64_t 
 	e->cookie = p->ack - 1;
 	e->client_win = p->window;
 	e->opts = dec;
-	e->adv_wscale = dec.has_wscale ? adv_wscale(px, b) : 0;
+	e->adv_wscale = told == SG_COOKIE_TOLD_NONE ? 0 : told; /* what the client was told */
 	e->created_us = now;
 	e->last_syn_us = now;
 	e->ts = px->cfg.timestamps && p->opts.has_ts;
@@ -604,6 +775,7 @@ static void on_backend_synack(struct sg_proxy *px, struct sg_halfopen *e, const 
 		drop(px, a, SG_R_UNEXPECTED);
 		return;
 	}
+	dst_to(px, &e->tuple)->answered_us = now;
 	learn(px, p);
 	if (e->opts.has_wscale && (p->opts.has_wscale ? p->opts.wscale : 0) != e->adv_wscale)
 		px->c.wscale_mismatch++;
@@ -641,10 +813,12 @@ static void on_backend_synack(struct sg_proxy *px, struct sg_halfopen *e, const 
 	halfopen_remove(px, e);
 }
 
-static void on_backend_rst(struct sg_proxy *px, struct sg_halfopen *e, struct sg_action *a)
+static void on_backend_rst(struct sg_proxy *px, struct sg_halfopen *e, uint64_t now,
+			   struct sg_action *a)
 {
 	struct sg_seg s;
 
+	dst_to(px, &e->tuple)->answered_us = now;
 	client_rst(&s, e);
 	px->io.ct_delete(px->io.ctx, &e->tuple);
 	halfopen_remove(px, e);
@@ -671,7 +845,7 @@ static void on_backend(struct sg_proxy *px, struct sg_halfopen *e, const struct 
 	if ((p->flags & (SG_TCP_SYN | SG_TCP_ACK)) == (SG_TCP_SYN | SG_TCP_ACK))
 		on_backend_synack(px, e, p, now, a);
 	else if (backend_refused(e, p))
-		on_backend_rst(px, e, a);
+		on_backend_rst(px, e, now, a);
 	else
 		drop(px, a, SG_R_UNEXPECTED);
 }
@@ -787,6 +961,7 @@ void sg_proxy_packet_ct(struct sg_proxy *px, const uint8_t *data, size_t len, bo
 		on_backend(px, e, &p, now_us, a);
 		break;
 	case SG_PK_PASSED_SYNACK:
+		dst_of(px, p.tuple.family, p.tuple.saddr, p.tuple.sport)->answered_us = now_us;
 		learn(px, &p);
 		a->verdict = SG_V_ACCEPT;
 		break;
@@ -811,14 +986,8 @@ static bool expire_one(void *ctx, struct sg_halfopen *e)
 	struct sg_seg s;
 	size_t n;
 
-	if (px->now_us - e->created_us >= (uint64_t)px->cfg.backend_timeout_ms * 1000) {
-		px->io.ct_delete(px->io.ctx, &e->tuple);
-		client_rst(&s, e);
-		n = sg_pkt_build(pkt, sizeof(pkt), &s);
-		if (px->io.send(px->io.ctx, pkt, n) == 0)
-			px->c.rst_sent++;
-		px->c.drops[SG_R_BACKEND_TIMEOUT]++;
-		halfopen_remove(px, e);
+	if (px->now_us - e->created_us >= entry_timeout_us(px, e)) {
+		give_up(px, e, px->now_us, SG_R_BACKEND_TIMEOUT);
 		return true;
 	}
 	if (px->now_us - e->last_syn_us >= ((uint64_t)px->cfg.syn_rto_ms * 1000 << e->retries)) {

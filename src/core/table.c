@@ -6,6 +6,7 @@
 #include <xxhash.h>
 
 #include "syngate/core/table.h"
+#include "syngate/core/types.h"
 
 struct sg_table {
 	struct sg_halfopen *slot;
@@ -50,7 +51,7 @@ struct sg_table *sg_table_new(uint32_t max, uint64_t seed)
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
-	t->slot = calloc(slots, sizeof(*t->slot));
+	t->slot = sg_alloc_resident(slots, sizeof(*t->slot));
 	if (!t->slot) {
 		free(t);
 		return NULL;

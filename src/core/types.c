@@ -1,4 +1,6 @@
 /* syngate core vocabulary: see include/syngate/core/types.h. */
+#include <stdlib.h>
+
 #include "syngate/core/types.h"
 
 void sg_marks_defaults(struct sg_marks *m)
@@ -19,4 +21,16 @@ bool sg_marks_valid(const struct sg_marks *m)
 	       !(m->proxied & m->reflect) && !(m->complete & m->reflect) &&
 	       !(m->known & m->reflect) &&
 	       !(m->lane & (m->pending | m->proxied | m->reflect | m->complete | m->known));
+}
+
+void *sg_alloc_resident(size_t n, size_t size)
+{
+	volatile unsigned char *p = calloc(n, size);
+	size_t i;
+
+	if (!p)
+		return NULL;
+	for (i = 0; i < n * size; i += 4096)
+		p[i] = 0;
+	return (void *)p;
 }

@@ -118,7 +118,8 @@ struct daemon {
 	bool rules_installed;
 	struct sg_health health;     /* the watch's findings (coordinator thread) */
 	uint64_t watch_ticks;
-	struct failure_log ct_failed, backend_timeout, halfopen_full; /* watch_failures() */
+	/* watch_failures() */
+	struct failure_log ct_failed, backend_timeout, halfopen_full, backend_silent;
 	bool ct_near_full;
 	struct mono_counter syn_shed, invalid_dropped; /* the rules' DROP counters */
 	struct sg_log_limit rl_events; /* conntrack event read errors */
@@ -365,6 +366,8 @@ static void watch_failures(struct daemon *d)
 	uint64_t ct = failures_due(&d->ct_failed, drops[SG_R_CT_ERROR], now);
 	uint64_t to = failures_due(&d->backend_timeout, drops[SG_R_BACKEND_TIMEOUT], now);
 	uint64_t full = failures_due(&d->halfopen_full, drops[SG_R_TABLE_FULL], now);
+	uint64_t silent = failures_due(&d->backend_silent,
+				       drops[SG_R_EVICTED] + drops[SG_R_BACKEND_SILENT], now);
 
 	if (ct)
 		sg_log_event(NULL, SG_LOG_WARN, "ct_create_failed",
@@ -380,6 +383,11 @@ static void watch_failures(struct daemon *d)
 		sg_log_event(NULL, SG_LOG_WARN, "halfopen_full",
 			     "valid cookie ACKs refused, the half-open table is full", "count=%llu",
 			     (unsigned long long)full);
+	if (silent)
+		sg_log_event(NULL, SG_LOG_WARN, "backend_silent",
+			     "backends that stopped answering: their waiting clients reset to make "
+			     "room, or new ones refused beyond their share of the half-open table",
+			     "count=%llu", (unsigned long long)silent);
 }
 
 /* Once a second, on the coordinator thread. */
@@ -812,7 +820,8 @@ int sg_daemon_run(const struct sg_config *cfg)
 		d.cfg.rules.nqueues = MAX_QUEUES / (d.cfg.rules.lane ? 2 : 1);
 	d.epfd = d.tfd = d.sfd = d.http_fd = d.kq_fd = -1;
 	d.health.rules = -1;
-	d.ct_failed.rl = d.backend_timeout.rl = d.halfopen_full.rl = SG_LOG_LIMIT(FAILURE_LOG_SECONDS);
+	d.ct_failed.rl = d.backend_timeout.rl = d.halfopen_full.rl = d.backend_silent.rl =
+		SG_LOG_LIMIT(FAILURE_LOG_SECONDS);
 	d.rl_events = SG_LOG_LIMIT(FAILURE_LOG_SECONDS);
 	pthread_mutex_init(&d.lock, NULL);
 	sg_log_set_level((enum sg_log_level)cfg->log_level);

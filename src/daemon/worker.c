@@ -190,7 +190,8 @@ static int shared_get(const struct sg_tuple *b, struct sg_backend_opts *o)
 static void io_learned(void *ctx, const struct sg_tuple *b, const struct sg_backend_opts *o)
 {
 	struct sg_worker *w = ctx;
-	struct sg_xdp_backend v = {o->mss, o->has_wscale, o->wscale, o->sack_ok, {0}};
+	struct sg_xdp_backend v = {o->mss,	   o->has_wscale,  o->wscale,	  o->sack_ok,
+				   o->told_before, o->told_changed, 0,		  o->told_since};
 
 	shared_put(b, o);
 	if (w->xdp)
@@ -209,6 +210,9 @@ static int io_backend(void *ctx, const struct sg_tuple *b, struct sg_backend_opt
 	o->has_wscale = v.has_wscale;
 	o->wscale = v.wscale;
 	o->sack_ok = v.sack_ok;
+	o->told_before = v.told_before;
+	o->told_changed = v.told_changed;
+	o->told_since = v.told_since;
 	return 0;
 }
 

@@ -17,6 +17,11 @@
       then echo BYTES of random data over the same connection and print "round2 ok" when
       every byte came back unchanged.  Exit 0 only if both rounds succeeded.
 
+  proxy_tool.py fill --host H --port P --sources A1,A2,... [--per-source 4] [--secs 10]
+      from each local source address, PER_SOURCE non-blocking connects to H:P (real
+      kernel clients: they complete syngate's cookie handshake on their own); holds them
+      SECS s, then prints "connected=N of M" (N: connect() finished without error).
+
   proxy_tool.py synflood6 --ifname IF --dst-mac MAC --dst ADDR --port P --secs S
       IPv6 SYN flood with random sources in 2001:db8:ff00::/40 and random ports and
       sequence numbers, over AF_PACKET on IF; prints "sent=N secs=S".
@@ -27,6 +32,7 @@ import hashlib
 import ipaddress
 import os
 import random
+import select
 import socket
 import struct
 import sys
@@ -172,6 +178,28 @@ def hold(args):
     return 0
 
 
+# ------------------------------------------------------------------ fill
+def fill(args):
+    socks = []
+    for src in args.sources.split(","):
+        for _ in range(args.per_source):
+            s = socket.socket(socket.AF_INET6 if ":" in src else socket.AF_INET, socket.SOCK_STREAM)
+            s.bind((src, 0))
+            s.setblocking(False)
+            s.connect_ex((args.host, args.port))
+            socks.append(s)
+    print("opened=%d" % len(socks), flush=True)
+    time.sleep(args.secs)
+    ok = 0
+    for s in socks:
+        _, w, _ = select.select([], [s], [], 0)
+        if w and s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
+            ok += 1
+        s.close()
+    print("connected=%d of %d" % (ok, len(socks)), flush=True)
+    return 0
+
+
 # ------------------------------------------------------------------ synflood6
 def _csum(data):
     if len(data) % 2:
@@ -242,6 +270,12 @@ def main():
     c.add_argument("--go", required=True)
     c.add_argument("--bytes", type=int, default=1 << 20)
     c.add_argument("--timeout", type=float, default=30.0)
+    f = sub.add_parser("fill")
+    f.add_argument("--host", required=True)
+    f.add_argument("--port", type=int, required=True)
+    f.add_argument("--sources", required=True)
+    f.add_argument("--per-source", type=int, default=4)
+    f.add_argument("--secs", type=float, default=10.0)
     d = sub.add_parser("synflood6")
     d.add_argument("--ifname", required=True)
     d.add_argument("--dst-mac", required=True)
@@ -250,7 +284,7 @@ def main():
     d.add_argument("--secs", type=float, required=True)
     args = ap.parse_args()
     return {"conns": conns, "http-serve": http_serve, "echo-serve": echo_serve, "hold": hold,
-            "synflood6": synflood6}[args.cmd](args)
+            "fill": fill, "synflood6": synflood6}[args.cmd](args)
 
 
 if __name__ == "__main__":

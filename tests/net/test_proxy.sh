@@ -31,6 +31,11 @@
 #                   the same ports again: every SYN passes (syn_passed_tracked: conntrack
 #                   asked over ctnetlink) and every connection completes (with the old
 #                   memory of spliced tuples, all 10 hung)
+#   dead_backend    (12) 320 real clients from 64 addresses of 198.18.7.0/24 complete cookie
+#                   handshakes to a port whose server drops SYNs (table-size 256, backend
+#                   timeout 10 s): a curl to the healthy port still succeeds within 4 s
+#                   (an entry unanswered for an RTO is evicted: drop_evicted; before, it
+#                   waited for the 10 s timeout)
 # The queue path: the daemon runs with --xdp off (test_xdp.sh tests the XDP fast path).
 # Cases (1)-(7) run syngate "A" with learning on (the first SYN to an unknown backend passes,
 # so every backend is warmed up first), (8)-(10) syngate "B" with --learn no; each case
@@ -54,7 +59,7 @@ CONNS=${SG_CONNS:-1000}
 HTTP=80 CLOSED=81 SILENT=82 FAST=8080 BULK=9000 ECHO=9001 WS=9002
 PORTS=$HTTP,$CLOSED,$SILENT,$FAST,$BULK,$ECHO,$WS
 SG_CASES=(curl_v4_v6 bulk many_conns syn_flood_v4 forged_acks syn_flood_v6 sigkill small_wscale
-    backend_rst backend_silent port_reuse)
+    backend_rst backend_silent port_reuse dead_backend)
 SGD_PID='' SGD_NAME=''
 
 # ------------------------------------------------------------------ helpers
@@ -446,6 +451,43 @@ port_reuse() {
     sg_assert_ge "(11) their SYNs passed because conntrack knew them (syn_passed_tracked)" \
         "$(sg_delta r0 r1 syn_passed_tracked)" 10
     sg_assert_eq "(11) no lookup failed" "$(sg_stat r1 ct_lookup_errors)" 0
+}
+
+# ------------------------------------------------------------------ (12) dead backend
+dead_backend() {
+    local n=64 i srcs='' rc secs fill_pid log=$SG_TMP/syngate.D.$(date +%s%N).log
+    stop_syngate
+    sg_syngate_start "$log" --ports "$PORTS" --install-rules \
+        --xdp off --control "$CTL" --learn no --table-size 256 --backend-timeout-ms 10000
+    SGD_NAME=D
+    for ((i = 1; i <= n; i++)); do
+        sg_in "$SG_NS_C" ip addr add "198.18.7.$i/32" dev "$SG_IF_C"
+        srcs+=${srcs:+,}198.18.7.$i
+    done
+    sg_snap d0
+    sg_bg "$SG_NS_C" "$SG_TMP/fill.log" "$SG_PYTHON" -u "$TOOL" fill --host "$SG_SRV4" \
+        --port "$SILENT" --sources "$srcs" --per-source 5 --secs 12
+    fill_pid=$SG_BG_PID
+    sleep 0.5
+    sg_snap d1
+    read -r rc secs <<<"$(curl_rc "http://$SG_SRV4:$HTTP/" --max-time 8)"
+    sg_snap d2
+    sg_log "(12) dead backend: halfopen $(sg_stat d1 halfopen) before the curl; curl rc $rc" \
+        "after ${secs}s; evicted +$(sg_delta d0 d2 drop_evicted); backend_silent" \
+        "+$(sg_delta d0 d2 drop_backend_silent); table_full +$(sg_delta d0 d2 drop_table_full)"
+    sg_assert_eq "(12) the table was full before the curl" "$(sg_stat d1 halfopen)" 256
+    sg_assert_eq "(12) curl to the healthy port succeeded (rc $rc)" "$rc" 0
+    sg_assert "(12) ... within 4 s (${secs}s; the backend timeout is 10 s)" \
+        awk -v s="$secs" 'BEGIN { exit !(s < 4) }'
+    sg_assert_ge "(12) entries of the dead port were evicted" "$(sg_delta d0 d2 drop_evicted)" 1
+    sleep 1.5 # the daemon's once-a-second watch
+    sg_assert "(12) the event log says so (event=backend_silent)" grep -q 'event=backend_silent' "$log"
+    sg_wait_pid "$fill_pid" 20 || kill "$fill_pid" 2>/dev/null || true
+    sg_log "(12) fill: $(tail -1 "$SG_TMP/fill.log")"
+    for ((i = 1; i <= n; i++)); do
+        sg_in "$SG_NS_C" ip addr del "198.18.7.$i/32" dev "$SG_IF_C"
+    done
+    stop_syngate
 }
 
 sg_run_cases "$@"

@@ -17,6 +17,7 @@
 #include "tuples.h"
 
 #define PERIOD 30
+#define TOLD 7 /* the window scale the tests' SYN-ACKs told */
 
 static uint8_t rnd[2 * SG_COOKIE_SECRET_LEN];
 
@@ -51,11 +52,11 @@ static void known_answers(void **state)
 
 	(void)state;
 	keys_at(&k, 1000);
-	c4 = sg_cookie_make(&k, &t4, 0x12345678, &o, NULL);
-	c6 = sg_cookie_make(&k, &t6, 0x12345678, &o, NULL);
+	c4 = sg_cookie_make(&k, &t4, 0x12345678, &o, TOLD, NULL);
+	c6 = sg_cookie_make(&k, &t6, 0x12345678, &o, TOLD, NULL);
 	printf("# kat c4=0x%08x c6=0x%08x\n", c4, c6);
-	assert_int_equal(c4, 0xe46ac79f);
-	assert_int_equal(c6, 0x9a326f9f);
+	assert_int_equal(c4, 0x44ead79f);
+	assert_int_equal(c6, 0xec4b6e9f);
 	/* the low byte is the documented layout: wscale idx 4 (7), sack, mss idx 7
 	 * (1460; 1440 in v6), parity of slot 33 */
 	assert_int_equal(c4 & 0xff, 4u << 5 | 1u << 4 | 7u << 1 | 1u);
@@ -70,13 +71,13 @@ static void mac_input_layout(void **state)
 	struct sg_cookie_keys k;
 	struct sg_tuple t = tuple4();
 	struct sg_tcpopts o = linux_syn_opts();
-	uint8_t in[16 + 16 + 8 + 4 + 2 + 2 + 1 + 1];
+	uint8_t in[16 + 16 + 8 + 4 + 2 + 2 + 1 + 1 + 1];
 	uint64_t slot = 1000 / PERIOD;
 	uint32_t isn = 0x12345678, c;
 
 	(void)state;
 	keys_at(&k, 1000);
-	c = sg_cookie_make(&k, &t, isn, &o, NULL);
+	c = sg_cookie_make(&k, &t, isn, &o, TOLD, NULL);
 	memset(in, 0, sizeof(in));
 	memcpy(in, t.saddr, 16);
 	memcpy(in + 16, t.daddr, 16);
@@ -86,13 +87,14 @@ static void mac_input_layout(void **state)
 	memcpy(in + 46, &t.dport, 2);
 	in[48] = AF_INET;
 	in[49] = (uint8_t)c;
+	in[50] = TOLD;
 	assert_int_equal(XXH3_64bits_withSecret(in, sizeof(in), k.secret[slot & 1],
 						SG_COOKIE_SECRET_LEN) >> 40,
 			 c >> 8);
 }
 
 /* The XDP program's plain-C XXH3 (cookie_mac.h) equals libxxhash's for the
- * 50-byte MAC input, over random inputs and secrets, including inputs whose
+ * 51-byte MAC input, over random inputs and secrets, including inputs whose
  * words make the 32-bit partial products carry. */
 static void portable_mac_matches_xxh3(void **state)
 {
@@ -107,7 +109,7 @@ static void portable_mac_matches_xxh3(void **state)
 			memset(in, 0xff, sizeof(in)); /* all carries */
 		if (i % 5 == 0)
 			memset(secret + 8 * (i % 8), 0, 8);
-		if (sg_cookie_mac50(in, secret) !=
+		if (sg_cookie_mac_xxh3(in, secret) !=
 		    XXH3_64bits_withSecret(in, sizeof(in), secret, sizeof(secret)))
 			mismatches++;
 	}
@@ -135,8 +137,9 @@ static void mac_equals_portable(void **state)
 		in.dport = ts[f].dport;
 		in.family = ts[f].family;
 		in.low_bits = 0x5b;
-		assert_true(sg_cookie_mac(k.secret[1], &ts[f], 0xdeadbeef, k.slot, 0x5b) ==
-			    sg_cookie_mac50((const uint8_t *)&in, k.secret[1]));
+		in.told = 9;
+		assert_true(sg_cookie_mac(k.secret[1], &ts[f], 0xdeadbeef, k.slot, 0x5b, 9) ==
+			    sg_cookie_mac_xxh3((const uint8_t *)&in, k.secret[1]));
 	}
 }
 
@@ -166,9 +169,9 @@ static void roundtrip_all_options(void **state)
 					o.has_wscale = ws != 15;
 					o.wscale = (uint8_t)(ws > 14 ? 14 : ws);
 					o.sack_ok = sack;
-					c = sg_cookie_make(&k, &ts[f], mss * 7919u, &o, &enc);
+					c = sg_cookie_make(&k, &ts[f], mss * 7919u, &o, TOLD, &enc);
 					assert_int_equal(sg_cookie_check(&k, &ts[f], mss * 7919u,
-									 c, &dec),
+									 c, TOLD, &dec),
 							 SG_R_OK);
 					assert_int_equal(dec.mss, enc.mss);
 					assert_int_equal(dec.sack_ok, sack);
@@ -199,8 +202,8 @@ static void no_options(void **state)
 	(void)state;
 	keys_at(&k, 77);
 	memset(&o, 0, sizeof(o));
-	c = sg_cookie_make(&k, &t, 1, &o, NULL);
-	assert_int_equal(sg_cookie_check(&k, &t, 1, c, &dec), SG_R_OK);
+	c = sg_cookie_make(&k, &t, 1, &o, TOLD, NULL);
+	assert_int_equal(sg_cookie_check(&k, &t, 1, c, TOLD, &dec), SG_R_OK);
 	assert_int_equal(dec.mss, 1220);
 	assert_false(dec.has_wscale);
 	assert_false(dec.sack_ok);
@@ -218,24 +221,24 @@ static void binds_tuple_and_isn(void **state)
 
 	(void)state;
 	keys_at(&k, 100);
-	c = sg_cookie_make(&k, &t, 42, &o, NULL);
-	assert_int_equal(sg_cookie_check(&k, &t, 43, c, &dec), SG_R_COOKIE_MAC);
+	c = sg_cookie_make(&k, &t, 42, &o, TOLD, NULL);
+	assert_int_equal(sg_cookie_check(&k, &t, 43, c, TOLD, &dec), SG_R_COOKIE_MAC);
 	u = t;
 	u.sport++;
-	assert_int_equal(sg_cookie_check(&k, &u, 42, c, &dec), SG_R_COOKIE_MAC);
+	assert_int_equal(sg_cookie_check(&k, &u, 42, c, TOLD, &dec), SG_R_COOKIE_MAC);
 	u = t;
 	u.dport++;
-	assert_int_equal(sg_cookie_check(&k, &u, 42, c, &dec), SG_R_COOKIE_MAC);
+	assert_int_equal(sg_cookie_check(&k, &u, 42, c, TOLD, &dec), SG_R_COOKIE_MAC);
 	u = t;
 	u.saddr[3] ^= 1;
-	assert_int_equal(sg_cookie_check(&k, &u, 42, c, &dec), SG_R_COOKIE_MAC);
+	assert_int_equal(sg_cookie_check(&k, &u, 42, c, TOLD, &dec), SG_R_COOKIE_MAC);
 	u = t;
 	u.daddr[0] ^= 0x80;
-	assert_int_equal(sg_cookie_check(&k, &u, 42, c, &dec), SG_R_COOKIE_MAC);
+	assert_int_equal(sg_cookie_check(&k, &u, 42, c, TOLD, &dec), SG_R_COOKIE_MAC);
 	for (bit = 1; bit < 32; bit++) /* bit 0 flips the slot: also a failure */
-		assert_int_not_equal(sg_cookie_check(&k, &t, 42, c ^ (1u << bit), &dec),
+		assert_int_not_equal(sg_cookie_check(&k, &t, 42, c ^ (1u << bit), TOLD, &dec),
 				     SG_R_OK);
-	assert_int_not_equal(sg_cookie_check(&k, &t, 42, c ^ 1u, &dec), SG_R_OK);
+	assert_int_not_equal(sg_cookie_check(&k, &t, 42, c ^ 1u, TOLD, &dec), SG_R_OK);
 }
 
 /* The validity window: a cookie is accepted in its own slot and the next one,
@@ -251,29 +254,29 @@ static void validity_window(void **state)
 
 	(void)state;
 	keys_at(&k, t0);
-	c = sg_cookie_make(&k, &t, 9, &o, NULL);
-	assert_int_equal(sg_cookie_check(&k, &t, 9, c, &dec), SG_R_OK);
+	c = sg_cookie_make(&k, &t, 9, &o, TOLD, NULL);
+	assert_int_equal(sg_cookie_check(&k, &t, 9, c, TOLD, &dec), SG_R_OK);
 
 	fill_random(rnd, sizeof(rnd), 2);
 	assert_int_equal(sg_cookie_rotate(&k, t0 + 1, rnd), 1); /* previous slot now */
-	assert_int_equal(sg_cookie_check(&k, &t, 9, c, &dec), SG_R_OK);
+	assert_int_equal(sg_cookie_check(&k, &t, 9, c, TOLD, &dec), SG_R_OK);
 	assert_int_equal(sg_cookie_rotate(&k, t0 + PERIOD, rnd), 0); /* same slot */
-	assert_int_equal(sg_cookie_check(&k, &t, 9, c, &dec), SG_R_OK);
+	assert_int_equal(sg_cookie_check(&k, &t, 9, c, TOLD, &dec), SG_R_OK);
 
 	fill_random(rnd, sizeof(rnd), 3);
 	assert_int_equal(sg_cookie_rotate(&k, t0 + PERIOD + 1, rnd), 1); /* two slots on */
-	assert_int_equal(sg_cookie_check(&k, &t, 9, c, &dec), SG_R_COOKIE_MAC);
+	assert_int_equal(sg_cookie_check(&k, &t, 9, c, TOLD, &dec), SG_R_COOKIE_MAC);
 
 	/* a cookie made now works now and after one rotation, not two */
-	c = sg_cookie_make(&k, &t, 9, &o, NULL);
+	c = sg_cookie_make(&k, &t, 9, &o, TOLD, NULL);
 	fill_random(rnd, sizeof(rnd), 4);
 	sg_cookie_rotate(&k, t0 + 2 * PERIOD + 1, rnd);
-	assert_int_equal(sg_cookie_check(&k, &t, 9, c, &dec), SG_R_OK);
+	assert_int_equal(sg_cookie_check(&k, &t, 9, c, TOLD, &dec), SG_R_OK);
 
 	/* a jump of several slots (suspend, clock step) replaces both secrets */
 	fill_random(rnd, sizeof(rnd), 5);
 	assert_int_equal(sg_cookie_rotate(&k, t0 + 10 * PERIOD, rnd), 2);
-	assert_int_not_equal(sg_cookie_check(&k, &t, 9, c, &dec), SG_R_OK);
+	assert_int_not_equal(sg_cookie_check(&k, &t, 9, c, TOLD, &dec), SG_R_OK);
 }
 
 /* Even with the secret of the right parity kept, a cookie two slots old fails
@@ -288,9 +291,9 @@ static void slot_is_authenticated(void **state)
 
 	(void)state;
 	keys_at(&k, 10 * PERIOD);
-	c = sg_cookie_make(&k, &t, 5, &o, NULL);
+	c = sg_cookie_make(&k, &t, 5, &o, TOLD, NULL);
 	k.slot += 2; /* same parity, same secret */
-	assert_int_equal(sg_cookie_check(&k, &t, 5, c, &dec), SG_R_COOKIE_MAC);
+	assert_int_equal(sg_cookie_check(&k, &t, 5, c, TOLD, &dec), SG_R_COOKIE_MAC);
 }
 
 static void slot_zero_previous(void **state)
@@ -301,7 +304,7 @@ static void slot_zero_previous(void **state)
 
 	(void)state;
 	keys_at(&k, 0);
-	assert_int_equal(sg_cookie_check(&k, &t, 5, 1u, &dec), SG_R_COOKIE_STALE);
+	assert_int_equal(sg_cookie_check(&k, &t, 5, 1u, TOLD, &dec), SG_R_COOKIE_STALE);
 }
 
 /* 10^7 random ACKs against one tuple: the expected number accepted is
@@ -321,7 +324,7 @@ static void forged_acks(void **state)
 		x ^= x << 13;
 		x ^= x >> 7;
 		x ^= x << 17;
-		if (sg_cookie_check(&k, &t, (uint32_t)(x >> 32), (uint32_t)x, &dec) == SG_R_OK)
+		if (sg_cookie_check(&k, &t, (uint32_t)(x >> 32), (uint32_t)x, TOLD, &dec) == SG_R_OK)
 			accepted++;
 	}
 	printf("# forged ACKs: %lu accepted of %lu (expected %.2f at 2^-24)\n", accepted, n,
@@ -341,10 +344,67 @@ static void forged_acks_fixed_isn(void **state)
 	(void)state;
 	keys_at(&k, 99999);
 	for (c = 0; c < 10000000u; c++)
-		if (sg_cookie_check(&k, &t, 777, c * 2654435761u, &dec) == SG_R_OK)
+		if (sg_cookie_check(&k, &t, 777, c * 2654435761u, TOLD, &dec) == SG_R_OK)
 			accepted++;
 	printf("# forged ACKs, fixed ISN: %lu accepted of 10000000\n", accepted);
 	assert_true(accepted <= 8);
+}
+
+/* The window scale the SYN-ACK told is MAC input: a cookie checked with
+ * another one fails, and each told value, "none" included, verifies. */
+static void told_is_authenticated(void **state)
+{
+	static const uint8_t told[] = {0, 2, 7, 9, 14, SG_COOKIE_TOLD_NONE};
+	struct sg_cookie_keys k;
+	struct sg_tuple t = tuple4();
+	struct sg_tcpopts o = linux_syn_opts();
+	struct sg_cookie_opts dec;
+	unsigned i, j;
+	uint32_t c;
+
+	(void)state;
+	keys_at(&k, 5000);
+	for (i = 0; i < sizeof(told); i++) {
+		c = sg_cookie_make(&k, &t, 77, &o, told[i], NULL);
+		for (j = 0; j < sizeof(told); j++)
+			assert_int_equal(sg_cookie_check(&k, &t, 77, c, told[j], &dec),
+					 i == j ? SG_R_OK : SG_R_COOKIE_MAC);
+	}
+}
+
+/* What a cookie may have told: the record's value now; the value before its
+ * last change only for a cookie issued no later than the slot of the change;
+ * "none" for a SYN that offered no window scaling; the default for an
+ * unknown backend. */
+static void told_candidates(void **state)
+{
+	struct sg_backend_opts b = {.has_wscale = true, .wscale = 9, .mss = 1460};
+	struct sg_tcpopts o = linux_syn_opts();
+	struct sg_cookie_keys k;
+	struct sg_tuple t = tuple4();
+	uint8_t out[2];
+	uint32_t c;
+
+	(void)state;
+	keys_at(&k, 100 * PERIOD);
+	c = sg_cookie_make(&k, &t, 1, &o, TOLD, NULL);
+	assert_int_equal(sg_cookie_told_candidates(c, 100, NULL, 7, out), 1);
+	assert_int_equal(out[0], 7);
+	assert_int_equal(sg_cookie_told_candidates(c, 100, &b, 7, out), 1);
+	assert_int_equal(out[0], 9);
+	sg_cookie_told_changed(&b, 7, 7, 100); /* learned in slot 100: told 7 before */
+	assert_int_equal(sg_cookie_told_candidates(c, 100, &b, 7, out), 2);
+	assert_int_equal(out[0], 9);
+	assert_int_equal(out[1], 7);
+	assert_int_equal(sg_cookie_told_candidates(c, 99, &b, 7, out), 2);
+	assert_int_equal(sg_cookie_told_candidates(c, 101, &b, 7, out), 1);
+	b.has_wscale = false; /* a backend that does not scale: no option told */
+	assert_int_equal(sg_cookie_told_candidates(c, 101, &b, 7, out), 1);
+	assert_int_equal(out[0], SG_COOKIE_TOLD_NONE);
+	o.has_wscale = false;
+	c = sg_cookie_make(&k, &t, 1, &o, SG_COOKIE_TOLD_NONE, NULL);
+	assert_int_equal(sg_cookie_told_candidates(c, 100, NULL, 7, out), 1);
+	assert_int_equal(out[0], SG_COOKIE_TOLD_NONE);
 }
 
 int main(void)
@@ -360,6 +420,8 @@ int main(void)
 		cmocka_unit_test(validity_window),
 		cmocka_unit_test(slot_is_authenticated),
 		cmocka_unit_test(slot_zero_previous),
+		cmocka_unit_test(told_is_authenticated),
+		cmocka_unit_test(told_candidates),
 		cmocka_unit_test(forged_acks),
 		cmocka_unit_test(forged_acks_fixed_isn),
 	};

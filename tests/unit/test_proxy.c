@@ -41,10 +41,17 @@ struct rec {
 
 static struct rec R;
 
+/* Logs call @c (a long test keeps the first ones). */
+static void note(char c)
+{
+	if (R.n < (int)sizeof(R.log) - 1)
+		R.log[R.n++] = c;
+}
+
 static int m_create(void *ctx, const struct sg_ct_new *n)
 {
 	(void)ctx;
-	R.log[R.n++] = 'C';
+	note('C');
 	R.created = *n;
 	if (R.create_errno) {
 		errno = R.create_errno;
@@ -61,7 +68,7 @@ static int m_establish(void *ctx, const struct sg_tuple *t, int32_t off, uint32_
 {
 	(void)ctx;
 	(void)t;
-	R.log[R.n++] = 'E';
+	note('E');
 	R.est_sp = sp != NULL;
 	if (sp)
 		R.sp = *sp;
@@ -77,7 +84,7 @@ static int m_establish(void *ctx, const struct sg_tuple *t, int32_t off, uint32_
 static int m_synproxy(void *ctx, const struct sg_tuple *t, const struct sg_ct_synproxy *sp)
 {
 	(void)ctx;
-	R.log[R.n++] = 'P';
+	note('P');
 	R.sp_orig = *t;
 	R.sp = *sp;
 	return 0;
@@ -87,16 +94,18 @@ static int m_delete(void *ctx, const struct sg_tuple *t)
 {
 	(void)ctx;
 	(void)t;
-	R.log[R.n++] = 'D';
+	note('D');
 	return 0;
 }
 
 static int m_send(void *ctx, const uint8_t *pkt, size_t len)
 {
 	(void)ctx;
-	R.log[R.n++] = 'S';
-	memcpy(R.sent[R.nsent], pkt, len);
-	R.sent_len[R.nsent++] = len;
+	note('S');
+	if (R.nsent < 4) {
+		memcpy(R.sent[R.nsent], pkt, len);
+		R.sent_len[R.nsent++] = len;
+	}
 	return 0;
 }
 
@@ -763,7 +772,7 @@ static void fast_path_hooks(void **state)
 	k.period = 30;
 	k.slot = 1000000 / 30;
 	sg_proxy_set_keys(px, &k); /* the keys the fast path signed with */
-	cookie = sg_cookie_make(&k, &t, CLIENT_ISN, &client_opts, NULL);
+	cookie = sg_cookie_make(&k, &t, CLIENT_ISN, &client_opts, 9, NULL); /* it told 9 */
 	client_ack(px, &t, cookie, 1000001, &a);
 	assert_int_equal(a.verdict, SG_V_ACCEPT);
 	assert_int_equal(H.asked, 1);
@@ -1060,9 +1069,11 @@ static void per_source_cap_v6(void **state)
 static int m_reply(void *ctx, const uint8_t *pkt, size_t len)
 {
 	(void)ctx;
-	R.log[R.n++] = 'R';
-	memcpy(R.sent[R.nsent], pkt, len);
-	R.sent_len[R.nsent++] = len;
+	note('R');
+	if (R.nsent < 4) {
+		memcpy(R.sent[R.nsent], pkt, len);
+		R.sent_len[R.nsent++] = len;
+	}
 	if (R.reply_fail) {
 		errno = ENOBUFS;
 		return -1;
@@ -1124,6 +1135,200 @@ static void on_host_replies(void **state)
 	sg_proxy_free(px);
 }
 
+/* A pending connection from port @sport of the test client to 203.0.113.@host
+ * port 80: SYN and ACK at @ms; the ACK's action in @a.  Returns its tuple. */
+static struct sg_tuple pending_to(struct sg_proxy *px, uint16_t sport, uint8_t host, uint64_t ms,
+				  struct sg_action *a)
+{
+	struct sg_tuple t = client_tuple(0);
+
+	t.sport = sport;
+	t.daddr[3] = host;
+	client_ack(px, &t, syn(px, &t, ms), ms, a);
+	return t;
+}
+
+/* The backend's SYN-ACK to pending connection @t at @ms. */
+static void backend_synack(struct sg_proxy *px, const struct sg_tuple *t, uint64_t ms,
+			   struct sg_action *a)
+{
+	static const struct sg_tcpopts bo = {.has_mss = true, .mss = 1460, .sack_ok = true,
+					     .has_wscale = true, .wscale = 7};
+	struct sg_tuple r = sg_tuple_reverse(t);
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	size_t n = make(pkt, &r, BACKEND_ISN, CLIENT_ISN + 1, SG_TCP_SYN | SG_TCP_ACK, 65160, &bo);
+
+	sg_proxy_packet(px, pkt, n, MS(ms), a);
+}
+
+/* Real clients of a dead backend fill the table (4 entries): a client of a
+ * healthy one is refused only until they have waited an RTO unanswered, then
+ * takes the oldest one's place (its client is reset); the dead destination
+ * is silent from then on: its new clients are refused beyond 1/8 of the
+ * table and its entries expire after 2 RTOs, not backend-timeout-ms. */
+static void dead_backend_does_not_lock_out(void **state)
+{
+	struct sg_proxy *px = new_proxy(false);
+	struct sg_tuple h;
+	struct sg_action a;
+	struct sg_pkt p;
+	uint64_t ms;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 4; i++) {
+		pending_to(px, (uint16_t)(1000 + i), 9, 1000000 + (uint64_t)i, &a);
+		assert_int_equal(a.verdict, SG_V_ACCEPT);
+	}
+	pending_to(px, 2000, 2, 1000500, &a); /* not an RTO yet: may still answer */
+	assert_int_equal(a.verdict, SG_V_DROP);
+	assert_int_equal(a.reason, SG_R_TABLE_FULL);
+	sg_proxy_tick(px, MS(1001000), 64); /* the backend SYNs go out again */
+	R.n = R.nsent = 0;
+	memset(R.log, 0, sizeof(R.log));
+	h = pending_to(px, 2001, 2, 1001100, &a);
+	assert_int_equal(a.verdict, SG_V_ACCEPT);
+	assert_string_equal(R.log, "DSC"); /* victim: ct deleted, client reset; new entry */
+	assert_int_equal(sg_pkt_parse(&p, R.sent[0], R.sent_len[0]), SG_R_OK);
+	assert_int_equal(p.flags, SG_TCP_RST | SG_TCP_ACK);
+	assert_int_equal(p.tuple.sport, 80);
+	assert_int_equal(p.tuple.dport, 1000); /* the oldest */
+	assert_int_equal(sg_proxy_counters(px)->drops[SG_R_EVICTED], 1);
+	backend_synack(px, &h, 1001101, &a);
+	assert_int_equal(sg_proxy_counters(px)->proxied, 1);
+	/* silent now: another client of it is refused (1/8 of 4: 1 entry) */
+	pending_to(px, 1010, 9, 1001200, &a);
+	assert_int_equal(a.verdict, SG_V_DROP);
+	assert_int_equal(a.reason, SG_R_BACKEND_SILENT);
+	for (ms = 1001200; ms <= 1002100; ms += 100)
+		sg_proxy_tick(px, MS(ms), 64);
+	assert_int_equal(sg_proxy_halfopen(px), 0);
+	assert_int_equal(sg_proxy_counters(px)->drops[SG_R_BACKEND_TIMEOUT], 3);
+	sg_proxy_free(px);
+}
+
+/* A backend that answered after its entries were made is alive (an overloaded
+ * one drops SYNs at its full listen queue): its entries are not evicted, and a
+ * silent destination's answer ends its silence. */
+static void answering_backend_not_evicted(void **state)
+{
+	struct sg_proxy *px = new_proxy(false);
+	struct sg_tuple t[4];
+	struct sg_action a;
+	uint64_t ms;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 4; i++)
+		t[i] = pending_to(px, (uint16_t)(1000 + i), 9, 1000000, &a);
+	backend_synack(px, &t[0], 1000001, &a);
+	pending_to(px, 1004, 9, 1000001, &a);
+	assert_int_equal(a.verdict, SG_V_ACCEPT);
+	pending_to(px, 2000, 2, 1002000, &a);
+	assert_int_equal(a.verdict, SG_V_DROP);
+	assert_int_equal(a.reason, SG_R_TABLE_FULL);
+	/* they time out after backend-timeout-ms (10 s): the destination is silent */
+	for (ms = 1000000; ms <= 1010100; ms += 100)
+		sg_proxy_tick(px, MS(ms), 64);
+	assert_int_equal(sg_proxy_counters(px)->drops[SG_R_BACKEND_TIMEOUT], 4);
+	assert_int_equal(sg_proxy_counters(px)->drops[SG_R_EVICTED], 0);
+	/* ... until it answers: then its entries wait the whole timeout again */
+	t[0] = pending_to(px, 1005, 9, 1010200, &a);
+	backend_synack(px, &t[0], 1010201, &a);
+	pending_to(px, 1006, 9, 1010300, &a);
+	for (ms = 1010300; ms <= 1013000; ms += 100)
+		sg_proxy_tick(px, MS(ms), 64);
+	assert_int_equal(sg_proxy_halfopen(px), 1);
+	sg_proxy_free(px);
+}
+
+/* The backend at 203.0.113.2:80 answers a passed-through SYN of client port
+ * @cport with window scale @ws at @ms: syngate learns it. */
+static void backend_teaches(struct sg_proxy *px, uint16_t cport, uint8_t ws, uint64_t ms)
+{
+	struct sg_tuple t = client_tuple(0), r;
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_action a;
+	size_t n;
+
+	t.sport = cport;
+	r = sg_tuple_reverse(&t);
+	n = make(pkt, &r, BACKEND_ISN, 1, SG_TCP_SYN | SG_TCP_ACK, 65160,
+		 &(struct sg_tcpopts){.has_mss = true, .mss = 1460, .sack_ok = true,
+				      .has_wscale = true, .wscale = ws});
+	sg_proxy_packet(px, pkt, n, MS(ms), &a);
+	assert_int_equal(a.verdict, SG_V_ACCEPT);
+}
+
+/* The window scale of @cookie's SYN-ACK, the one @px gave for @t at @ms. */
+static uint8_t told_of(struct sg_proxy *px, const struct sg_tuple *t, uint64_t ms, uint32_t *cookie)
+{
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_action a;
+	struct sg_pkt p;
+	size_t n = make(pkt, t, CLIENT_ISN, 0, SG_TCP_SYN, 64240, &client_opts);
+
+	sg_proxy_packet(px, pkt, n, MS(ms), &a);
+	assert_int_equal(sg_pkt_parse(&p, a.out, a.len), SG_R_OK);
+	assert_true(p.opts.has_wscale);
+	*cookie = p.seq;
+	return p.opts.wscale;
+}
+
+/* The entry gets the window scale the client was told at SYN time, even when
+ * the learned record changes before the ACK: told 7 (default, unknown
+ * backend), the backend is learned (2), the ACK comes; told 2, relearned
+ * (9), the ACK comes.  wscale_mismatch counts the first (told 7, the backend
+ * scales by 2), not the second.  A SYN-ACK sent again (zero-window probe)
+ * tells what the first one told. */
+static void told_wscale_kept(void **state)
+{
+	struct sg_proxy *px = new_proxy(false);
+	struct sg_tuple t = client_tuple(0), r;
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_action a;
+	struct sg_pkt p;
+	uint32_t c1, c2;
+	size_t n;
+
+	(void)state;
+	t.sport = 3000;
+	assert_int_equal(told_of(px, &t, 1000000, &c1), 7);
+	backend_teaches(px, 2999, 2, 1000001);
+	client_ack(px, &t, c1, 1000002, &a);
+	assert_int_equal(a.verdict, SG_V_ACCEPT);
+	assert_int_equal(R.created.reply_wscale, 7);
+	r = sg_tuple_reverse(&t);
+	n = make(pkt, &r, BACKEND_ISN, CLIENT_ISN + 1, SG_TCP_SYN | SG_TCP_ACK, 65160,
+		 &(struct sg_tcpopts){.has_mss = true, .mss = 1460, .sack_ok = true,
+				      .has_wscale = true, .wscale = 2});
+	sg_proxy_packet(px, pkt, n, MS(1000003), &a);
+	assert_int_equal(sg_pkt_parse(&p, a.out, a.len), SG_R_OK);
+	assert_int_equal(p.window, 65160 >> 7); /* in the scale the client reads */
+	assert_int_equal(sg_proxy_counters(px)->wscale_mismatch, 1);
+
+	t.sport = 3001;
+	assert_int_equal(told_of(px, &t, 1000004, &c2), 2);
+	backend_teaches(px, 2998, 9, 1000005);
+	n = make(pkt, &t, CLIENT_ISN, c2 + 1, SG_TCP_ACK, 502, NULL); /* a zero-window probe */
+	sg_proxy_packet(px, pkt, n, MS(1000005), &a);
+	assert_int_equal(sg_pkt_parse(&p, a.out, a.len), SG_R_OK);
+	assert_int_equal(p.flags, SG_TCP_SYN | SG_TCP_ACK);
+	assert_int_equal(p.opts.wscale, 2); /* the SYN-ACK again, as first told */
+	client_ack(px, &t, c2, 1000006, &a);
+	assert_int_equal(a.verdict, SG_V_ACCEPT);
+	assert_int_equal(R.created.reply_wscale, 2);
+	r = sg_tuple_reverse(&t);
+	n = make(pkt, &r, BACKEND_ISN, CLIENT_ISN + 1, SG_TCP_SYN | SG_TCP_ACK, 65160,
+		 &(struct sg_tcpopts){.has_mss = true, .mss = 1460, .sack_ok = true,
+				      .has_wscale = true, .wscale = 2});
+	sg_proxy_packet(px, pkt, n, MS(1000007), &a);
+	assert_int_equal(sg_proxy_counters(px)->proxied, 2);
+	assert_int_equal(sg_proxy_counters(px)->wscale_mismatch, 1);
+	assert_int_equal(sg_proxy_counters(px)->cookies_invalid, 0);
+	sg_proxy_free(px);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1147,6 +1352,9 @@ int main(void)
 		cmocka_unit_test(adaptive_mode),
 		cmocka_unit_test(per_source_cap),
 		cmocka_unit_test(per_source_cap_v6),
+		cmocka_unit_test(dead_backend_does_not_lock_out),
+		cmocka_unit_test(answering_backend_not_evicted),
+		cmocka_unit_test(told_wscale_kept),
 		cmocka_unit_test(establish_error_resets_both),
 		cmocka_unit_test(lost_first_ack_recovers),
 		cmocka_unit_test(random_destinations_do_not_bypass),

@@ -87,6 +87,7 @@
 #include <linux/bpf.h>
 
 #include "syngate/core/cookie.h"
+#include "syngate/core/cookie_mac.h"
 #include "syngate/core/packet.h"
 #include "syngate/core/xdp_abi.h"
 #include "tuples.h"
@@ -423,17 +424,18 @@ static void check_synack(const struct frame *in, const struct frame *out, struct
 	assert_true(p->opts.has_mss);
 	assert_false(p->opts.has_ts);
 	/* the ISN is the daemon's cookie for this SYN, with the same keys */
-	assert_int_equal(p->seq, sg_cookie_make(&keys, &syn->tuple, syn->seq, &syn->opts, NULL));
+	assert_int_equal(p->seq, sg_cookie_make(&keys, &syn->tuple, syn->seq, &syn->opts,
+						sg_cookie_told(&p->opts), NULL));
 }
 
-/* Checks that the daemon accepts @cookie for SYN @syn with @k and decodes
- * @mss, @sack and @wscale (-1: none) from it. */
+/* Checks that the daemon accepts @cookie (of a SYN-ACK that told @told) for
+ * SYN @syn with @k and decodes @mss, @sack and @wscale (-1: none) from it. */
 static void check_cookie(const struct sg_cookie_keys *k, const struct sg_pkt *syn,
-			 uint32_t cookie, uint16_t mss, bool sack, int wscale)
+			 uint32_t cookie, uint8_t told, uint16_t mss, bool sack, int wscale)
 {
 	struct sg_cookie_opts dec;
 
-	assert_int_equal(sg_cookie_check(k, &syn->tuple, syn->seq, cookie, &dec), SG_R_OK);
+	assert_int_equal(sg_cookie_check(k, &syn->tuple, syn->seq, cookie, told, &dec), SG_R_OK);
 	assert_int_equal(dec.mss, mss);
 	assert_int_equal(dec.sack_ok, sack);
 	assert_int_equal(dec.has_wscale, wscale >= 0);
@@ -540,7 +542,7 @@ static void synack_known_backend(int v6)
 	assert_true(p.opts.has_wscale);
 	assert_int_equal(p.opts.wscale, 10); /* the backend's, not the client's */
 	assert_int_equal(p.seq & 1, SLOT & 1);
-	check_cookie(&keys, &syn, p.seq, v6 ? 1440 : 1460, true, 7);
+	check_cookie(&keys, &syn, p.seq, sg_cookie_told(&p.opts), v6 ? 1440 : 1460, true, 7);
 	expect_counters((uint64_t[SG_XDP__COUNT]){[SG_XDP_SYN] = 1, [SG_XDP_ANSWERED] = 1});
 }
 
@@ -576,7 +578,7 @@ static void synack_no_options(void **state)
 	assert_false(p.opts.sack_ok);
 	assert_false(p.opts.has_wscale);
 	assert_int_equal(p.ack, 0xffffffffu);
-	check_cookie(&keys, &syn, p.seq, 536, false, -1); /* no MSS option: the minimum */
+	check_cookie(&keys, &syn, p.seq, sg_cookie_told(&p.opts), 536, false, -1); /* no MSS option: the minimum */
 	expect_counters((uint64_t[SG_XDP__COUNT]){[SG_XDP_SYN] = 1, [SG_XDP_ANSWERED] = 1});
 }
 
@@ -599,7 +601,7 @@ static void synack_backend_limits(void **state)
 	assert_false(p.opts.sack_ok);
 	assert_false(p.opts.has_wscale);
 	/* the cookie still carries what the client offered */
-	check_cookie(&keys, &syn, p.seq, 1460, true, 7);
+	check_cookie(&keys, &syn, p.seq, sg_cookie_told(&p.opts), 1460, true, 7);
 
 	frame_build(&in, &s6);
 	assert_int_equal(run(&in, &out), XDP_TX);
@@ -882,7 +884,7 @@ static void pass_learn_first(void **state)
 	assert_true(p.opts.sack_ok);
 	assert_true(p.opts.has_wscale);
 	assert_int_equal(p.opts.wscale, 9); /* default_wscale */
-	check_cookie(&keys, &syn, p.seq, 1460, true, 7);
+	check_cookie(&keys, &syn, p.seq, sg_cookie_told(&p.opts), 1460, true, 7);
 	expect_counters((uint64_t[SG_XDP__COUNT]){
 		[SG_XDP_SYN] = SG_XDP_LEARN_BURST + 1, [SG_XDP_PASS_LEARN] = SG_XDP_LEARN_BURST,
 		[SG_XDP_ANSWERED] = 1});
@@ -907,13 +909,13 @@ static void slot_parity(void **state)
 	assert_int_equal(run(&in, &out), XDP_TX);
 	check_synack(&in, &out, &syn, &p);
 	assert_int_equal(p.seq & 1, 1);
-	check_cookie(&keys, &syn, p.seq, 1440, true, 7);
+	check_cookie(&keys, &syn, p.seq, sg_cookie_told(&p.opts), 1440, true, 7);
 	later = keys;
 	fill_random(rnd, sizeof(rnd), 42);
 	assert_int_equal(sg_cookie_rotate(&later, (SLOT + 2) * 30, rnd), 1);
-	check_cookie(&later, &syn, p.seq, 1440, true, 7);
+	check_cookie(&later, &syn, p.seq, sg_cookie_told(&p.opts), 1440, true, 7);
 	assert_int_equal(sg_cookie_rotate(&later, (SLOT + 3) * 30, rnd), 1);
-	assert_int_not_equal(sg_cookie_check(&later, &syn.tuple, syn.seq, p.seq,
+	assert_int_not_equal(sg_cookie_check(&later, &syn.tuple, syn.seq, p.seq, sg_cookie_told(&p.opts),
 					     &(struct sg_cookie_opts){0}),
 			     SG_R_OK);
 	expect_counters((uint64_t[SG_XDP__COUNT]){[SG_XDP_SYN] = 1, [SG_XDP_ANSWERED] = 1});
@@ -1014,6 +1016,39 @@ static void ack_forged(void **state)
 						  [SG_XDP_DROP_COOKIE_STALE] = 1});
 }
 
+/* A SYN answered while the backend was unknown told default_wscale (9); the
+ * daemon learns the backend (wscale 2) before the ACK comes.  The ACK is
+ * valid while the map says what was told before (told_before, until the
+ * slot told_since), and only then: the told scale is MAC input. */
+static void ack_told_history(void **state)
+{
+	struct spec s = spec_linux4();
+	struct spec a = ack_of(s, xdp_cookie(&s));
+	struct sg_xdp_bkey k;
+	struct sg_xdp_backend b;
+
+	(void)state;
+	backend_put(&s.t, 1460, 1, 2, 1); /* learned, history lost */
+	expect_verdict(&a, XDP_DROP);
+	memset(&k, 0, sizeof(k));
+	memset(&b, 0, sizeof(b));
+	k.family = s.t.family;
+	k.port = s.t.dport;
+	memcpy(k.addr, s.t.daddr, 4);
+	b = (struct sg_xdp_backend){.mss = 1460, .has_wscale = 1, .wscale = 2, .sack_ok = 1,
+				    .told_before = 9, .told_changed = 1, .told_since = SLOT};
+	assert_int_equal(bpf_map_update_elem(X.backends, &k, &b, BPF_ANY), 0);
+	expect_verdict(&a, XDP_PASS);
+	rotate_to(SLOT + 1); /* issued in the slot of the change: still valid */
+	expect_verdict(&a, XDP_PASS);
+	b.told_since = SLOT - 1; /* changed before it was issued: it told 2 */
+	assert_int_equal(bpf_map_update_elem(X.backends, &k, &b, BPF_ANY), 0);
+	expect_verdict(&a, XDP_DROP);
+	expect_counters((uint64_t[SG_XDP__COUNT]){[SG_XDP_SYN] = 1, [SG_XDP_ANSWERED] = 1,
+						  [SG_XDP_ACK] = 4, [SG_XDP_ACK_VALID] = 2,
+						  [SG_XDP_DROP_COOKIE_MAC] = 2});
+}
+
 /* seq = ISN: a zero-window probe after the client's ACK was lost */
 static void ack_zero_window(void **state)
 {
@@ -1095,6 +1130,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(slot_parity, reset),
 		cmocka_unit_test_setup(ack_valid, reset),
 		cmocka_unit_test_setup(ack_forged, reset),
+		cmocka_unit_test_setup(ack_told_history, reset),
 		cmocka_unit_test_setup(ack_zero_window, reset),
 		cmocka_unit_test_setup(ack_tracked, reset),
 		cmocka_unit_test_setup(ack_not_checked, reset),

@@ -18,7 +18,9 @@
  *   MAC     top 24 bits of XXH3-64 keyed with the slot's secret (its first 64 bytes)
  *           over
  *           (family, saddr, daddr, sport, dport, client ISN, slot number,
- *           the 8 low bits above)
+ *           the 8 low bits above, the window scale the SYN-ACK told the
+ *           client: not in the cookie, recovered by trying what may have
+ *           been told, see cookie_mac.h)
  *
  * Validity: time is cut in slots of `period` seconds; secret[slot & 1] is
  * renewed at the start of each slot.  A cookie verifies during the slot it was
@@ -79,19 +81,22 @@ int sg_cookie_rotate(struct sg_cookie_keys *k, uint64_t now, const uint8_t *rand
 /* The 64-bit MAC of the cookie input, as cookie_mac.h computes it for the
  * daemon and the XDP program alike: a new MAC goes there, and both change. */
 uint64_t sg_cookie_mac(const uint8_t *secret, const struct sg_tuple *t, uint32_t client_isn,
-		       uint64_t slot, uint8_t low_bits);
+		       uint64_t slot, uint8_t low_bits, uint8_t told);
 
 /* The cookie (SYN-ACK ISN) for a client SYN of tuple @t (client -> server),
- * ISN @client_isn and options @o.  If @enc is not NULL it receives the options
+ * ISN @client_isn and options @o, answered by a SYN-ACK that tells window
+ * scale @told (sg_cookie_told()).  If @enc is not NULL it receives the options
  * as the cookie encodes them (what the backend SYN will carry). */
 uint32_t sg_cookie_make(const struct sg_cookie_keys *k, const struct sg_tuple *t,
-			uint32_t client_isn, const struct sg_tcpopts *o,
+			uint32_t client_isn, const struct sg_tcpopts *o, uint8_t told,
 			struct sg_cookie_opts *enc);
 
 /* Checks the cookie of a client ACK: @t is its tuple (client -> server),
- * @client_isn its seq - 1 and @cookie its ack - 1.  Returns SG_R_OK and fills
- * @out, or SG_R_COOKIE_MAC / SG_R_COOKIE_STALE. */
+ * @client_isn its seq - 1, @cookie its ack - 1, @told the window scale its
+ * SYN-ACK is supposed to have told (one of sg_cookie_told_candidates()).
+ * Returns SG_R_OK and fills @out, or SG_R_COOKIE_MAC / SG_R_COOKIE_STALE. */
 enum sg_reason sg_cookie_check(const struct sg_cookie_keys *k, const struct sg_tuple *t,
-			       uint32_t client_isn, uint32_t cookie, struct sg_cookie_opts *out);
+			       uint32_t client_isn, uint32_t cookie, uint8_t told,
+			       struct sg_cookie_opts *out);
 
 #endif

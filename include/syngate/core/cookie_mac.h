@@ -1,16 +1,17 @@
 /* The cookie's bits and MAC input, written once for the daemon and the XDP
  * program (the layout is in cookie.h).
  *
- * sg_cookie_low() (the 8 option bits), sg_cookie_mac_input_of() (what the MAC
- * covers), sg_cookie_join() and sg_cookie_check_slot() are the one
- * definition both src/core/cookie.c and src/bpf/syngate_xdp.c use.
+ * sg_cookie_low() (the 8 option bits), sg_cookie_told*() (the window scale
+ * the SYN-ACK told the client, which the MAC covers), sg_cookie_mac_input_of()
+ * (what the MAC covers), sg_cookie_join() and sg_cookie_check_slot() are the
+ * one definition both src/core/cookie.c and src/bpf/syngate_xdp.c use.
  *
  * The MAC itself:
  *
  * src/core/cookie.c computes the MAC with libxxhash: XXH3-64 keyed with a 192-byte
- * secret (seed 0) over a 50-byte input (struct sg_cookie_mac_input).  An eBPF
+ * secret (seed 0) over a 51-byte input (struct sg_cookie_mac_input).  An eBPF
  * program cannot call libxxhash, so this header spells out the one path XXH3
- * takes for inputs of 17 to 128 bytes, specialised to 50 bytes, with the
+ * takes for inputs of 33 to 64 bytes, specialised to 51 bytes, with the
  * 64x64->128-bit multiply built from 32-bit halves (eBPF has no such
  * multiply).  tests/unit/test_cookie.c checks that both give the same value
  * for random inputs and secrets; if they ever differ, the XDP fast path's
@@ -27,7 +28,7 @@
 
 #include "syngate/core/tcpopt.h"
 
-#define SG_COOKIE_MAC_INPUT_LEN 50
+#define SG_COOKIE_MAC_INPUT_LEN 51
 
 /* The values a cookie's option indexes name (cookie.h has the layout):
  * common path MTUs (536 is the RFC 879 default; PPPoE/VPN tunnels
@@ -59,6 +60,75 @@ static inline unsigned sg_cookie_wscale_index(const uint8_t *tab, int has_wscale
 		i--;
 	return i;
 }
+
+/* --- the window scale told to the client -----------------------------------
+ *
+ * syngate's SYN-ACK tells the client a window scale: the backend's, learned
+ * from its SYN-ACKs, or default-wscale while it is unknown.  The client reads
+ * every window the backend sends with it, so the conntrack entry and the
+ * window update made at the cookie ACK must use exactly that value, even if
+ * the learned record changed between SYN and ACK (a backend learned, or
+ * relearned, meanwhile).  The cookie has no bit left to carry it; instead the
+ * MAC covers it (the `told` byte of the input), and the checker tries what
+ * may have been told: the record's value now, and, for a cookie issued no
+ * later than the slot of the record's last change, the value before it.
+ * One or two MACs per ACK, so a forged ACK to such a backend passes with
+ * 2 x 2^-24 for two slots after a change, 2^-24 otherwise. */
+
+/* The told value of a SYN-ACK without window scale option. */
+#define SG_COOKIE_TOLD_NONE 0xff
+
+/* The told value of a SYN-ACK with options @synack. */
+static inline uint8_t sg_cookie_told(const struct sg_tcpopts *synack)
+{
+	return synack->has_wscale ? synack->wscale : SG_COOKIE_TOLD_NONE;
+}
+
+/* What a SYN-ACK tells a client that offers window scaling, for a backend
+ * with learned options @b (NULL: unknown; sg_synack_opts()'s rule). */
+static inline uint8_t sg_cookie_told_for(const struct sg_backend_opts *b, uint8_t dflt)
+{
+	if (b && !b->has_wscale)
+		return SG_COOKIE_TOLD_NONE;
+	return sg_synack_wscale(b, dflt);
+}
+
+/* Records in @b (options just learned) that a SYN-ACK told @before until
+ * slot @slot, when that is not what @b tells now. */
+static inline void sg_cookie_told_changed(struct sg_backend_opts *b, uint8_t before,
+					  uint8_t dflt, uint64_t slot)
+{
+	if (sg_cookie_told_for(b, dflt) == before)
+		return;
+	b->told_before = before;
+	b->told_changed = 1;
+	b->told_since = slot;
+}
+
+/* Whether @cookie says its SYN offered window scaling (its wscale index,
+ * bits 5-7 as sg_cookie_low() puts them, is not 0: none). */
+static inline int sg_cookie_has_wscale(uint32_t cookie)
+{
+	return (cookie >> 5 & 7) != 0;
+}
+
+/* The values @cookie, issued in @slot, may have told for backend @b (NULL:
+ * unknown): written to @out, their count (1 or 2) returned. */
+static inline unsigned sg_cookie_told_candidates(uint32_t cookie, uint64_t slot,
+						 const struct sg_backend_opts *b, uint8_t dflt,
+						 uint8_t out[2])
+{
+	out[0] = sg_cookie_told_for(b, dflt);
+	if (!sg_cookie_has_wscale(cookie)) {
+		out[0] = SG_COOKIE_TOLD_NONE;
+		return 1;
+	}
+	if (!b || !b->told_changed || slot > b->told_since || b->told_before == out[0])
+		return 1;
+	out[1] = b->told_before;
+	return 2;
+}
+
 #define SG_COOKIE_MAC_PRIME64_1 0x9E3779B185EBCA87ULL
 #define SG_COOKIE_MAC_AVALANCHE 0x165667919E3779F9ULL
 
@@ -74,6 +144,7 @@ struct __attribute__((packed)) sg_cookie_mac_input {
 	uint16_t dport;
 	uint8_t family;
 	uint8_t low_bits;
+	uint8_t told; /* the window scale the SYN-ACK told (sg_cookie_told()) */
 };
 
 /* The low 8 bits of the cookie of a SYN of @family with options @o, issued in
@@ -92,10 +163,10 @@ static inline uint32_t sg_cookie_low(uint64_t slot, uint8_t family, const struct
 	       sg_cookie_wscale_index(wscale, o->has_wscale, o->wscale) << 5;
 }
 
-/* Fills the MAC input of tuple @t (client -> server), client ISN @isn, @slot
- * and the cookie's @low bits. */
+/* Fills the MAC input of tuple @t (client -> server), client ISN @isn, @slot,
+ * the cookie's @low bits and the window scale @told. */
 static inline void sg_cookie_mac_input_of(struct sg_cookie_mac_input *in, const struct sg_tuple *t,
-					  uint32_t isn, uint64_t slot, uint32_t low)
+					  uint32_t isn, uint64_t slot, uint32_t low, uint8_t told)
 {
 	__builtin_memset(in, 0, sizeof(*in));
 	__builtin_memcpy(in->saddr, t->saddr, sizeof(in->saddr));
@@ -106,6 +177,7 @@ static inline void sg_cookie_mac_input_of(struct sg_cookie_mac_input *in, const 
 	in->dport = t->dport;
 	in->family = t->family;
 	in->low_bits = (uint8_t)low;
+	in->told = told;
 }
 
 /* The cookie: the top 24 bits of the 64-bit @mac above the 8 @low bits. */
@@ -162,9 +234,10 @@ static inline uint64_t sg_cookie_mac_mix16(const uint8_t *in, const uint8_t *sec
 				  sg_cookie_mac_rd64(in + 8) ^ sg_cookie_mac_rd64(sec + 8));
 }
 
-/* XXH3_64bits_withSecret(@in, 50, @secret, >= 64 bytes): only the first 64
- * bytes of the secret are read for an input of this length. */
-static inline uint64_t sg_cookie_mac50(const uint8_t *in, const uint8_t *secret)
+/* XXH3_64bits_withSecret(@in, SG_COOKIE_MAC_INPUT_LEN, @secret, >= 64 bytes):
+ * only the first 64 bytes of the secret are read for an input of 33 to 64
+ * bytes. */
+static inline uint64_t sg_cookie_mac_xxh3(const uint8_t *in, const uint8_t *secret)
 {
 	const unsigned len = SG_COOKIE_MAC_INPUT_LEN;
 	uint64_t acc = len * SG_COOKIE_MAC_PRIME64_1;

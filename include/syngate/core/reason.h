@@ -36,7 +36,11 @@
 	X(SG_R_CT_ERROR, "ct_error", "ctnetlink refused an operation")                   \
 	X(SG_R_SEND_ERROR, "send_error", "raw socket send failed")                       \
 	X(SG_R_SOURCE_LIMIT, "source_limit",                                             \
-	  "this client address holds its share of the half-open table")
+	  "this client address holds its share of the half-open table")                 \
+	X(SG_R_BACKEND_SILENT, "backend_silent",                                         \
+	  "this destination stopped answering and holds its share of the half-open table") \
+	X(SG_R_EVICTED, "evicted",                                                       \
+	  "pending entry whose backend did not answer, given up for a new one (table full)")
 
 #define SG_REASON_ENUM(id, label, help) id,
 enum sg_reason {

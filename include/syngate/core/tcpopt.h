@@ -53,12 +53,17 @@ struct sg_tcpopts {
 	uint32_t tsecr;
 };
 
-/* Options learned of one backend (from its SYN-ACKs). */
+/* Options learned of one backend (from its SYN-ACKs), and the window scale
+ * syngate's SYN-ACKs told its clients before the options last changed it
+ * (cookie_mac.h, sg_cookie_told_changed()). */
 struct sg_backend_opts {
 	bool has_wscale;
 	bool sack_ok;
 	uint8_t wscale;
 	uint16_t mss;
+	uint8_t told_before;	/* what was told until ... */
+	bool told_changed;	/* (told_before is set) */
+	uint64_t told_since;	/* ... this cookie slot */
 };
 
 /* --- the option walk ------------------------------------------------------ */

@@ -6,6 +6,7 @@
 #define SYNGATE_CORE_TYPES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "syngate/core/packet.h"
@@ -33,6 +34,13 @@ struct sg_marks {
 	uint32_t known;	   /* packet mark: a SYN whose tuple conntrack knows (TC program) */
 	uint32_t lane;	   /* connmark, with pending: pending in a lane queue */
 };
+
+/* calloc(@n, @size) with one byte of every page written: the memory is
+ * resident from the start, so a table preallocated for the worst case costs
+ * its size at start-up (where a shortage fails cleanly) and not page by page
+ * under attack (where overcommit fails with the OOM killer), and the
+ * daemon's RSS stays flat, which is what a soak run looks for.  NULL + errno. */
+void *sg_alloc_resident(size_t n, size_t size);
 
 /* Fills @m with the defaults: pending 0x10000000, proxied 0x08000000,
  * reflect 0x20000000, complete 0x04000000, known 0x02000000, lane

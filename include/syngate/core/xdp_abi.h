@@ -58,12 +58,17 @@ struct sg_xdp_bkey {
 	uint8_t addr[16];
 };
 
+/* Its options, and the window scale told before they last changed it
+ * (struct sg_backend_opts, cookie_mac.h). */
 struct sg_xdp_backend {
 	uint16_t mss;
 	uint8_t has_wscale;
 	uint8_t wscale;
 	uint8_t sack_ok;
-	uint8_t pad[3];
+	uint8_t told_before;
+	uint8_t told_changed;
+	uint8_t pad;
+	uint64_t told_since;
 };
 
 /* The program's counters (sg_stats), X(SG_XDP_name, "outcome", total): the
