@@ -388,7 +388,7 @@ sg_bg() {
 
 # ---------------------------------------------------------------- HTTP
 # sg_http_server PORT [DIR] : dual-stack (:: with V6ONLY=0) python http.server in the server
-# ns; sets SG_HTTP_PID and SG_HTTP_LOG (the access log: one line per request, client address
+# ns, listen backlog 1024 (http_dir.py; `python3 -m http.server` listens with 5); sets SG_HTTP_PID and SG_HTTP_LOG (the access log: one line per request, client address
 # first, IPv4 clients shown as ::ffff:a.b.c.d).
 sg_http_server() {
     local port=$1 dir=${2:-}
@@ -399,7 +399,7 @@ sg_http_server() {
         printf 'syngate test page\n' >"$dir/index.html"
     fi
     SG_HTTP_LOG=$SG_TMP/http.$port.log
-    sg_bg "$SG_NS_S" "$SG_HTTP_LOG" "$SG_PYTHON" -u -m http.server "$port" --bind :: --directory "$dir"
+    sg_bg "$SG_NS_S" "$SG_HTTP_LOG" "$SG_PYTHON" -u "$SG_LIB_DIR/http_dir.py" "$port" "$dir"
     SG_HTTP_PID=$SG_BG_PID
     export SG_HTTP_PID SG_HTTP_LOG
     sg_wait_port "$SG_NS_S" "$port" 10 || { cat "$SG_HTTP_LOG" >&2; return 1; }

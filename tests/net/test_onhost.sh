@@ -188,8 +188,9 @@ syn_flood_xdp() {
 # ------------------------------------------------------------------ (4) port reuse
 # ab_run TAG : ab -n 2000 -c 32 from 64 client ports; the client keeps no TIME_WAIT of its
 # own (tcp_max_tw_buckets 0), so ports are reused while the server's conntrack entry (and
-# its own socket) is in TIME_WAIT.  -r: a reset of the backlog-5 python server is a failed
-# request, not the end of the run; a hang is a request that never completes.
+# its own socket) is in TIME_WAIT.  The server listens with a backlog of 1024 (http_dir.py),
+# so none is reset by the server itself; -r: a reset counts as a failed request instead of
+# ending the run, and a hang is a request that never completes.
 ab_run() {
     local tw out
     tw=$(sg_in "$SG_NS_C" sysctl -n net.ipv4.tcp_max_tw_buckets)
@@ -198,8 +199,7 @@ ab_run() {
     sg_in "$SG_NS_C" sysctl -qw net.ipv4.tcp_max_tw_buckets="$tw" net.ipv4.ip_local_port_range="32768 60999"
     sg_log "$1 ab: $(grep -E 'Complete requests|Failed requests|Requests per second|longest|apr_' <<<"$out" | tr -s ' ' | tr '\n' ';')"
     sg_assert "$1 ab -n 2000 -c 32 from 64 ports: all 2000 complete (none hangs)" grep -q 'Complete requests: *2000' <<<"$out"
-    sg_assert_le "$1 ab: at most 1% failed (resets of the backlog-5 server)" \
-        "$(awk '/^Failed requests:/ { print $3 }' <<<"$out")" 20
+    sg_assert_eq "$1 ab: no request failed" "$(awk '/^Failed requests:/ { print $3 }' <<<"$out")" 0
 }
 port_reuse() {
     sg_need ab || return
