@@ -14,6 +14,7 @@ PKGS=(
 	ethtool iperf3 util-linux bc prometheus gnuplot-nox nginx-light wrk apache2-utils
 	bash-completion man-db dpkg-dev fakeroot
 	conntrackd
+	libsodium-dev
 )
 
 if [ "$(id -u)" != 0 ]; then

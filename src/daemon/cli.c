@@ -40,6 +40,11 @@ const struct sg_cli_command sg_cli_commands[SG_CLI_NCOMMANDS] = {
 	{SG_CMD_HELP_CONFIG, "help-config", NULL, "[--man|--bash-completion]",
 	 "list the configuration options (or write them for the manual, or the completion)",
 	 FL(SG_CLI_HELP) | FL(SG_CLI_MAN) | FL(SG_CLI_BASH), SG_TABLE_NONE},
+	{SG_CMD_KEYS, "keys", "new", "new [FILE] [--config FILE]",
+	 "write a new random cookie master key to FILE (default: the key-file option's), "
+	 "atomically, mode 0600; a running daemon takes it on SIGHUP, and the old key's "
+	 "cookies stay valid for one more period",
+	 FL(SG_CLI_HELP) | FL(SG_CLI_CONFIG), SG_TABLE_NONE},
 };
 
 const struct sg_cli_command *sg_cli_command(const char *name)

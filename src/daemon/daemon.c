@@ -34,12 +34,14 @@
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
+#include <sodium.h>
 
 #include "syngate/ops/config.h"
 #include "syngate/ops/control.h"
 #include "syngate/io/ct.h"
 #include "syngate/daemon/daemon.h"
 #include "syngate/daemon/priv.h"
+#include "syngate/daemon/keyring.h"
 #include "syngate/ops/http.h"
 #include "syngate/io/diag.h"
 #include "syngate/io/kstats.h"
@@ -147,6 +149,43 @@ static uint64_t mono_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Wall-clock seconds: the cookie slots' clock (keyring.h), shared by every
+ * router of a fleet and by the daemon before a restart. */
+static uint64_t wall_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec;
+}
+
+/* The key-file option's path, "" for none (an in-memory key). */
+static const char *key_path(const struct sg_config *c)
+{
+	return strcmp(c->key_file, "none") ? c->key_file : "";
+}
+
+/* SIGHUP: the key file again; a new key signs from the next cookie slot on,
+ * the old one's cookies stay valid for one period (keyring.h).  A file that
+ * is now refused keeps the running key. */
+static void reload_key(struct daemon *d)
+{
+	uint8_t master[SG_KEYFILE_LEN];
+	char err[512];
+
+	if (!key_path(&d->cfg)[0])
+		return;
+	if (sg_keyfile_read(key_path(&d->cfg), master, err, sizeof(err)) != 0) {
+		sg_log(SG_LOG_ERR, "SIGHUP: %s; keeping the running cookie key", err);
+		return;
+	}
+	if (sg_keyring_set_master(d->ring, master, wall_s()))
+		sg_log(SG_LOG_INFO, "SIGHUP: new cookie key from %s: it signs from the next slot "
+				    "on, cookies of the old one stay valid for %u s",
+		       d->cfg.key_file, d->cfg.proxy.cookie_period);
+	sodium_memzero(master, sizeof(master));
 }
 
 /* Adds the @bytes / 8 counters at @src to those at @dst (structs of uint64_t only). */
@@ -533,6 +572,7 @@ static void reload(struct daemon *d)
 	struct sg_config n;
 	int i;
 
+	reload_key(d);
 	if (!d->cfg.config_path[0]) {
 		sg_log_event(NULL, SG_LOG_NOTICE, "reload_skipped",
 			     "SIGHUP: no config file to reload (started without --config)",
@@ -612,7 +652,10 @@ static void teardown(struct daemon *d)
 	sg_keyring_free(d->ring);
 	sg_xdp_close(d->xdp);
 	sg_diag_close(d->diag);
-	if (d->rules_installed)
+	if (d->rules_installed && d->cfg.keep_rules)
+		sg_log(SG_LOG_INFO, "keep-rules: the rules stay installed (syngate rules remove "
+				    "takes them away)");
+	else if (d->rules_installed)
 		sg_iptables_remove(&d->cfg.rules, stderr);
 	sg_control_close(d->ctl);
 	if (d->sfd >= 0)
@@ -698,6 +741,7 @@ static int open_endpoints(struct daemon *d)
 /* Everything that needs privilege, in the order the header comment gives. */
 static int open_privileged(struct daemon *d)
 {
+	uint8_t master[SG_KEYFILE_LEN];
 	int i, nw;
 
 	d->ev = sg_ct_events_open(d->cfg.proxy.marks.proxied, d->cfg.proxy.marks.proxied);
@@ -716,7 +760,10 @@ static int open_privileged(struct daemon *d)
 	if (open_xdp(d) < 0)
 		return -1;
 	nw = d->cfg.rules.nqueues * (d->cfg.rules.lane ? 2 : 1);
-	d->ring = sg_keyring_new(d->cfg.proxy.cookie_period, nw, d->xdp);
+	if (sg_keyring_master(key_path(&d->cfg), master) != 0)
+		return -1;
+	d->ring = sg_keyring_new(master, d->cfg.proxy.cookie_period, wall_s(), nw, d->xdp);
+	sodium_memzero(master, sizeof(master));
 	if (!d->ring)
 		return -1;
 	for (i = 0; i < nw; i++) { /* the lane's queues follow the main ones */

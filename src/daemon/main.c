@@ -1,5 +1,5 @@
-/* syngate command line: run | rules | stats | check-config | help-config
- * (the commands and their options: syngate/daemon/cli.h). */
+/* syngate command line: run | rules | stats | check-config | help-config |
+ * keys (the commands and their options: syngate/daemon/cli.h). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -15,6 +15,7 @@
 #include "syngate/ops/config.h"
 #include "syngate/daemon/cli.h"
 #include "syngate/daemon/daemon.h"
+#include "syngate/daemon/keyring.h"
 #include "syngate/io/log.h"
 #include "syngate/ops/iptables.h"
 #include "syngate/ops/stats.h"
@@ -427,6 +428,33 @@ static int cmd_help_config(const struct cli *cli)
 	return 0;
 }
 
+/* keys new [FILE]: a fresh master key (keyring.h), replacing FILE (default:
+ * the key-file option, after --config) atomically. */
+static int cmd_keys(const struct cli *cli)
+{
+	uint8_t key[SG_KEYFILE_LEN];
+	char err[512];
+	const char *path = cli->npos == 2 ? cli->pos[1] : cli->c.key_file;
+	int r;
+
+	if (cli->npos < 1 || strcmp(cli->pos[0], "new") || !strcmp(path, "none")) {
+		fprintf(stderr, "syngate: keys new [FILE] (see syngate keys --help)\n");
+		return 2;
+	}
+	if (sg_keyring_random(key, sizeof(key)) != 0) {
+		fprintf(stderr, "syngate: getrandom: %s\n", strerror(errno));
+		return 1;
+	}
+	r = sg_keyfile_write(path, key, true, err, sizeof(err));
+	memset(key, 0, sizeof(key));
+	if (r != 0) {
+		fprintf(stderr, "syngate: %s\n", err);
+		return 1;
+	}
+	printf("%s: new key; reload the daemon (SIGHUP) of every router sharing it\n", path);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const struct sg_cli_command *cmd;
@@ -468,6 +496,8 @@ int main(int argc, char **argv)
 		return cmd_check(&cli);
 	case SG_CMD_HELP_CONFIG:
 		return cmd_help_config(&cli);
+	case SG_CMD_KEYS:
+		return cmd_keys(&cli);
 	}
 	return 2;
 }

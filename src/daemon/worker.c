@@ -343,15 +343,21 @@ static void log_transition(struct sg_worker *w)
 			     ad->low);
 }
 
-/* Takes the keyring's keys when the cookie slot changes. */
+/* Takes the keyring's keys when the cookie slot changes.  Slots count
+ * wall-clock seconds (keyring.h: the same slot on every router and across a
+ * restart); the monotonic clock times everything else. */
 static void rotate(struct sg_worker *w)
 {
-	uint64_t slot = w->now_us / 1000000 / w->cfg.proxy.cookie_period;
+	struct timespec ts;
+	uint64_t now_s, slot;
 	struct sg_cookie_keys k;
 
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now_s = (uint64_t)ts.tv_sec;
+	slot = now_s / w->cfg.proxy.cookie_period;
 	if (slot == w->last_slot)
 		return;
-	sg_keyring_sync(w->ring, w->id, w->now_us / 1000000, &k);
+	sg_keyring_sync(w->ring, w->id, now_s, &k);
 	sg_proxy_set_keys(w->px, &k);
 	w->last_slot = k.slot;
 	sg_log_event(NULL, SG_LOG_DEBUG, "cookie_slot", "cookie keys rotated", "queue=%u slot=%lu",

@@ -83,6 +83,8 @@ static const struct opt opts[] = {
 	{"log-level", T_LOG, F(log_level), 0, 0, LIVE, "info", "err | warn | notice | info | debug"},
 	{"log-format", T_LOGFMT, F(log_format), 0, 0, LIVE, "auto", "auto | journal | plain: journal starts each line with its priority (<4>) for journald, plain reads \"syngate: warning: ...\"; auto: journal when stderr is the journal's stream (JOURNAL_STREAM), else plain"},
 	{"placement", T_PLACEMENT, F(rules.on_host), 0, 0, RESTART, "router", "router | on-host: in front of the servers (forwarding), or on the server itself protecting its own listeners (local addresses; the listeners' answers are caught in OUTPUT; no forwarding needed; see docs/design.md, On-host placement)"},
+	{"key-file", T_STR, F(key_file), 0, 0, RESTART, "/var/lib/syngate/key", "the master key (32 raw bytes, mode 0600) every cookie secret is derived from, created at first start when missing; routers sharing it accept each other's cookies, a restart keeps them; SIGHUP re-reads it (a new key signs from the next slot on); none = a random key that dies with the process (see docs/cookies.md)"},
+	{"keep-rules", T_BOOL, F(keep_rules), 0, 0, RESTART, "no", "run: leave the rules installed at exit, so that a restart's gap fails closed (queued SYNs and ACKs are dropped and retransmitted to the next daemon) instead of letting cookie ACKs through to the backend; syngate rules remove takes them away (see docs/fleet.md)"},
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))

@@ -14,7 +14,7 @@ run() { "$SG" "$@" >"$T/out" 2>&1; }
 
 printf '[syngate]\nports = 80\ncontrol = %s/from-file.sock\n' "$T" >"$T/c.conf"
 
-for c in run rules stats check-config help-config; do
+for c in run rules stats check-config help-config keys; do
 	run "$c" --help
 	ok "$c --help exits 0 and shows its usage" eval "[ $? = 0 ] && has 'usage: syngate $c'"
 done

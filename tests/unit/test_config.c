@@ -255,6 +255,8 @@ static const struct {
 	{"log-level", "debug", true},
 	{"log-format", "journal", true},
 	{"placement", "on-host", false},
+	{"key-file", "/tmp/k", false},
+	{"keep-rules", "yes", false},
 };
 
 #define NEVERY (sizeof(every_option) / sizeof(every_option[0]))

@@ -38,7 +38,14 @@ struct sg_cli_flag_doc {
 
 extern const struct sg_cli_flag_doc sg_cli_flags[SG_CLI_NFLAGS];
 
-enum sg_cli_cmd { SG_CMD_RUN, SG_CMD_RULES, SG_CMD_STATS, SG_CMD_CHECK, SG_CMD_HELP_CONFIG };
+enum sg_cli_cmd {
+	SG_CMD_RUN,
+	SG_CMD_RULES,
+	SG_CMD_STATS,
+	SG_CMD_CHECK,
+	SG_CMD_HELP_CONFIG,
+	SG_CMD_KEYS,
+};
 
 /* Which options of the table a subcommand takes. */
 enum sg_cli_table { SG_TABLE_NONE, SG_TABLE_ALL, SG_TABLE_CONTROL };
@@ -53,7 +60,7 @@ struct sg_cli_command {
 	enum sg_cli_table table;
 };
 
-#define SG_CLI_NCOMMANDS 5
+#define SG_CLI_NCOMMANDS 6
 extern const struct sg_cli_command sg_cli_commands[SG_CLI_NCOMMANDS];
 
 /* The command called @name, or NULL. */

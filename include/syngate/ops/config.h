@@ -37,6 +37,8 @@ struct sg_config {
 	int log_format; /* enum sg_log_format */
 	int xdp_mode;		/* enum sg_xdp_mode */
 	char xdp_object[256];	/* the eBPF object; "" = sg_xdp_default_object() */
+	char key_file[256];	/* the master key (keyfile.h); "none": in memory only */
+	bool keep_rules;	/* run: leave the rules installed at exit */
 	char config_path[256];	/* the file read by --config (for SIGHUP), "" if none */
 	char user[64];		/* run: the user to switch to once set up; "" = stay */
 };

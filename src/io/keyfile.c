@@ -1,0 +1,123 @@
+/* syngate key file: see include/syngate/io/keyfile.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "syngate/io/keyfile.h"
+
+static int fail(int e, char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Formats the message, sets errno to @e; returns -1. */
+static int fail(int e, char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	errno = e;
+	return -1;
+}
+
+/* What is wrong with @st as a key file, or NULL. */
+static const char *bad_stat(const struct stat *st, int *e)
+{
+	*e = EINVAL;
+	if (!S_ISREG(st->st_mode))
+		return "is not a regular file";
+	if (st->st_size != SG_KEYFILE_LEN)
+		return "is not 32 bytes (a raw key: head -c 32 /dev/urandom)";
+	*e = EPERM;
+	if (st->st_mode & (S_IRWXG | S_IRWXO))
+		return "may be read or written by group or others (chmod 600 it)";
+	return NULL;
+}
+
+_Static_assert(SG_KEYFILE_LEN == 32, "the message above says 32");
+
+int sg_keyfile_read(const char *path, uint8_t key[SG_KEYFILE_LEN], char *err, size_t errlen)
+{
+	struct stat st;
+	const char *why;
+	ssize_t n;
+	int fd, e;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return e = errno, fail(e, err, errlen, "key file %s: %s", path, strerror(e));
+	if (fstat(fd, &st) < 0) {
+		e = errno;
+		close(fd);
+		return fail(e, err, errlen, "key file %s: %s", path, strerror(e));
+	}
+	if ((why = bad_stat(&st, &e))) {
+		close(fd);
+		return fail(e, err, errlen, "key file %s %s; refused", path, why);
+	}
+	n = read(fd, key, SG_KEYFILE_LEN);
+	e = errno;
+	close(fd);
+	if (n != SG_KEYFILE_LEN)
+		return fail(n < 0 ? e : EINVAL, err, errlen, "key file %s: short read", path);
+	return 0;
+}
+
+/* Creates @path's directory (one level, mode 0700) if it is missing. */
+static int make_dir(const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		return errno = ENAMETOOLONG, -1;
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* Writes the key to a new file @tmp (0600) and flushes it to disk. */
+static int write_tmp(const char *tmp, const uint8_t *key)
+{
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int e;
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, key, SG_KEYFILE_LEN) != SG_KEYFILE_LEN || fsync(fd) < 0) {
+		e = errno ? errno : EIO;
+		close(fd);
+		return errno = e, -1;
+	}
+	return close(fd);
+}
+
+int sg_keyfile_write(const char *path, const uint8_t key[SG_KEYFILE_LEN], bool replace,
+		     char *err, size_t errlen)
+{
+	char tmp[PATH_MAX];
+	int r, e;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.new.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+		return fail(ENAMETOOLONG, err, errlen, "key file %s: name too long", path);
+	if (make_dir(path) < 0 || write_tmp(tmp, key) < 0) {
+		e = errno;
+		unlink(tmp);
+		return fail(e, err, errlen, "key file %s: %s", path, strerror(e));
+	}
+	r = replace ? rename(tmp, path) : link(tmp, path);
+	e = errno;
+	unlink(tmp);
+	if (r < 0)
+		return fail(e, err, errlen, "key file %s: %s", path, strerror(e));
+	return 0;
+}
