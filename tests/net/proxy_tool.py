@@ -2,7 +2,9 @@
 """proxy_tool: traffic helpers for tests/net/test_proxy.sh (Python 3 standard library only).
 
   proxy_tool.py conns --host H --port P [--count 1000] [--concurrency 100] [--timeout 10]
-      HTTP/1.0 GETs over COUNT connections, CONCURRENCY at a time (asyncio); prints
+                      [--rate R]
+      HTTP/1.0 GETs over COUNT connections, CONCURRENCY at a time (asyncio), and with
+      --rate no more than R started per second (connection i at i/R s); prints
       "ok=N failed=M secs=S" and the first few errors; exit 0 when every one got a 200.
 
   proxy_tool.py http-serve --port P [--backlog 1024]
@@ -62,11 +64,15 @@ async def _conns(args):
     sem = asyncio.Semaphore(args.concurrency)
     errors = []
 
-    async def run():
+    t0 = asyncio.get_running_loop().time()
+
+    async def run(i):
+        if args.rate > 0:
+            await asyncio.sleep(max(0.0, t0 + i / args.rate - asyncio.get_running_loop().time()))
         async with sem:
             return await _one(args.host, args.port, args.timeout, errors)
 
-    res = await asyncio.gather(*(run() for _ in range(args.count)))
+    res = await asyncio.gather(*(run(i) for i in range(args.count)))
     return sum(res), errors
 
 
@@ -259,6 +265,7 @@ def main():
     a.add_argument("--count", type=int, default=1000)
     a.add_argument("--concurrency", type=int, default=100)
     a.add_argument("--timeout", type=float, default=10.0)
+    a.add_argument("--rate", type=float, default=0.0)
     h = sub.add_parser("http-serve")
     h.add_argument("--port", type=int, required=True)
     h.add_argument("--backlog", type=int, default=1024)
