@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# tests/net/test_restart.sh — restarting syngate loses no connection, in the netns topology
+# of lib.sh (client <-> router running syngate <-> server).  The daemon runs as a service
+# would: a key file (key-file) and keep-rules = yes; a restart is what `systemctl restart`
+# does: SIGTERM, wait for the exit, start again.  One function per case
+# (tests/net/README.md: `test_restart.sh --list`, `test_restart.sh CASE...`):
+#   inflight        (1) a handshake in flight across the restart: the client has the old
+#                   daemon's cookie SYN-ACK, its ACK and request are held (nft) until the new
+#                   daemon is up, then retransmitted: the new daemon verifies the old one's
+#                   cookie (same key file, same derived secret) and the request completes
+#   under_load      (2) CONNS (1500) connections at RATE (100) a second from 600 client
+#                   ports, half of which carry conntrack entries of earlier connections
+#                   (TIME_WAIT: port reuse) at the start, the daemon restarted twice mid-run:
+#                   none fails, and the last daemon both proxied (cookies) and passed
+#                   reused ports.  Each restart has handshakes in flight: the client's ACKs
+#                   and requests are held from 0.2 s before the stop until the new daemon
+#                   is up.  During the
+#                   gap the rules stay (keep-rules) and fail closed: the queued SYNs and
+#                   ACKs are dropped and the clients retransmit them to the next daemon.
+# Needs root, ip, iptables, nft, curl, python3, ss, timeout.
+# Env: SYNGATE (binary; default build/syngate in the repo), SG_CONNS (1500), SG_RATE (100),
+#      SG_RESTART_FLAGS (more daemon flags; "--key-file none --keep-rules no" shows what
+#      the two fixes are for: then both cases fail).
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/net/lib.sh
+. "$HERE/lib.sh"
+
+SYNGATE=${SYNGATE:-$SG_ROOT_DIR/build/syngate}
+case $SYNGATE in /*) ;; *) SYNGATE=$PWD/$SYNGATE ;; esac
+TOOL=$HERE/proxy_tool.py
+CONNS=${SG_CONNS:-1500}
+RATE=${SG_RATE:-100}
+PORT=80
+SG_CASES=(inflight under_load)
+SGD_PID='' FLAGS=() GAP=0
+
+# start : the daemon, as a service runs it
+start() {
+    local extra
+    read -r -a extra <<<"${SG_RESTART_FLAGS:-}"
+    FLAGS=(--ports "$PORT" --interfaces "$SG_IF_RC" --control "$CTL" --metrics-port 0
+        --key-file "$SG_TMP/key" --keep-rules --install-rules "${extra[@]+"${extra[@]}"}")
+    sg_syngate_start "$SG_TMP/syngate.$(date +%s%N).log" "${FLAGS[@]}"
+}
+# restart : as systemctl restart: SIGTERM, wait for the exit, start again; GAP = seconds
+# without a daemon
+restart() {
+    local t0
+    t0=$(sg_now)
+    sg_syngate_stop TERM
+    start
+    GAP=$(sg_elapsed "$t0")
+    sg_log "restarted in ${GAP}s: pid $SGD_PID"
+}
+# hold on|off : drop every client packet to PORT that is not a SYN (the ACK and the request
+# wait; the client retransmits the request later)
+hold() {
+    if [ "$1" = on ]; then
+        printf '%s\n' "table ip restart_hold {" "  chain out {" \
+            "    type filter hook output priority 0; policy accept;" \
+            "    tcp dport $PORT tcp flags & (syn | ack) == ack drop" "  }" "}" |
+            sg_in "$SG_NS_C" nft -f -
+    else
+        sg_in "$SG_NS_C" nft delete table ip restart_hold
+    fi
+}
+# conns OUT ARGS... : proxy_tool conns from the client ns; prints ok/failed as "OK/FAILED"
+conns() {
+    local out=$1; shift
+    sg_in "$SG_NS_C" timeout -s INT 300 "$SG_PYTHON" -u "$TOOL" conns --host "$SG_SRV4" \
+        --port "$PORT" "$@" >"$out" 2>&1 || true
+}
+result() { echo "$(grep -o 'ok=[0-9]*' "$1" | cut -d= -f2)/$(grep -o 'failed=[0-9]*' "$1" | cut -d= -f2)"; }
+
+sg_setup() {
+    sg_require_root
+    sg_need ip iptables nft curl "$SG_PYTHON" ss timeout || exit
+    [ -x "$SYNGATE" ] || sg_die "syngate binary not found: $SYNGATE (build it, or set SYNGATE)"
+    sg_cleanup_on_exit
+    sg_topo_up
+    CTL=$SG_TMP/syngate.sock
+    sg_on_exit 'sg_in "$SG_NS_R" "$SYNGATE" rules remove --ports "$PORT" >/dev/null 2>&1'
+    sg_bg "$SG_NS_S" "$SG_TMP/http.log" "$SG_PYTHON" -u "$TOOL" http-serve --port "$PORT"
+    sg_wait_port "$SG_NS_S" "$PORT" 10 || sg_die "no HTTP server"
+    # the client closes after the server: keep no TIME_WAIT on its side (ports reused)
+    sg_in "$SG_NS_C" sysctl -qw net.ipv4.tcp_max_tw_buckets=0
+    start
+    sg_assert "warm-up curl (learns the backend)" sg_curl_ok "http://$SG_SRV4:$PORT/"
+}
+
+inflight() {
+    local curl_pid i est=0 rc=0
+    hold on
+    sg_in "$SG_NS_C" curl -sS --noproxy '*' -o /dev/null -w '%{http_code}' --max-time 20 \
+        --local-port 45000 "http://$SG_SRV4:$PORT/" >"$SG_TMP/inflight.out" 2>&1 &
+    curl_pid=$!
+    for ((i = 0; i < 100; i++)); do
+        if sg_in "$SG_NS_C" ss -Htn state established "dst $SG_SRV4" | grep -q .; then est=1; break; fi
+        sleep 0.05
+    done
+    sg_assert_eq "(1) the client has the old daemon's cookie SYN-ACK" "$est" 1
+    restart
+    sg_snap i0
+    hold off
+    wait "$curl_pid" || rc=$?
+    sg_snap i1
+    sg_log "(1) curl rc $rc status $(cat "$SG_TMP/inflight.out") after a ${GAP}s restart"
+    sg_assert_eq "(1) the request completes through the new daemon" "$(cat "$SG_TMP/inflight.out")" 200
+    sg_assert_eq "(1) the new daemon verified the old one's cookie" "$(sg_delta i0 i1 cookies_valid)" 1
+    sg_assert_eq "(1) ... and proxied the connection" "$(sg_delta i0 i1 proxied)" 1
+}
+
+under_load() {
+    local out=$SG_TMP/load.out pid range gaps=()
+    range=$(sg_in "$SG_NS_C" sysctl -n net.ipv4.ip_local_port_range)
+    sg_in "$SG_NS_C" sysctl -qw net.ipv4.ip_local_port_range="40000 40599"
+    # ports used once: the router's conntrack holds their entries (TIME_WAIT) from now on
+    conns "$SG_TMP/warm.out" --count 300 --concurrency 20 --timeout 20
+    sg_assert_eq "(2) warm-up: 300 connections" "$(result "$SG_TMP/warm.out")" 300/0
+    sg_in "$SG_NS_R" conntrack -L -p tcp --dport "$PORT" 2>/dev/null | grep -c TIME_WAIT >"$SG_TMP/tw" || true
+    sg_log "(2) conntrack entries in TIME_WAIT before the run: $(cat "$SG_TMP/tw")"
+    sg_in "$SG_NS_C" timeout -s INT 300 "$SG_PYTHON" -u "$TOOL" conns --host "$SG_SRV4" \
+        --port "$PORT" --count "$CONNS" --rate "$RATE" --concurrency 200 --timeout 30 >"$out" 2>&1 &
+    pid=$!
+    # each restart with handshakes in flight: the client's ACKs and requests held from 0.2 s
+    # before the old daemon stops until the new one is up
+    sleep 4
+    hold on
+    sleep 0.2
+    restart
+    hold off
+    gaps+=("$GAP")
+    sleep 4
+    hold on
+    sleep 0.2
+    restart
+    hold off
+    gaps+=("$GAP")
+    sg_snap l0
+    wait "$pid" || true
+    sg_snap l1
+    sg_in "$SG_NS_C" sysctl -qw net.ipv4.ip_local_port_range="$range"
+    sg_log "(2) $(head -1 "$out") at $RATE/s, restarts of ${gaps[*]} s; last daemon:" \
+        "syn_passed_tracked +$(sg_delta l0 l1 syn_passed_tracked) xdp_tc_known" \
+        "+$(sg_delta l0 l1 xdp_tc_known) proxied +$(sg_delta l0 l1 proxied)"
+    grep '^error' "$out" >&2 || true
+    sg_assert_eq "(2) every connection completed across two restarts" "$(result "$out")" "$CONNS/0"
+    sg_assert_ge "(2) the reused ports reached the new daemon's port-reuse path" \
+        "$(($(sg_delta l0 l1 syn_passed_tracked) + $(sg_delta l0 l1 xdp_tc_known)))" 1
+    sg_assert_ge "(2) the new daemon proxied fresh ports (cookies)" "$(sg_delta l0 l1 proxied)" 1
+}
+
+sg_run_cases "$@"
