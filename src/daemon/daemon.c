@@ -167,6 +167,30 @@ static const char *key_path(const struct sg_config *c)
 	return strcmp(c->key_file, "none") ? c->key_file : "";
 }
 
+/* The master key at start (keyring.h).  A key file that is refused stops
+ * syngate.  The default key file missing and impossible to create (a
+ * read-only /var/lib, e.g. ProtectSystem=strict without StateDirectory)
+ * gives an in-memory key with a warning: protection as before key files,
+ * without the restart continuity.  A key file named by the operator must be
+ * there or be made. */
+static int load_key(struct daemon *d, uint8_t master[SG_KEYFILE_LEN])
+{
+	struct sg_config def;
+	const char *path = key_path(&d->cfg);
+
+	if (sg_keyring_master(path, master) == 0)
+		return 0;
+	sg_config_defaults(&def);
+	if (strcmp(path, def.key_file) || access(path, F_OK) == 0 ||
+	    sg_keyring_master("", master) != 0)
+		return -1;
+	sg_log(SG_LOG_WARN, "event=key_file_unavailable: cannot create %s: cookies will not "
+			    "survive a restart (create it: syngate keys new; under systemd: "
+			    "StateDirectory=syngate)",
+	       path);
+	return 0;
+}
+
 /* SIGHUP: the key file again; a new key signs from the next cookie slot on,
  * the old one's cookies stay valid for one period (keyring.h).  A file that
  * is now refused keeps the running key. */
@@ -760,7 +784,7 @@ static int open_privileged(struct daemon *d)
 	if (open_xdp(d) < 0)
 		return -1;
 	nw = d->cfg.rules.nqueues * (d->cfg.rules.lane ? 2 : 1);
-	if (sg_keyring_master(key_path(&d->cfg), master) != 0)
+	if (load_key(d, master) != 0)
 		return -1;
 	d->ring = sg_keyring_new(master, d->cfg.proxy.cookie_period, wall_s(), nw, d->xdp);
 	sodium_memzero(master, sizeof(master));

@@ -68,8 +68,9 @@ extern const uint16_t sg_cookie_mss6[SG_COOKIE_MSS_SLOTS];
 /* Window scales a cookie can carry; index 0 stands for "no window scale". */
 extern const uint8_t sg_cookie_wscale[SG_COOKIE_WSCALE_SLOTS];
 
-/* Sets up @k for time @now (seconds, monotonic) with @period seconds per slot
- * (>= 1), taking both secrets from @random (2 * SG_COOKIE_SECRET_LEN bytes). */
+/* Sets up @k for time @now (seconds; the daemon counts wall-clock time) with
+ * @period seconds per slot (>= 1), taking both secrets from @random
+ * (2 * SG_COOKIE_SECRET_LEN bytes). */
 void sg_cookie_init(struct sg_cookie_keys *k, uint32_t period, uint64_t now,
 		    const uint8_t *random);
 
