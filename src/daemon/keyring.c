@@ -19,7 +19,7 @@ struct sg_keyring {
 	pthread_mutex_t lock;
 	struct sg_cookie_keys keys;
 	uint8_t master[SG_KEYFILE_LEN]; /* signs the slots from switch_slot on */
-	uint8_t prev[SG_KEYFILE_LEN];	/* signed the slots before switch_slot */
+	uint8_t prev[SG_KEYFILE_LEN];   /* signed the slots before switch_slot */
 	uint64_t switch_slot;
 	uint64_t held[SG_KEYRING_MAX_WORKERS]; /* slot whose keys each worker holds */
 	int nworkers;
@@ -52,7 +52,7 @@ int sg_keyring_random(uint8_t *buf, size_t len)
 }
 
 void sg_keyring_derive(const uint8_t master[SG_KEYFILE_LEN], uint64_t slot,
-		       uint8_t secret[SG_COOKIE_SECRET_LEN])
+                       uint8_t secret[SG_COOKIE_SECRET_LEN])
 {
 	char ctx[crypto_kdf_CONTEXTBYTES] = {'s', 'g', 'c', 'o', 'o', 'k', '-', '0'};
 	size_t i;
@@ -62,7 +62,7 @@ void sg_keyring_derive(const uint8_t master[SG_KEYFILE_LEN], uint64_t slot,
 	for (i = 0; i < SG_COOKIE_SECRET_LEN / crypto_kdf_BYTES_MAX; i++) {
 		ctx[7] = (char)('0' + i);
 		crypto_kdf_derive_from_key(secret + i * crypto_kdf_BYTES_MAX, crypto_kdf_BYTES_MAX,
-					   slot, ctx, master);
+		                           slot, ctx, master);
 	}
 }
 
@@ -84,7 +84,7 @@ static void keys_at(struct sg_keyring *r, uint64_t slot)
 }
 
 struct sg_keyring *sg_keyring_new(const uint8_t master[SG_KEYFILE_LEN], uint32_t period,
-				  uint64_t now_s, int nworkers, struct sg_xdp *xdp)
+                                  uint64_t now_s, int nworkers, struct sg_xdp *xdp)
 {
 	struct sg_keyring *r;
 
@@ -139,7 +139,7 @@ void sg_keyring_sync(struct sg_keyring *r, int id, uint64_t now_s, struct sg_coo
 }
 
 int sg_keyring_set_master(struct sg_keyring *r, const uint8_t master[SG_KEYFILE_LEN],
-			  uint64_t now_s)
+                          uint64_t now_s)
 {
 	uint64_t cur;
 	int changed;
@@ -170,8 +170,9 @@ static int create(const char *path, uint8_t master[SG_KEYFILE_LEN])
 	if (sg_keyring_random(master, SG_KEYFILE_LEN) != 0)
 		return sg_log_warn("getrandom: cannot make the key file %s", path), -1;
 	if (sg_keyfile_write(path, master, false, err, sizeof(err)) == 0) {
-		sg_log(SG_LOG_INFO, "key file %s created: routers sharing it accept each other's "
-				    "cookies",
+		sg_log(SG_LOG_INFO,
+		       "key file %s created: routers sharing it accept each other's "
+		       "cookies",
 		       path);
 		return 0;
 	}
@@ -189,7 +190,7 @@ int sg_keyring_master(const char *path, uint8_t master[SG_KEYFILE_LEN])
 		if (sg_keyring_random(master, SG_KEYFILE_LEN) != 0)
 			return sg_log_warn("getrandom: no cookie key"), -1;
 		sg_log(SG_LOG_INFO, "no key file: cookie keys live in memory and die with this "
-				    "process (a restart rejects the cookies in flight)");
+		                    "process (a restart rejects the cookies in flight)");
 		return 0;
 	}
 	if (sg_keyfile_read(path, master, err, sizeof(err)) == 0)

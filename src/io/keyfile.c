@@ -11,7 +11,7 @@
 #include "syngate/io/keyfile.h"
 
 static int fail(int e, char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* Formats the message, sets errno to @e; returns -1. */
 static int fail(int e, char *err, size_t errlen, const char *fmt, ...)
@@ -101,8 +101,8 @@ static int write_tmp(const char *tmp, const uint8_t *key)
 	return close(fd);
 }
 
-int sg_keyfile_write(const char *path, const uint8_t key[SG_KEYFILE_LEN], bool replace,
-		     char *err, size_t errlen)
+int sg_keyfile_write(const char *path, const uint8_t key[SG_KEYFILE_LEN], bool replace, char *err,
+                     size_t errlen)
 {
 	char tmp[PATH_MAX];
 	int r, e;

@@ -45,7 +45,7 @@ struct sg_keyring;
  * cookie slots of @period seconds, starting at @now_s (wall-clock seconds),
  * given to @xdp (NULL: none) from the start.  @xdp outlives the keyring. */
 struct sg_keyring *sg_keyring_new(const uint8_t master[SG_KEYFILE_LEN], uint32_t period,
-				  uint64_t now_s, int nworkers, struct sg_xdp *xdp);
+                                  uint64_t now_s, int nworkers, struct sg_xdp *xdp);
 void sg_keyring_free(struct sg_keyring *r);
 
 /* Worker @id (0..nworkers-1) takes the keys of the slot of @now_s
@@ -58,11 +58,11 @@ void sg_keyring_sync(struct sg_keyring *r, int id, uint64_t now_s, struct sg_coo
  * progress keeps its secret.  The same key again changes nothing.  Returns
  * 1 when the key changed, 0 when it was the one in use. */
 int sg_keyring_set_master(struct sg_keyring *r, const uint8_t master[SG_KEYFILE_LEN],
-			  uint64_t now_s);
+                          uint64_t now_s);
 
 /* The secret of @slot under @master (the KDF above). */
 void sg_keyring_derive(const uint8_t master[SG_KEYFILE_LEN], uint64_t slot,
-		       uint8_t secret[SG_COOKIE_SECRET_LEN]);
+                       uint8_t secret[SG_COOKIE_SECRET_LEN]);
 
 /* The master key for the option key-file = @path: the file read, or created
  * with SG_KEYFILE_LEN bytes of sg_keyring_random() when it is missing.  An

@@ -31,7 +31,7 @@ int sg_keyfile_read(const char *path, uint8_t key[SG_KEYFILE_LEN], char *err, si
  * if that is missing.  With @replace an existing file is replaced
  * atomically; without, an existing file is left alone and the call fails
  * with EEXIST (two daemons starting at once: the loser reads the winner's). */
-int sg_keyfile_write(const char *path, const uint8_t key[SG_KEYFILE_LEN], bool replace,
-		     char *err, size_t errlen);
+int sg_keyfile_write(const char *path, const uint8_t key[SG_KEYFILE_LEN], bool replace, char *err,
+                     size_t errlen);
 
 #endif
