@@ -32,15 +32,15 @@ TOOL=$HERE/proxy_tool.py
 CONNS=${SG_CONNS:-1500}
 RATE=${SG_RATE:-100}
 PORT=80
-SG_CASES=(inflight under_load)
+SG_CASES=(inflight under_load rotation)
 SGD_PID='' FLAGS=() GAP=0
 
-# start : the daemon, as a service runs it
+# start [FLAGS...] : the daemon, as a service runs it
 start() {
     local extra
     read -r -a extra <<<"${SG_RESTART_FLAGS:-}"
     FLAGS=(--ports "$PORT" --interfaces "$SG_IF_RC" --control "$CTL" --metrics-port 0
-        --key-file "$SG_TMP/key" --keep-rules --install-rules "${extra[@]+"${extra[@]}"}")
+        --key-file "$SG_TMP/key" --keep-rules --install-rules "${extra[@]+"${extra[@]}"}" "$@")
     sg_syngate_start "$SG_TMP/syngate.$(date +%s%N).log" "${FLAGS[@]}"
 }
 # restart : as systemctl restart: SIGTERM, wait for the exit, start again; GAP = seconds
@@ -149,6 +149,63 @@ under_load() {
     sg_assert_ge "(2) the reused ports reached the new daemon's port-reuse path" \
         "$(($(sg_delta l0 l1 syn_passed_tracked) + $(sg_delta l0 l1 xdp_tc_known)))" 1
     sg_assert_ge "(2) the new daemon proxied fresh ports (cookies)" "$(sg_delta l0 l1 proxied)" 1
+}
+
+# wait_slot PERIOD LEAD : sleep until LEAD seconds (fractional) before the next slot boundary
+wait_slot() {
+    local now
+    now=$(date +%s.%N)
+    sleep "$(awk -v n="$now" -v p="$1" -v l="$2" 'BEGIN {
+        t = (int(n / p) + 1) * p - l - n; if (t < 0) t += p; printf "%.3f", t }')"
+}
+
+rotation() {
+    local period=4 curl_pid i est=0 rc=0 t_ack slot0 slot1 out=$SG_TMP/rot.out pid
+    sg_syngate_stop TERM
+    start --cookie-period "$period"
+    sg_assert "(3) curl before the rotation" sg_curl_ok "http://$SG_SRV4:$PORT/"
+    # a handshake in flight: SYN-ACK in slot n (old key), then a new key, then the ACK in n+1
+    wait_slot "$period" 0.6
+    hold on
+    sg_in "$SG_NS_C" curl -sS --noproxy '*' -o /dev/null -w '%{http_code}' --max-time 20 \
+        --local-port 45001 "http://$SG_SRV4:$PORT/" >"$SG_TMP/rot1.out" 2>&1 &
+    curl_pid=$!
+    for ((i = 0; i < 40; i++)); do
+        if sg_in "$SG_NS_C" ss -Htn state established "dst $SG_SRV4" | grep -q .; then est=1; break; fi
+        sleep 0.02
+    done
+    slot0=$(($(date +%s) / period))
+    "$SYNGATE" keys new "$SG_TMP/key" >/dev/null
+    kill -HUP "$SGD_PID"
+    wait_slot "$period" "-0.3"
+    slot1=$(($(date +%s) / period))
+    sg_snap o0
+    hold off
+    t_ack=$(sg_now)
+    wait "$curl_pid" || rc=$?
+    sg_snap o1
+    sg_log "(3) SYN-ACK in slot $slot0, key rotated, ACK released in slot $slot1; curl rc $rc" \
+        "status $(cat "$SG_TMP/rot1.out") $(sg_elapsed "$t_ack")s after the release"
+    sg_assert_eq "(3) the client had the SYN-ACK before the rotation" "$est" 1
+    sg_assert_eq "(3) the ACK was released in the next slot" "$slot1" "$((slot0 + 1))"
+    sg_assert "(3) the daemon took the new key" grep -q 'new cookie key' "$SG_TMP"/syngate.*.log
+    sg_assert_eq "(3) the handshake begun under the old key completes" "$(cat "$SG_TMP/rot1.out")" 200
+    sg_assert_eq "(3) ... its cookie verified" "$(sg_delta o0 o1 cookies_valid)" 1
+    # under load: three rotations, 4 s apart, while 100 connections a second run
+    sg_in "$SG_NS_C" timeout -s INT 300 "$SG_PYTHON" -u "$TOOL" conns --host "$SG_SRV4" \
+        --port "$PORT" --count 1200 --rate 100 --concurrency 100 --timeout 20 >"$out" 2>&1 &
+    pid=$!
+    for i in 1 2 3; do
+        sleep 3
+        "$SYNGATE" keys new "$SG_TMP/key" >/dev/null
+        kill -HUP "$SGD_PID"
+    done
+    wait "$pid" || true
+    sg_log "(3) $(head -1 "$out") with 3 rotations"
+    grep '^error' "$out" >&2 || true
+    sg_assert_eq "(3) every connection completed across 3 rotations" "$(result "$out")" 1200/0
+    sg_syngate_stop TERM
+    start
 }
 
 sg_run_cases "$@"
