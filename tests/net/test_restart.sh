@@ -32,7 +32,7 @@ TOOL=$HERE/proxy_tool.py
 CONNS=${SG_CONNS:-1500}
 RATE=${SG_RATE:-100}
 PORT=80
-SG_CASES=(inflight under_load rotation)
+SG_CASES=(inflight under_load rotation pending)
 SGD_PID='' FLAGS=() GAP=0
 
 # start [FLAGS...] : the daemon, as a service runs it
@@ -149,6 +149,28 @@ under_load() {
     sg_assert_ge "(2) the reused ports reached the new daemon's port-reuse path" \
         "$(($(sg_delta l0 l1 syn_passed_tracked) + $(sg_delta l0 l1 xdp_tc_known)))" 1
     sg_assert_ge "(2) the new daemon proxied fresh ports (cookies)" "$(sg_delta l0 l1 proxied)" 1
+}
+
+pending() {
+    local curl_pid rc=0
+    sg_in "$SG_NS_S" iptables -w -I INPUT -p tcp --dport "$PORT" --syn -j DROP
+    sg_snap p0
+    sg_in "$SG_NS_C" curl -sS --noproxy '*' -o /dev/null -w '%{http_code}' --max-time 25 \
+        --local-port 45002 "http://$SG_SRV4:$PORT/" >"$SG_TMP/pend.out" 2>&1 &
+    curl_pid=$!
+    sleep 0.5
+    sg_snap p1
+    restart
+    sg_in "$SG_NS_S" iptables -w -D INPUT -p tcp --dport "$PORT" --syn -j DROP
+    wait "$curl_pid" || rc=$?
+    sg_snap p2
+    sg_log "(4) curl rc $rc status $(cat "$SG_TMP/pend.out"); new daemon: synacks_resent" \
+        "+$(sg_stat p2 synacks_resent) cookies_valid +$(sg_stat p2 cookies_valid) proxied" \
+        "+$(sg_stat p2 proxied)"
+    sg_assert_eq "(4) the old daemon's backend SYN was pending" "$(sg_delta p0 p1 backend_syns)/$(sg_stat p1 proxied)" \
+        "1/$(sg_stat p0 proxied)"
+    sg_assert_eq "(4) the connection completes through the new daemon" "$(cat "$SG_TMP/pend.out")" 200
+    sg_assert_ge "(4) ... which proxied it" "$(sg_stat p2 proxied)" 1
 }
 
 # wait_slot PERIOD LEAD : sleep until LEAD seconds (fractional) before the next slot boundary
