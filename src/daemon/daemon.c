@@ -197,7 +197,7 @@ static int load_key(struct daemon *d, uint8_t master[SG_KEYFILE_LEN])
 static void reload_key(struct daemon *d)
 {
 	uint8_t master[SG_KEYFILE_LEN];
-	char err[512];
+	char err[512], key_id[17];
 
 	if (!key_path(&d->cfg)[0])
 		return;
@@ -205,10 +205,11 @@ static void reload_key(struct daemon *d)
 		sg_log(SG_LOG_ERR, "SIGHUP: %s; keeping the running cookie key", err);
 		return;
 	}
+	sg_keyring_key_id(master, key_id);
 	if (sg_keyring_set_master(d->ring, master, wall_s()))
-		sg_log(SG_LOG_INFO, "SIGHUP: new cookie key from %s: it signs from the next slot "
-				    "on, cookies of the old one stay valid for %u s",
-		       d->cfg.key_file, d->cfg.proxy.cookie_period);
+		sg_log(SG_LOG_INFO, "SIGHUP: new cookie key from %s (id %s): it signs from the "
+				    "next slot on, cookies of the old one stay valid for %u s",
+		       d->cfg.key_file, key_id, d->cfg.proxy.cookie_period);
 	sodium_memzero(master, sizeof(master));
 }
 
@@ -766,6 +767,7 @@ static int open_endpoints(struct daemon *d)
 static int open_privileged(struct daemon *d)
 {
 	uint8_t master[SG_KEYFILE_LEN];
+	char key_id[17];
 	int i, nw;
 
 	d->ev = sg_ct_events_open(d->cfg.proxy.marks.proxied, d->cfg.proxy.marks.proxied);
@@ -786,6 +788,10 @@ static int open_privileged(struct daemon *d)
 	nw = d->cfg.rules.nqueues * (d->cfg.rules.lane ? 2 : 1);
 	if (load_key(d, master) != 0)
 		return -1;
+	sg_keyring_key_id(master, key_id);
+	sg_log(SG_LOG_INFO, "cookie key %s (id %s): routers that log the same id accept each "
+			    "other's cookies",
+	       key_path(&d->cfg)[0] ? key_path(&d->cfg) : "in memory", key_id);
 	d->ring = sg_keyring_new(master, d->cfg.proxy.cookie_period, wall_s(), nw, d->xdp);
 	sodium_memzero(master, sizeof(master));
 	if (!d->ring)

@@ -66,6 +66,17 @@ void sg_keyring_derive(const uint8_t master[SG_KEYFILE_LEN], uint64_t slot,
 	}
 }
 
+void sg_keyring_key_id(const uint8_t master[SG_KEYFILE_LEN], char out[17])
+{
+	static const char ctx[crypto_kdf_CONTEXTBYTES] = {'s', 'g', 'k', 'e', 'y', '-', 'i', 'd'};
+	uint8_t id[crypto_kdf_BYTES_MIN];
+
+	if (sodium_init() < 0)
+		abort();
+	crypto_kdf_derive_from_key(id, sizeof(id), 0, ctx, master);
+	sodium_bin2hex(out, 17, id, 8);
+}
+
 /* The master key that signs @slot. */
 static const uint8_t *master_of(const struct sg_keyring *r, uint64_t slot)
 {

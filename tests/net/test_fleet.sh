@@ -50,6 +50,7 @@ A_C=198.51.100.1 C_A=198.51.100.2 B_C=198.51.100.17 C_B=198.51.100.18
 A_S=203.0.113.1 S_A=203.0.113.2 B_S=203.0.113.17 S_B=203.0.113.18
 SG_CASES=(cross_router ecmp_moved)
 NS_B='' KEY='' PID_A='' PID_B=''
+declare -A LOG_OF
 
 # ------------------------------------------------------------------ topology
 fleet_down_b() {
@@ -138,6 +139,7 @@ fleet_start() {
     sg_bg "$ns" "$log" "$SYNGATE" run --ports "$PORT" --interfaces "$ifc" --learn no \
         --control "$SG_TMP/ctl.$name" --metrics-port 0 --key-file "$KEY" --install-rules
     [ "$name" = A ] && PID_A=$SG_BG_PID || PID_B=$SG_BG_PID
+    LOG_OF[$name]=$log
     for ((i = 0; i < 200; i++)); do
         if grep -q 'running:' "$log" 2>/dev/null && stats "$name" >/dev/null 2>&1; then
             sg_log "syngate $name up (pid $SG_BG_PID; $(grep -o 'XDP fast path [a-z]* [a-z]* ([a-z]*)\|event=xdp_[a-z]*' "$log" | head -1))"
@@ -182,6 +184,12 @@ sg_setup() {
         "$SYNGATE" keys new "$KEY" >/dev/null
     fi
     fleet_start B
+    # the key's fingerprint, as each daemon logged it
+    local a b
+    a=$(grep -o 'cookie key .* (id [0-9a-f]*)' "${LOG_OF[A]}" | grep -o 'id [0-9a-f]*')
+    b=$(grep -o 'cookie key .* (id [0-9a-f]*)' "${LOG_OF[B]}" | grep -o 'id [0-9a-f]*')
+    sg_log "key fingerprints: A $a, B $b"
+    [ -n "$a" ] && [ "$a" = "$b" ] || sg_log "warning: the routers do not share a key"
 }
 
 # ------------------------------------------------------------------ cases

@@ -118,6 +118,27 @@ static void derivation_known_answer(void **state)
 	assert_memory_equal(s + SG_COOKIE_SECRET_LEN - 8, s1_tail, 8);
 }
 
+/* The fingerprint: the same for the same key, another for another key, and
+ * not the key's own bytes. */
+static void key_id_fingerprint(void **state)
+{
+	uint8_t m[SG_KEYFILE_LEN];
+	char a[17], b[17], c[17], hex[17];
+
+	(void)state;
+	master_of(m, 1);
+	sg_keyring_key_id(m, a);
+	sg_keyring_key_id(m, b);
+	assert_int_equal(strlen(a), 16);
+	assert_string_equal(a, b);
+	for (int i = 0; i < 8; i++)
+		snprintf(hex + 2 * i, 3, "%02x", m[i]);
+	assert_string_not_equal(a, hex);
+	master_of(m, 2);
+	sg_keyring_key_id(m, c);
+	assert_string_not_equal(a, c);
+}
+
 /* The keys are a function of the master key and the time alone: the slot's
  * secret and the previous slot's, both derived, whoever asks and when. */
 static void derivation_deterministic(void **state)
@@ -429,6 +450,7 @@ int main(void)
 	    cmocka_unit_test(worker_counts),
 	    cmocka_unit_test(derivation_known_answer),
 	    cmocka_unit_test(derivation_deterministic),
+	    cmocka_unit_test(key_id_fingerprint),
 	    cmocka_unit_test(same_keys_per_slot),
 	    cmocka_unit_test(two_keyrings_accept_each_other),
 	    cmocka_unit_test(rotation_overlap),

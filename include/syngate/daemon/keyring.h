@@ -64,6 +64,11 @@ int sg_keyring_set_master(struct sg_keyring *r, const uint8_t master[SG_KEYFILE_
 void sg_keyring_derive(const uint8_t master[SG_KEYFILE_LEN], uint64_t slot,
                        uint8_t secret[SG_COOKIE_SECRET_LEN]);
 
+/* A fingerprint of @master for logs (16 hex digits and a NUL in @out): a
+ * KDF subkey of its own context, so it reveals nothing of the key.  Routers
+ * that share a key file log the same one. */
+void sg_keyring_key_id(const uint8_t master[SG_KEYFILE_LEN], char out[17]);
+
 /* The master key for the option key-file = @path: the file read, or created
  * with SG_KEYFILE_LEN bytes of sg_keyring_random() when it is missing.  An
  * empty @path gives a fresh random key kept in memory only (the keys of
