@@ -36,6 +36,8 @@ static const char *bad_stat(const struct stat *st, int *e)
 	*e = EPERM;
 	if (st->st_mode & (S_IRWXG | S_IRWXO))
 		return "may be read or written by group or others (chmod 600 it)";
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		return "belongs to another user than root or syngate's (chown it)";
 	return NULL;
 }
 

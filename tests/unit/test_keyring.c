@@ -414,6 +414,12 @@ static void bad_key_files_refused(void **state)
 	put_file(path, key, sizeof(key), 0400);
 	assert_int_equal(sg_keyfile_read(path, got, err, sizeof(err)), 0);
 	assert_memory_equal(got, key, sizeof(key));
+	if (geteuid() == 0) { /* another user's file, even 0600 */
+		assert_int_equal(chown(path, 12345, 12345), 0);
+		assert_int_equal(sg_keyfile_read(path, got, err, sizeof(err)), -1);
+		assert_int_equal(errno, EPERM);
+		assert_non_null(strstr(err, "another user"));
+	}
 
 	snprintf(path, sizeof(path), "%s/short", dir);
 	put_file(path, key, sizeof(key) - 1, 0600);
