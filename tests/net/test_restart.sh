@@ -153,6 +153,8 @@ under_load() {
 
 pending() {
     local curl_pid rc=0
+    # the daemon must know the backend (learning passes the first SYN to a new one)
+    sg_assert "(4) warm-up curl" sg_curl_ok "http://$SG_SRV4:$PORT/"
     sg_in "$SG_NS_S" iptables -w -I INPUT -p tcp --dport "$PORT" --syn -j DROP
     sg_snap p0
     sg_in "$SG_NS_C" curl -sS --noproxy '*' -o /dev/null -w '%{http_code}' --max-time 25 \
