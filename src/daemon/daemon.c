@@ -184,10 +184,11 @@ static int load_key(struct daemon *d, uint8_t master[SG_KEYFILE_LEN])
 	if (strcmp(path, def.key_file) || access(path, F_OK) == 0 ||
 	    sg_keyring_master("", master) != 0)
 		return -1;
-	sg_log(SG_LOG_WARN, "event=key_file_unavailable: cannot create %s: cookies will not "
-			    "survive a restart (create it: syngate keys new; under systemd: "
-			    "StateDirectory=syngate)",
-	       path);
+	sg_log_event(NULL, SG_LOG_WARN, "key_file_unavailable",
+		     "cannot create the key file: cookie keys live in memory, and a restart "
+		     "rejects the cookies in flight (create it: syngate keys new; under "
+		     "systemd: StateDirectory=syngate)",
+		     "path=%s action=memory_key", path);
 	return 0;
 }
 
@@ -202,14 +203,17 @@ static void reload_key(struct daemon *d)
 	if (!key_path(&d->cfg)[0])
 		return;
 	if (sg_keyfile_read(key_path(&d->cfg), master, err, sizeof(err)) != 0) {
-		sg_log(SG_LOG_ERR, "SIGHUP: %s; keeping the running cookie key", err);
+		sg_log_event(NULL, SG_LOG_ERR, "key_reload_failed", err,
+			     "path=%s action=keep_running_key", d->cfg.key_file);
 		return;
 	}
 	sg_keyring_key_id(master, key_id);
 	if (sg_keyring_set_master(d->ring, master, wall_s()))
-		sg_log(SG_LOG_INFO, "SIGHUP: new cookie key from %s (id %s): it signs from the "
-				    "next slot on, cookies of the old one stay valid for %u s",
-		       d->cfg.key_file, key_id, d->cfg.proxy.cookie_period);
+		sg_log_event(NULL, SG_LOG_NOTICE, "key_rotated",
+			     "SIGHUP: a new cookie key signs from the next slot on; the old "
+			     "key's cookies stay valid one more period",
+			     "path=%s id=%s period=%u", d->cfg.key_file, key_id,
+			     d->cfg.proxy.cookie_period);
 	sodium_memzero(master, sizeof(master));
 }
 
@@ -678,8 +682,10 @@ static void teardown(struct daemon *d)
 	sg_xdp_close(d->xdp);
 	sg_diag_close(d->diag);
 	if (d->rules_installed && d->cfg.keep_rules)
-		sg_log(SG_LOG_INFO, "keep-rules: the rules stay installed (syngate rules remove "
-				    "takes them away)");
+		sg_log_event(NULL, SG_LOG_INFO, "rules_kept",
+			     "keep-rules: the rules stay installed and fail closed until the next "
+			     "daemon (syngate rules remove takes them away)",
+			     "%s", "");
 	else if (d->rules_installed)
 		sg_iptables_remove(&d->cfg.rules, stderr);
 	sg_control_close(d->ctl);
@@ -789,9 +795,9 @@ static int open_privileged(struct daemon *d)
 	if (load_key(d, master) != 0)
 		return -1;
 	sg_keyring_key_id(master, key_id);
-	sg_log(SG_LOG_INFO, "cookie key %s (id %s): routers that log the same id accept each "
-			    "other's cookies",
-	       key_path(&d->cfg)[0] ? key_path(&d->cfg) : "in memory", key_id);
+	sg_log_event(NULL, SG_LOG_INFO, "key_loaded",
+		     "routers that log the same cookie key id accept each other's cookies",
+		     "path=%s id=%s", key_path(&d->cfg)[0] ? key_path(&d->cfg) : "memory", key_id);
 	d->ring = sg_keyring_new(master, d->cfg.proxy.cookie_period, wall_s(), nw, d->xdp);
 	sodium_memzero(master, sizeof(master));
 	if (!d->ring)

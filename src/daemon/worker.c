@@ -355,8 +355,8 @@ static void rotate(struct sg_worker *w)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	now_s = (uint64_t)ts.tv_sec;
 	slot = now_s / w->cfg.proxy.cookie_period;
-	if (slot == w->last_slot)
-		return;
+	if (w->last_slot != UINT64_MAX && slot <= w->last_slot)
+		return; /* same slot, or the clock stepped back: the keyring keeps the latest */
 	sg_keyring_sync(w->ring, w->id, now_s, &k);
 	sg_proxy_set_keys(w->px, &k);
 	w->last_slot = k.slot;

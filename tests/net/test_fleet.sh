@@ -186,8 +186,8 @@ sg_setup() {
     fleet_start B
     # the key's fingerprint, as each daemon logged it
     local a b
-    a=$(grep -o 'cookie key .* (id [0-9a-f]*)' "${LOG_OF[A]}" | grep -o 'id [0-9a-f]*')
-    b=$(grep -o 'cookie key .* (id [0-9a-f]*)' "${LOG_OF[B]}" | grep -o 'id [0-9a-f]*')
+    a=$(grep -o 'event=key_loaded .* id=[0-9a-f]*' "${LOG_OF[A]}" | grep -o 'id=[0-9a-f]*')
+    b=$(grep -o 'event=key_loaded .* id=[0-9a-f]*' "${LOG_OF[B]}" | grep -o 'id=[0-9a-f]*')
     sg_log "key fingerprints: A $a, B $b"
     [ -n "$a" ] && [ "$a" = "$b" ] || sg_log "warning: the routers do not share a key"
 }

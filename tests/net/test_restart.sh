@@ -212,7 +212,7 @@ rotation() {
         "status $(cat "$SG_TMP/rot1.out") $(sg_elapsed "$t_ack")s after the release"
     sg_assert_eq "(3) the client had the SYN-ACK before the rotation" "$est" 1
     sg_assert_eq "(3) the ACK was released in the next slot" "$slot1" "$((slot0 + 1))"
-    sg_assert "(3) the daemon took the new key" grep -q 'new cookie key' "$SG_TMP"/syngate.*.log
+    sg_assert "(3) the daemon took the new key" grep -q 'event=key_rotated' "$SG_TMP"/syngate.*.log
     sg_assert_eq "(3) the handshake begun under the old key completes" "$(cat "$SG_TMP/rot1.out")" 200
     sg_assert_eq "(3) ... its cookie verified" "$(sg_delta o0 o1 cookies_valid)" 1
     # under load: three rotations, 4 s apart, while 100 connections a second run
