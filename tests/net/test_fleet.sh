@@ -141,8 +141,8 @@ fleet_start() {
     [ "$name" = A ] && PID_A=$SG_BG_PID || PID_B=$SG_BG_PID
     LOG_OF[$name]=$log
     for ((i = 0; i < 200; i++)); do
-        if grep -q 'running:' "$log" 2>/dev/null && stats "$name" >/dev/null 2>&1; then
-            sg_log "syngate $name up (pid $SG_BG_PID; $(grep -o 'XDP fast path [a-z]* [a-z]* ([a-z]*)\|event=xdp_[a-z]*' "$log" | head -1))"
+        if grep -q 'event=started' "$log" 2>/dev/null && stats "$name" >/dev/null 2>&1; then
+            sg_log "syngate $name up (pid $SG_BG_PID; $(grep -o 'event=xdp_[a-z]* [a-z]*=[a-z:]*' "$log" | head -1))"
             return 0
         fi
         sleep 0.05
