@@ -2,9 +2,10 @@
 """proxy_tool: traffic helpers for tests/net/test_proxy.sh (Python 3 standard library only).
 
   proxy_tool.py conns --host H --port P [--count 1000] [--concurrency 100] [--timeout 10]
-                      [--rate R]
+                      [--rate R] [--sport-base B]
       HTTP/1.0 GETs over COUNT connections, CONCURRENCY at a time (asyncio), and with
-      --rate no more than R started per second (connection i at i/R s); prints
+      --rate no more than R started per second (connection i at i/R s), with
+      --sport-base from source port B + i (each port once: no port reuse); prints
       "ok=N failed=M secs=S" and the first few errors; exit 0 when every one got a 200.
 
   proxy_tool.py http-serve --port P [--backlog 1024]
@@ -43,9 +44,11 @@ import time
 
 
 # ------------------------------------------------------------------ conns
-async def _one(host, port, timeout, errors):
+async def _one(host, port, timeout, errors, sport=0):
     try:
-        r, w = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+        local = ("::" if ":" in host else "0.0.0.0", sport) if sport else None
+        r, w = await asyncio.wait_for(
+            asyncio.open_connection(host, port, local_addr=local), timeout)
         try:
             w.write(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
             await w.drain()
@@ -70,7 +73,8 @@ async def _conns(args):
         if args.rate > 0:
             await asyncio.sleep(max(0.0, t0 + i / args.rate - asyncio.get_running_loop().time()))
         async with sem:
-            return await _one(args.host, args.port, args.timeout, errors)
+            sport = args.sport_base + i if args.sport_base else 0
+            return await _one(args.host, args.port, args.timeout, errors, sport)
 
     res = await asyncio.gather(*(run(i) for i in range(args.count)))
     return sum(res), errors
@@ -266,6 +270,7 @@ def main():
     a.add_argument("--concurrency", type=int, default=100)
     a.add_argument("--timeout", type=float, default=10.0)
     a.add_argument("--rate", type=float, default=0.0)
+    a.add_argument("--sport-base", type=int, default=0)
     h = sub.add_parser("http-serve")
     h.add_argument("--port", type=int, required=True)
     h.add_argument("--backlog", type=int, default=1024)
