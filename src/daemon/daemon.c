@@ -167,29 +167,34 @@ static const char *key_path(const struct sg_config *c)
 	return strcmp(c->key_file, "none") ? c->key_file : "";
 }
 
-/* The master key at start (keyring.h).  A key file that is refused stops
- * syngate.  The default key file missing and impossible to create (a
- * read-only /var/lib, e.g. ProtectSystem=strict without StateDirectory)
+/* The master key at start (keyring.h): 0 from the key file, 1 in memory,
+ * -1 (logged) none.  A key file that is refused (group
+ * or others may read it, wrong size: EPERM, EINVAL) stops syngate, and so
+ * does any failure with a key file the operator named.  The default key
+ * file that this user cannot read or create (a read-only /var/lib under
+ * ProtectSystem=strict without StateDirectory=, another user's directory)
  * gives an in-memory key with a warning: protection as before key files,
- * without the restart continuity.  A key file named by the operator must be
- * there or be made. */
+ * without the restart continuity. */
 static int load_key(struct daemon *d, uint8_t master[SG_KEYFILE_LEN])
 {
 	struct sg_config def;
 	const char *path = key_path(&d->cfg);
+	int e;
 
 	if (sg_keyring_master(path, master) == 0)
-		return 0;
+		return !path[0];
+	e = errno;
 	sg_config_defaults(&def);
-	if (strcmp(path, def.key_file) || access(path, F_OK) == 0 ||
+	if (strcmp(path, def.key_file) || e == EPERM || e == EINVAL ||
 	    sg_keyring_master("", master) != 0)
 		return -1;
 	sg_log_event(NULL, SG_LOG_WARN, "key_file_unavailable",
-		     "cannot create the key file: cookie keys live in memory, and a restart "
-		     "rejects the cookies in flight (create it: syngate keys new; under "
-		     "systemd: StateDirectory=syngate)",
-		     "path=%s action=memory_key", path);
-	return 0;
+		     "cannot read or create the key file: cookie keys live in memory, and a "
+		     "restart rejects the cookies in flight (syngate keys new makes it; under "
+		     "systemd the unit needs StateDirectory=syngate)",
+		     "path=%s error=%s action=memory_key", path,
+		     strerrorname_np(e) ? strerrorname_np(e) : "?");
+	return 1;
 }
 
 /* SIGHUP: the key file again; a new key signs from the next cookie slot on,
@@ -774,7 +779,7 @@ static int open_privileged(struct daemon *d)
 {
 	uint8_t master[SG_KEYFILE_LEN];
 	char key_id[17];
-	int i, nw;
+	int i, nw, in_memory;
 
 	d->ev = sg_ct_events_open(d->cfg.proxy.marks.proxied, d->cfg.proxy.marks.proxied);
 	if (!d->ev)
@@ -792,12 +797,12 @@ static int open_privileged(struct daemon *d)
 	if (open_xdp(d) < 0)
 		return -1;
 	nw = d->cfg.rules.nqueues * (d->cfg.rules.lane ? 2 : 1);
-	if (load_key(d, master) != 0)
+	if ((in_memory = load_key(d, master)) < 0)
 		return -1;
 	sg_keyring_key_id(master, key_id);
 	sg_log_event(NULL, SG_LOG_INFO, "key_loaded",
 		     "routers that log the same cookie key id accept each other's cookies",
-		     "path=%s id=%s", key_path(&d->cfg)[0] ? key_path(&d->cfg) : "memory", key_id);
+		     "path=%s id=%s", in_memory ? "memory" : key_path(&d->cfg), key_id);
 	d->ring = sg_keyring_new(master, d->cfg.proxy.cookie_period, wall_s(), nw, d->xdp);
 	sodium_memzero(master, sizeof(master));
 	if (!d->ring)

@@ -36,8 +36,6 @@ static const char *bad_stat(const struct stat *st, int *e)
 	*e = EPERM;
 	if (st->st_mode & (S_IRWXG | S_IRWXO))
 		return "may be read or written by group or others (chmod 600 it)";
-	if (st->st_uid != 0 && st->st_uid != geteuid())
-		return "belongs to another user than root or syngate's (chown it)";
 	return NULL;
 }
 
@@ -87,6 +85,30 @@ static int make_dir(const char *path)
 	return 0;
 }
 
+/* Root writing @tmp for @path: gives it the owner of the file it replaces,
+ * else of the directory (the package's /var/lib/syngate is the user
+ * syngate's), so that a daemon running as that user reads it on SIGHUP.
+ * Anyone else writes a file of their own. */
+static int own_like(const char *tmp, const char *path)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	char *slash;
+
+	if (geteuid() != 0)
+		return 0;
+	if (stat(path, &st) < 0) {
+		snprintf(dir, sizeof(dir), "%s", path);
+		slash = strrchr(dir, '/');
+		if (!slash)
+			return 0;
+		*(slash == dir ? slash + 1 : slash) = '\0';
+		if (stat(dir, &st) < 0)
+			return -1;
+	}
+	return chown(tmp, st.st_uid, st.st_gid);
+}
+
 /* Writes the key to a new file @tmp (0600) and flushes it to disk. */
 static int write_tmp(const char *tmp, const uint8_t *key)
 {
@@ -111,7 +133,7 @@ int sg_keyfile_write(const char *path, const uint8_t key[SG_KEYFILE_LEN], bool r
 
 	if (snprintf(tmp, sizeof(tmp), "%s.new.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
 		return fail(ENAMETOOLONG, err, errlen, "key file %s: name too long", path);
-	if (make_dir(path) < 0 || write_tmp(tmp, key) < 0) {
+	if (make_dir(path) < 0 || write_tmp(tmp, key) < 0 || own_like(tmp, path) < 0) {
 		e = errno;
 		unlink(tmp);
 		return fail(e, err, errlen, "key file %s: %s", path, strerror(e));

@@ -4,8 +4,9 @@
  * secrets.
  *
  * The file is exactly SG_KEYFILE_LEN raw bytes, a regular file with no
- * permission bit for group or others (0600 or 0400), owned by root or by the
- * user syngate runs as.  An operator may provision it (`head -c 32
+ * permission bit for group or others (0600 or 0400), readable by the user
+ * syngate runs as (SIGHUP re-reads it after the privilege drop).  An
+ * operator may provision it (`head -c 32
  * /dev/urandom`, or `syngate keys new FILE`); syngate creates it on first
  * start when it is missing.  Writes are atomic:
  * a temporary file in the same directory, fsync'ed, then linked or renamed
@@ -24,13 +25,13 @@
 #define SG_KEYFILE_LEN 32 /* libsodium's crypto_kdf_KEYBYTES */
 
 /* Reads the key at @path into @key.  Refuses (errno EPERM) a file group or
- * others may read or write, or that belongs to another user than root or
- * this process's, (EINVAL) one that is not a regular file or not
+ * others may read or write, (EINVAL) one that is not a regular file or not
  * exactly SG_KEYFILE_LEN bytes; a missing file is ENOENT. */
 int sg_keyfile_read(const char *path, uint8_t key[SG_KEYFILE_LEN], char *err, size_t errlen);
 
 /* Writes @key to @path with mode 0600, creating its directory (mode 0700)
- * if that is missing.  With @replace an existing file is replaced
+ * if that is missing.  Written by root, the file takes the owner of the file
+ * it replaces, else of its directory.  With @replace an existing file is replaced
  * atomically; without, an existing file is left alone and the call fails
  * with EEXIST (two daemons starting at once: the loser reads the winner's). */
 int sg_keyfile_write(const char *path, const uint8_t key[SG_KEYFILE_LEN], bool replace, char *err,
