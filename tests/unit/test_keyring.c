@@ -40,7 +40,8 @@ int sg_xdp_set_keys(struct sg_xdp *x, const struct sg_cookie_keys *k)
 #define PERIOD 30
 #define T0 ((uint64_t)1796000000 / PERIOD * PERIOD) /* a slot's first second (2026) */
 
-static const struct sg_tcpopts opts = {.has_mss = true, .mss = 1460, .sack_ok = true};
+static const struct sg_tcpopts opts = {
+    .has_mss = true, .mss = 1460, .sack_ok = true, .has_wscale = true, .wscale = 7};
 
 static void master_of(uint8_t m[SG_KEYFILE_LEN], uint64_t seed)
 {
@@ -66,12 +67,15 @@ static struct sg_cookie_keys keys_at(struct sg_keyring *r, uint64_t now)
 	return k;
 }
 
+/* The window scale the SYN-ACKs of these tests tell (cookie_mac.h). */
+#define TOLD 7
+
 /* A cookie of @k for the test tuple and client ISN @isn. */
 static uint32_t cookie(struct sg_cookie_keys k, uint32_t isn)
 {
 	struct sg_tuple t = tuple4();
 
-	return sg_cookie_make(&k, &t, isn, &opts, NULL);
+	return sg_cookie_make(&k, &t, isn, &opts, TOLD, NULL);
 }
 
 static bool accepts(struct sg_cookie_keys k, uint32_t isn, uint32_t c)
@@ -79,7 +83,7 @@ static bool accepts(struct sg_cookie_keys k, uint32_t isn, uint32_t c)
 	struct sg_tuple t = tuple4();
 	struct sg_cookie_opts o;
 
-	return sg_cookie_check(&k, &t, isn, c, &o) == SG_R_OK;
+	return sg_cookie_check(&k, &t, isn, c, TOLD, &o) == SG_R_OK;
 }
 
 static void worker_counts(void **state)
