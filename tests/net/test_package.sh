@@ -130,7 +130,8 @@ service() {
 		return 0
 	fi
 	# No systemd: the same command lines in a namespace with the config's interface
-	# (eth0) and a /run of its own (the control socket and the sysctl record).
+	# (eth0) and a /run of its own (the control socket and the sysctl record), kept in
+	# $SG_TMP/run so that `rules remove` after the daemon finds the record.
 	NS=${SG_PREFIX}pkg$$
 	ip netns add "$NS" || return 1
 	ip -n "$NS" link set lo up
@@ -140,12 +141,13 @@ service() {
 	ip -n "$NS" link set eth0p up
 	ip netns exec "$NS" sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0
 	echo "$pre" >"$SG_TMP/execstartpre"
+	mkdir -p "$SG_TMP/run"
 	echo "$start" >"$SG_TMP/execstart"
 	# shellcheck disable=SC2086 # the unit's words, split as systemd splits them (no quotes)
-	ip netns exec "$NS" sh -c 'mount -t tmpfs tmpfs /run && exec "$@"' sh $pre >"$SG_TMP/pre.log" 2>&1
+	ip netns exec "$NS" sh -c 'mount --bind "$0" /run && exec "$@"' "$SG_TMP/run" $pre >"$SG_TMP/pre.log" 2>&1
 	sg_assert "ExecStartPre ($pre) succeeds" test $? = 0
 	# shellcheck disable=SC2086
-	ip netns exec "$NS" sh -c 'mount -t tmpfs tmpfs /run && exec "$@"' sh $start \
+	ip netns exec "$NS" sh -c 'mount --bind "$0" /run && exec "$@"' "$SG_TMP/run" $start \
 		>"$SG_TMP/daemon.log" 2>&1 </dev/null &
 	DPID=$!
 	for ((i = 0; i < 50; i++)); do
@@ -165,8 +167,14 @@ service() {
 	wait "$DPID"
 	sg_assert "SIGTERM: the daemon exits 0" test $? = 0
 	DPID=''
-	sg_assert "at exit the rules are removed" sh -c "! ip netns exec '$NS' iptables-save | grep -q SYNGATE"
-	sg_assert "at exit ip_forward is back to 0" \
+	# the shipped config keeps the rules at exit (keep-rules = yes: a restart loses no
+	# handshake); `syngate rules remove` takes them and the sysctls back
+	sg_assert "at exit the rules stay (keep-rules = yes)" sh -c "ip netns exec '$NS' iptables-save | grep -q SYNGATE-RAW"
+	ip netns exec "$NS" sh -c 'mount --bind "$0" /run && exec "$@"' "$SG_TMP/run" \
+		/usr/sbin/syngate rules remove --config /etc/syngate/syngate.conf >"$SG_TMP/remove.log" 2>&1
+	sg_assert "syngate rules remove succeeds" test $? = 0
+	sg_assert "rules remove: the rules are gone" sh -c "! ip netns exec '$NS' iptables-save | grep -q SYNGATE"
+	sg_assert "rules remove: ip_forward is back to 0" \
 		test "$(ip netns exec "$NS" cat /proc/sys/net/ipv4/ip_forward)" = 0
 	ip netns del "$NS"
 	NS=''
