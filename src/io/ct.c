@@ -31,6 +31,7 @@
 #include <linux/netfilter/nfnetlink_conntrack.h>
 
 #include "syngate/io/ct.h"
+#include "syngate/io/nl.h"
 
 /* Large enough for any request we build and for the kernel's error answer,
  * which echoes the request. */
@@ -209,6 +210,16 @@ static ssize_t ct_recv(struct sg_ct *ct)
 	return n;
 }
 
+/* Runs the kernel's answer @buf/@len through mnl_cb_run() for request @seq
+ * of port @portid: MNL_CB_OK for a message before the acknowledgement,
+ * MNL_CB_STOP for the acknowledgement, MNL_CB_ERROR with errno set (the
+ * kernel's error; ESRCH: an answer to another request).  The receive path
+ * apart from the socket (tests/fuzz/fuzz_ct.c). */
+static int ct_answer(const void *buf, size_t len, uint32_t seq, uint32_t portid)
+{
+	return mnl_cb_run(buf, sg_nlmsg_span(buf, len), seq, portid, NULL, NULL);
+}
+
 /* Sends the request @nlh (built in ct->buf with sequence ct->seq) and waits
  * for its acknowledgement.  Returns 0, or -1 with errno set: the kernel's
  * error for the request, or a socket error.  Answers to other sequence
@@ -225,7 +236,7 @@ static int ct_request(struct sg_ct *ct, const struct nlmsghdr *nlh)
 		n = ct_recv(ct);
 		if (n < 0)
 			return -1;
-		ret = mnl_cb_run(ct->buf, (size_t)n, seq, ct->portid, NULL, NULL);
+		ret = ct_answer(ct->buf, (size_t)n, seq, ct->portid);
 	} while (ret == MNL_CB_OK || (ret < 0 && errno == ESRCH));
 	return ret < 0 ? -1 : 0;
 }
@@ -406,6 +417,19 @@ static int lookup_answer(const struct nlmsghdr *nlh, uint32_t seq0, int n, int8_
 	return 1;
 }
 
+/* Files the answers in the datagram @buf/@len (aligned for struct nlmsghdr)
+ * in @res as lookup_answer() does.  Returns how many requests it answered.
+ * The receive path apart from the socket (tests/fuzz/fuzz_ct.c). */
+static int lookup_walk(const void *buf, int len, uint32_t seq0, int n, int8_t *res)
+{
+	const struct nlmsghdr *nlh = buf;
+	int answered = 0;
+
+	for (; sg_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len))
+		answered += lookup_answer(nlh, seq0, n, res);
+	return answered;
+}
+
 int sg_ct_lookup_many(struct sg_ct *ct, const struct sg_tuple *t, int n, int8_t *res)
 {
 	char req[SG_CT_LOOKUP_MAX * 128] __attribute__((aligned(4)));
@@ -440,13 +464,10 @@ int sg_ct_lookup_many(struct sg_ct *ct, const struct sg_tuple *t, int n, int8_t 
 		goto fail;
 	while (answered < n) {
 		ssize_t got = ct_recv(ct);
-		const struct nlmsghdr *nlh = (const struct nlmsghdr *)ct->buf;
-		int left = (int)got;
 
 		if (got < 0)
 			break; /* timeout: the rest stay unanswered */
-		for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
-			answered += lookup_answer(nlh, seq0, n, res);
+		answered += lookup_walk(ct->buf, (int)got, seq0, n, res);
 	}
 	for (i = 0; i < n; i++)
 		if (res[i] == -2)
@@ -610,6 +631,16 @@ static int ct_event_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+/* Runs the messages of one event datagram @buf/@len (aligned for struct
+ * nlmsghdr) through ct_event_cb.  The receive path apart from the socket
+ * (tests/fuzz/fuzz_ct.c). */
+static void ct_events_parse(const void *buf, size_t len, struct ct_event_ctx *c)
+{
+	/* Portid and sequence 0: multicast messages, no check.  Errors inside
+	 * the datagram (an NLMSG_ERROR would be one) are skipped. */
+	(void)mnl_cb_run(buf, sg_nlmsg_span(buf, len), 0, 0, ct_event_cb, c);
+}
+
 /* --- event socket --------------------------------------------------------- */
 
 /* Asks for SG_CT_EVENTS_RCVBUF bytes of receive buffer: forced past
@@ -705,9 +736,7 @@ static int ct_events_one(struct sg_ct_events *ev, struct ct_event_ctx *c)
 			return 1;
 		return -1;
 	}
-	/* Portid and sequence 0: multicast messages, no check.  Errors inside
-	 * the datagram (an NLMSG_ERROR would be one) are skipped. */
-	(void)mnl_cb_run(ev->buf, (size_t)n, 0, 0, ct_event_cb, c);
+	ct_events_parse(ev->buf, (size_t)n, c);
 	return 1;
 }
 

@@ -16,6 +16,7 @@
 #include <linux/sock_diag.h>
 
 #include "syngate/io/diag.h"
+#include "syngate/io/nl.h"
 
 #define TCP_NEW_SYN_RECV 12 /* request sockets, reported as SYN_RECV */
 
@@ -132,7 +133,7 @@ static int dump(struct sg_diag *d, uint8_t family, uint32_t states, struct walk 
 		n = mnl_socket_recvfrom(d->nl, d->buf, sizeof(d->buf));
 		if (n < 0)
 			return -1;
-		r = mnl_cb_run(d->buf, (size_t)n, d->seq, portid, on_sock, w);
+		r = mnl_cb_run(d->buf, sg_nlmsg_span(d->buf, (size_t)n), d->seq, portid, on_sock, w);
 		if (r <= MNL_CB_STOP)
 			return r == MNL_CB_STOP ? 0 : -1;
 	}

@@ -29,6 +29,7 @@
 #include <xxhash.h>
 
 #include "syngate/io/lane.h"
+#include "syngate/io/nl.h"
 
 #define LANE_BUF 512
 #define LANE_CACHE 4096 /* direct-mapped: recently added addresses */
@@ -148,7 +149,7 @@ void sg_lane_drain(struct sg_lane *l)
 
 		if (r <= 0)
 			return; /* EAGAIN: nothing more */
-		for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+		for (; sg_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
 			const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
 
 			if (nlh->nlmsg_type == NLMSG_ERROR &&

@@ -29,6 +29,7 @@
 
 #include "syngate/io/kstats.h"
 #include "syngate/io/nfq.h"
+#include "syngate/io/nl.h"
 
 /* Datagrams per recvmmsg(). */
 /* One datagram: the payload attribute (at most 0xffff bytes) plus the other
@@ -193,22 +194,15 @@ static int rx_msg(struct sg_nfq *q, const struct nlmsghdr *nlh, sg_nfq_cb cb, vo
 	return 0;
 }
 
-/* Walks the netlink messages of received datagram @i.  Datagrams not sent
- * by the kernel (any local process may unicast to our port id) or truncated
- * are dropped.  Returns the number of packets handed to @cb. */
-static int rx_datagram(struct sg_nfq *q, int i, sg_nfq_cb cb, void *ctx)
+/* Walks the netlink messages of one datagram from the kernel, @buf/@len
+ * (@buf aligned for struct nlmsghdr).  Returns the number of packets handed
+ * to @cb.  The receive path apart from the socket (tests/fuzz/fuzz_nfq.c). */
+static int rx_walk(struct sg_nfq *q, const void *buf, int len, sg_nfq_cb cb, void *ctx)
 {
-	const struct mmsghdr *m = &q->rx_msgs[i];
-	const struct nlmsghdr *nlh = q->rx_iov[i].iov_base;
-	int len = (int)m->msg_len;
+	const struct nlmsghdr *nlh = buf;
 	int n = 0;
 
-	q->stats.datagrams++;
-	if ((m->msg_hdr.msg_flags & MSG_TRUNC) || q->rx_from[i].nl_pid != 0) {
-		q->stats.bad_msgs++;
-		return 0;
-	}
-	while (mnl_nlmsg_ok(nlh, len)) {
+	while (sg_nlmsg_ok(nlh, len)) {
 		n += rx_msg(q, nlh, cb, ctx);
 		nlh = mnl_nlmsg_next(nlh, &len);
 	}
@@ -218,6 +212,21 @@ static int rx_datagram(struct sg_nfq *q, int i, sg_nfq_cb cb, void *ctx)
 	if (len > 0)
 		q->stats.bad_msgs++;
 	return n;
+}
+
+/* Walks the netlink messages of received datagram @i.  Datagrams not sent
+ * by the kernel (any local process may unicast to our port id) or truncated
+ * are dropped.  Returns the number of packets handed to @cb. */
+static int rx_datagram(struct sg_nfq *q, int i, sg_nfq_cb cb, void *ctx)
+{
+	const struct mmsghdr *m = &q->rx_msgs[i];
+
+	q->stats.datagrams++;
+	if ((m->msg_hdr.msg_flags & MSG_TRUNC) || q->rx_from[i].nl_pid != 0) {
+		q->stats.bad_msgs++;
+		return 0;
+	}
+	return rx_walk(q, q->rx_iov[i].iov_base, (int)m->msg_len, cb, ctx);
 }
 
 int sg_nfq_poll(struct sg_nfq *q, bool block, sg_nfq_cb cb, void *ctx)
