@@ -248,7 +248,8 @@ static void frame_build(struct frame *f, const struct spec *s)
 	tcp[12] = (uint8_t)((TCP_LEN + s->optlen) / 4 << 4);
 	tcp[13] = s->flags;
 	wr16(tcp + 14, 64240);
-	memcpy(tcp + TCP_LEN, s->opt, s->optlen);
+	if (s->optlen) /* memcpy() from NULL is undefined even for 0 bytes (UBSan) */
+		memcpy(tcp + TCP_LEN, s->opt, s->optlen);
 	memset(tcp + TCP_LEN + s->optlen, 'x', s->payload);
 	sum = sg_csum_tcp(s->t.family, s->t.saddr, s->t.daddr, tcp, tcplen);
 	memcpy(tcp + 16, &sum, 2);
