@@ -253,7 +253,10 @@ static __noinline int parse(struct xdp_md *ctx, struct seg *s)
 	if (!th->syn || th->ack || th->rst || th->fin)
 		return 1;
 	s->kind = SEG_SYN;
-	if (shape || th->doff < 5 || (void *)th + th->doff * 4 > end)
+	/* the header within the IP packet, not only the frame: the bytes after
+	 * the IP length (an Ethernet trailer) are no options of the SYN's, and
+	 * the daemon's codec refuses such a SYN (found by tests/fuzz/fuzz_xdp) */
+	if (shape || th->doff < 5 || (void *)th + th->doff * 4 > end || th->doff * 4 > l4len)
 		return -1;
 	return parse_options(ctx, s, s->l4 + sizeof(*th), th->doff * 4 - sizeof(*th));
 }

@@ -34,7 +34,8 @@
  *   pass_ipv6_exthdr     IPv6 hop-by-hop header before TCP: XDP_PASS
  *   pass_bad_options     option of length 1, running past the header, whose
  *                        length byte is past it, of a known kind and wrong
- *                        length; data offset past the frame: XDP_PASS,
+ *                        length; data offset past the frame, or past the
+ *                        IP packet into the frame's trailer: XDP_PASS,
  *                        pass_shape counted
  *   pass_ct              a conntrack entry for the tuple (TIME_WAIT, v4 and
  *                        v6): XDP_PASS, pass_ct counted; a SYN of the next
@@ -797,6 +798,7 @@ static void pass_bad_options(void **state)
 	struct spec s = spec_linux4();
 	struct frame in;
 	struct sg_pkt p;
+	uint16_t sum;
 	size_t i;
 
 	(void)state;
@@ -814,7 +816,20 @@ static void pass_bad_options(void **state)
 	in.b[ETH_LEN + IP4_LEN + 12] = 0xf0;
 	assert_int_equal(sg_pkt_parse(&p, in.b + ETH_LEN, in.len - ETH_LEN), SG_R_BAD_DOFF);
 	expect_pass(&in);
-	expect_counters((uint64_t[SG_XDP__COUNT]){[SG_XDP_SYN] = 6, [SG_XDP_PASS_SHAPE] = 6});
+	/* a data offset past the IP packet into the frame's trailer: options
+	 * that are no part of the packet (tests/fuzz/corpus/xdp/regress-*) */
+	s = spec_linux4();
+	s.payload = 12;
+	frame_build(&in, &s);
+	in.b[ETH_LEN + 3] = (uint8_t)(in.b[ETH_LEN + 3] - 12); /* tot_len, < 256 */
+	in.b[ETH_LEN + 10] = in.b[ETH_LEN + 11] = 0;
+	sum = sg_csum_ipv4(in.b + ETH_LEN, IP4_LEN);
+	memcpy(in.b + ETH_LEN + 10, &sum, 2);
+	in.b[ETH_LEN + IP4_LEN + 12] = (uint8_t)((TCP_LEN + sizeof(linux4_opts) + 12) / 4 << 4);
+	memset(in.b + ETH_LEN + IP4_LEN + TCP_LEN + sizeof(linux4_opts), 1, 12); /* NOPs */
+	assert_int_equal(sg_pkt_parse(&p, in.b + ETH_LEN, in.len - ETH_LEN), SG_R_BAD_DOFF);
+	expect_pass(&in);
+	expect_counters((uint64_t[SG_XDP__COUNT]){[SG_XDP_SYN] = 7, [SG_XDP_PASS_SHAPE] = 7});
 }
 
 /* Creates a conntrack entry for @t (client -> server) in @state in the
