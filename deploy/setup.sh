@@ -10,6 +10,7 @@ PKGS=(
 	build-essential cmake pkg-config
 	libnetfilter-queue-dev libmnl-dev libxxhash-dev libcmocka-dev libinih-dev libmicrohttpd-dev libbpf-dev clang
 	libcap-ng-dev libsystemd-dev
+	libclang-rt-14-dev llvm-14
 	iptables ipset iproute2 conntrack nftables hping3 curl python3 procps tcpdump
 	ethtool iperf3 util-linux bc prometheus gnuplot-nox nginx-light wrk apache2-utils
 	bash-completion man-db dpkg-dev fakeroot
