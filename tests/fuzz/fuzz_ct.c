@@ -6,8 +6,8 @@
  *      filtered with the mark and mask of bytes 1-8
  *   1  the answers to a batch of conntrack lookups (lookup_walk()): byte 1
  *      is the batch size (1..64), bytes 2-5 the first sequence number
- *   2  the acknowledgement of a request (ct_answer())), for
- *      the sequence number of bytes 2-5 and port id of bytes 6-8
+ *   2  the acknowledgement of a request (ct_answer()), for the sequence
+ *      number of bytes 1-4 and the port id of bytes 5-8
  * ct.c is compiled into this target so that its static parse functions run
  * on the input without a socket.
  */
@@ -77,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		lookups(data + 1, buf, len);
 		break;
 	default:
-		(void)ct_answer(buf, len, rd32(data + 2), rd32(data + 5) >> 8);
+		(void)ct_answer(buf, len, rd32(data + 1), rd32(data + 5));
 		break;
 	}
 	free(buf);

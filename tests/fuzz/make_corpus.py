@@ -246,7 +246,7 @@ def ct_seeds():
     s["b-lookup-answers"] = lk(3, 100) + \
         nlmsg(CT_NEW, ct_entry(C4, S4, 40000, 80, mark=0), seq=100) + \
         nlerr(-2, 101, req_type=(1 << 8) | 1) + nlerr(-22, 102, req_type=(1 << 8) | 1)
-    ack = lambda seq, pid: bytes([2, 0]) + be32(seq) + be32(pid << 8)[:3]
+    ack = lambda seq, pid: bytes([2]) + be32(seq) + be32(pid)
     s["b-ack-ok"] = ack(7, 1234) + nlerr(0, 7, pid=1234, req_type=CT_NEW)
     s["b-ack-eexist"] = ack(8, 1234) + nlerr(-17, 8, pid=1234, req_type=CT_NEW)
     s["b-ack-get-entry"] = ack(9, 1234) + \
