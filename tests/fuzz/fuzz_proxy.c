@@ -270,21 +270,57 @@ static struct sg_tcpopts opts_of(uint8_t b, struct in *in)
 	return o;
 }
 
+static bool same_tuple(const struct sg_tuple *a, const struct sg_tuple *b)
+{
+	size_t n = sg_addr_len(a->family);
+
+	return a->family == b->family && a->sport == b->sport && a->dport == b->dport &&
+	       !memcmp(a->saddr, b->saddr, n) && !memcmp(a->daddr, b->daddr, n);
+}
+
+/* The action @a for packet @pkt: a packet that does not parse is dropped;
+ * a replacement that goes on (NF_ACCEPT) keeps the packet's tuple, the one
+ * conntrack attached to it; one reflected (NF_REPEAT, marked) reverses it. */
+static void check_action(const uint8_t *pkt, size_t len, const struct sg_action *a)
+{
+	struct sg_pkt in, out;
+
+	if (a->verdict != SG_V_DROP && a->verdict != SG_V_ACCEPT && a->verdict != SG_V_REPEAT)
+		abort();
+	if ((unsigned)a->reason >= SG_R__COUNT)
+		abort();
+	if (sg_pkt_parse(&in, pkt, len) != SG_R_OK) {
+		if (a->verdict != SG_V_DROP || a->len || a->reason == SG_R_OK)
+			abort();
+		return;
+	}
+	if (a->verdict == SG_V_REPEAT && (!a->len || !a->set_mark))
+		abort();
+	if (!a->len)
+		return;
+	check_built(a->out, a->len);
+	if (a->verdict == SG_V_DROP)
+		abort(); /* a replacement nobody sends */
+	if (sg_pkt_parse(&out, a->out, a->len) != SG_R_OK)
+		abort();
+	if (a->verdict == SG_V_ACCEPT && !same_tuple(&out.tuple, &in.tuple))
+		abort();
+	if (a->verdict == SG_V_REPEAT) {
+		struct sg_tuple r = sg_tuple_reverse(&in.tuple);
+
+		if (!same_tuple(&out.tuple, &r))
+			abort();
+	}
+}
+
 static void feed(struct sg_proxy *px, const uint8_t *pkt, size_t len, bool tracked)
 {
 	struct sg_action a;
 
 	sg_proxy_packet_ct(px, pkt, len, tracked, S.now, &a);
-	if (a.verdict != SG_V_DROP && a.verdict != SG_V_ACCEPT && a.verdict != SG_V_REPEAT)
-		abort();
-	if ((unsigned)a.reason >= SG_R__COUNT)
-		abort();
-	if (a.len) {
-		check_built(a.out, a.len);
-		if (a.verdict == SG_V_DROP)
-			abort(); /* a replacement nobody sends */
+	check_action(pkt, len, &a);
+	if (a.len)
 		note_sent(a.out, a.len);
-	}
 	if (sg_proxy_halfopen(px) > S.table_max)
 		abort();
 }
@@ -497,6 +533,13 @@ static void run(struct sg_proxy *px, struct sg_proxy_config *c, struct in *in)
 			break;
 		}
 		default:
+			if (op & 0x10) { /* past any backend timeout: every entry expires */
+				S.now += 601000000ull;
+				sg_proxy_tick(px, S.now, 64); /* 4 times the table's 16 slots */
+				if (sg_proxy_halfopen(px) != 0)
+					abort();
+				break;
+			}
 			S.now += u16(in);
 			break;
 		}
