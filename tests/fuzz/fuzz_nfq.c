@@ -61,8 +61,8 @@ static void on_packet(void *ctx, struct sg_nfq *h, const struct sg_nfq_pkt *p)
 	(void)sg_csum_add(0, p->data, p->len); /* every byte readable */
 	if (p->data && sg_pkt_parse(&pk, p->data, p->len) == SG_R_OK && pk.len > p->len)
 		abort();
-	if (sg_nfq_verdict_mark(h, p->id, SG_V_ACCEPT, p->len ? p->data : NULL, p->len,
-				p->mark) != 0 &&
+	if (sg_nfq_verdict_mark(h, p->id, SG_V_ACCEPT, p->len ? p->data : NULL, p->len, p->mark) !=
+	        0 &&
 	    (errno != EMSGSIZE || p->len <= SG_NFQ_MAX_PAYLOAD))
 		abort();
 	if (sg_nfq_verdict(h, p->id, (enum sg_verdict)(p->hook & 7), NULL, 0) != 0 &&
@@ -79,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *buf;
 
 	if (size > SG_NFQ_RX_SIZE)
-		return 0; /* more than a datagram slot holds (MSG_TRUNC) */
+		return 0;              /* more than a datagram slot holds (MSG_TRUNC) */
 	buf = malloc(size ? size : 1); /* exactly the datagram: ASan sees past it */
 	if (!buf)
 		abort();

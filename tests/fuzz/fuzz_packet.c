@@ -39,8 +39,13 @@ static void check_bounds(const struct sg_pkt *p, size_t size)
 static void rebuild(const struct sg_pkt *p)
 {
 	uint8_t out[SG_PKT_MAX_BUILT];
-	struct sg_seg s = {.tuple = p->tuple, .seq = p->seq, .ack = p->ack, .flags = p->flags,
-			   .ttl = p->ttl, .window = p->window, .opts = p->opts};
+	struct sg_seg s = {.tuple = p->tuple,
+	                   .seq = p->seq,
+	                   .ack = p->ack,
+	                   .flags = p->flags,
+	                   .ttl = p->ttl,
+	                   .window = p->window,
+	                   .opts = p->opts};
 	size_t n = sg_pkt_build(out, sizeof(out), &s), ipl;
 	struct sg_pkt q;
 

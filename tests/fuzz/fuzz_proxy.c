@@ -106,7 +106,7 @@ static void check_built(const uint8_t *pkt, size_t len)
 	    p.payload_len != 0 || p.len != len)
 		abort();
 	if (sg_csum_tcp(p.tuple.family, p.tuple.saddr, p.tuple.daddr, pkt + p.l4off,
-			len - p.l4off) != 0)
+	                len - p.l4off) != 0)
 		abort();
 	if (p.tuple.family == AF_INET && sg_csum_ipv4(pkt, 20) != 0)
 		abort();
@@ -123,7 +123,7 @@ static int m_create(void *ctx, const struct sg_ct_new *n)
 }
 
 static int m_establish(void *ctx, const struct sg_tuple *t, int32_t off, uint32_t mark,
-		       const struct sg_ct_synproxy *sp)
+                       const struct sg_ct_synproxy *sp)
 {
 	(void)ctx;
 	(void)t;
@@ -199,15 +199,15 @@ static void m_completed(void *ctx, const struct sg_tuple *t)
 }
 
 static const struct sg_proxy_io io = {
-	.ct_create = m_create,
-	.ct_establish = m_establish,
-	.ct_delete = m_delete,
-	.ct_synproxy = m_synproxy,
-	.ct_lookup = m_lookup,
-	.send = m_send,
-	.learned = m_learned,
-	.backend = m_backend,
-	.completed = m_completed,
+    .ct_create = m_create,
+    .ct_establish = m_establish,
+    .ct_delete = m_delete,
+    .ct_synproxy = m_synproxy,
+    .ct_lookup = m_lookup,
+    .send = m_send,
+    .learned = m_learned,
+    .backend = m_backend,
+    .completed = m_completed,
 };
 
 /* Remembers the last cookie SYN-ACK and the last backend SYN syngate made. */
@@ -236,8 +236,10 @@ static struct sg_tuple client(uint8_t i)
 
 	memset(&t, 0, sizeof(t));
 	if (i & 4) {
-		static const uint8_t c6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-		static const uint8_t s6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10};
+		static const uint8_t c6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
+		                               0,    0,    0,    0,    0, 0, 0, 1};
+		static const uint8_t s6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0,
+		                               0,    0,    0,    0,    0, 0, 0, 0x10};
 
 		t.family = AF_INET6;
 		memcpy(t.saddr, c6, 16);
@@ -245,7 +247,8 @@ static struct sg_tuple client(uint8_t i)
 		t.saddr[15] = (uint8_t)(1 + (i & 1)); /* two sources in one /64 */
 	} else {
 		t.family = AF_INET;
-		t.saddr[0] = 198, t.saddr[1] = 51, t.saddr[2] = 100, t.saddr[3] = (uint8_t)(1 + (i & 1));
+		t.saddr[0] = 198, t.saddr[1] = 51, t.saddr[2] = 100,
+		t.saddr[3] = (uint8_t)(1 + (i & 1));
 		t.daddr[0] = 203, t.daddr[1] = 0, t.daddr[2] = 113, t.daddr[3] = 10;
 	}
 	t.sport = (uint16_t)(40000 + (i & 3));
@@ -334,7 +337,7 @@ static void send_seg(struct sg_proxy *px, const struct sg_seg *s, bool tracked)
 }
 
 static void seg(struct sg_seg *s, const struct sg_tuple *t, uint32_t seq, uint32_t ack,
-		uint8_t flags, uint16_t win)
+                uint8_t flags, uint16_t win)
 {
 	memset(s, 0, sizeof(*s));
 	s->tuple = *t;
@@ -386,8 +389,8 @@ static void op_ack(struct sg_proxy *px, struct in *in)
 		ack ^= u32(in);
 	if (how & 4)
 		seq ^= u32(in);
-	seg(&s, &t, seq, ack, SG_TCP_ACK | ((how & 8) ? SG_TCP_FIN : 0) | ((how & 16) ? SG_TCP_PSH : 0),
-	    u16(in));
+	seg(&s, &t, seq, ack,
+	    SG_TCP_ACK | ((how & 8) ? SG_TCP_FIN : 0) | ((how & 16) ? SG_TCP_PSH : 0), u16(in));
 	if (how & 32) {
 		s.opts.has_ts = true;
 		s.opts.tsval = u32(in);

@@ -110,8 +110,7 @@ static long bpf_loop(__u32 nr_loops, void *callback_fn, void *callback_ctx, __u6
 /* csum_partial() of ~from and to, 32-bit words, seeded: a 32-bit one's
  * complement sum, as the kernel's (any value congruent mod 0xffff folds the
  * same). */
-static __s64 bpf_csum_diff(__be32 *from, __u32 from_size, __be32 *to, __u32 to_size,
-			   __wsum seed)
+static __s64 bpf_csum_diff(__be32 *from, __u32 from_size, __be32 *to, __u32 to_size, __wsum seed)
 {
 	uint64_t sum = seed;
 	__u32 i, w;
@@ -168,8 +167,8 @@ static long bpf_xdp_store_bytes(struct xdp_md *ctx, __u32 offset, void *buf, __u
 	return 0;
 }
 
-struct nf_conn *bpf_xdp_ct_lookup(struct xdp_md *ctx, struct bpf_sock_tuple *tuple,
-				  __u32 tuple_len, struct bpf_ct_opts___sg *opts, __u32 opts_len)
+struct nf_conn *bpf_xdp_ct_lookup(struct xdp_md *ctx, struct bpf_sock_tuple *tuple, __u32 tuple_len,
+                                  struct bpf_ct_opts___sg *opts, __u32 opts_len)
 {
 	static struct nf_conn ct;
 
@@ -182,7 +181,7 @@ struct nf_conn *bpf_xdp_ct_lookup(struct xdp_md *ctx, struct bpf_sock_tuple *tup
 }
 
 struct nf_conn *bpf_skb_ct_lookup(struct __sk_buff *ctx, struct bpf_sock_tuple *tuple,
-				  __u32 tuple_len, struct bpf_ct_opts___sg *opts, __u32 opts_len)
+                                  __u32 tuple_len, struct bpf_ct_opts___sg *opts, __u32 opts_len)
 {
 	(void)ctx;
 	(void)tuple;
@@ -212,7 +211,7 @@ static int d_create(void *ctx, const struct sg_ct_new *n)
 }
 
 static int d_establish(void *ctx, const struct sg_tuple *t, int32_t off, uint32_t mark,
-		       const struct sg_ct_synproxy *sp)
+                       const struct sg_ct_synproxy *sp)
 {
 	(void)off;
 	(void)mark;
@@ -244,10 +243,10 @@ static int d_backend(void *ctx, const struct sg_tuple *b, struct sg_backend_opts
 }
 
 static const struct sg_proxy_io dio = {.ct_create = d_create,
-				       .ct_establish = d_establish,
-				       .ct_delete = d_fail,
-				       .send = d_send,
-				       .backend = d_backend};
+                                       .ct_establish = d_establish,
+                                       .ct_delete = d_fail,
+                                       .send = d_send,
+                                       .backend = d_backend};
 
 static struct sg_cookie_keys keys;
 
@@ -343,8 +342,7 @@ static void check_ack(int v, const uint8_t *frame, size_t len)
 }
 
 /* The client's ACK of the SYN-ACK @synack (@len bytes), as byte 2 says. */
-static size_t client_ack(const uint8_t *synack, size_t len, uint8_t how, uint32_t xor,
-			 uint8_t *out)
+static size_t client_ack(const uint8_t *synack, size_t len, uint8_t how, uint32_t xor, uint8_t *out)
 {
 	struct sg_pkt p;
 	struct sg_seg s;
@@ -469,7 +467,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t out[4096], ack[ETH_LEN + SG_PKT_MAX_BUILT + 16];
 	const uint8_t *frame = data + HDR;
 	size_t len, out_len, ack_len, n2;
-	uint32_t xor;
+	uint32_t xor ;
 	int v;
 
 	if (size < HDR || size - HDR > sizeof(out) - TAILROOM)
