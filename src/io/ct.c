@@ -593,7 +593,7 @@ static int ct_parse_event(const struct nlmsghdr *nlh, struct sg_tuple *orig, uin
 
 	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_CTNETLINK ||
 	    NFNL_MSG_TYPE(nlh->nlmsg_type) != IPCTNL_MSG_CT_DELETE ||
-	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*nfg))
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*nfg) || !sg_nlmsg_attrs_ok(nlh, sizeof(*nfg)))
 		return -1;
 	nfg = mnl_nlmsg_get_payload(nlh);
 	if (mnl_attr_parse(nlh, sizeof(*nfg), ct_attr_store, &a) < 0 || !tb[CTA_TUPLE_ORIG])

@@ -160,7 +160,9 @@ static void pkt_fill(struct sg_nfq_pkt *p, struct nlattr *const *a)
 }
 
 /* NFQNL_MSG_PACKET: hands the packet to @cb.  A message without a valid
- * packet header carries no id we could answer, so it is only counted.
+ * packet header carries no id we could answer, and one whose attributes
+ * run past its length could hand on bytes it does not hold: both are only
+ * counted.
  * Returns 1 if @cb ran, else 0. */
 static int rx_packet(struct sg_nfq *q, const struct nlmsghdr *nlh, sg_nfq_cb cb, void *ctx)
 {
@@ -168,7 +170,8 @@ static int rx_packet(struct sg_nfq *q, const struct nlmsghdr *nlh, sg_nfq_cb cb,
 	struct sg_nfq_pkt p;
 
 	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct nfgenmsg)) ||
-	    nfq_nlmsg_parse(nlh, a) < 0 || !a[NFQA_PACKET_HDR]) {
+	    !sg_nlmsg_attrs_ok(nlh, sizeof(struct nfgenmsg)) || nfq_nlmsg_parse(nlh, a) < 0 ||
+	    !a[NFQA_PACKET_HDR]) {
 		q->stats.bad_msgs++;
 		return 0;
 	}

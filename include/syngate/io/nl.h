@@ -3,10 +3,14 @@
  * libmnl 1.0.4's mnl_nlmsg_ok() compares the bytes left with the message
  * length cast to int, so a length of 2^31 or more passes as fitting, and
  * mnl_nlmsg_next() then steps gigabytes past the buffer; mnl_cb_run() walks
- * with the same check (found by tests/fuzz/fuzz_ct).  The receive paths
- * parse only the kernel's datagrams, and the kernel never sends such a
- * length, but the parsers must not depend on that: walk with sg_nlmsg_ok(),
- * and hand mnl_cb_run() only sg_nlmsg_span() of a datagram.
+ * with the same check (found by tests/fuzz/fuzz_ct).  And its attribute
+ * walks (mnl_attr_parse()) run to the message's length rounded up to 4, so
+ * in an unpadded last message (NFQUEUE's are) an attribute may end up to 3
+ * bytes past the datagram (found by tests/fuzz/fuzz_nfq).  The receive paths
+ * parse only the kernel's datagrams, and the kernel sends neither, but the
+ * parsers must not depend on that: walk with sg_nlmsg_ok(), hand
+ * mnl_cb_run() only sg_nlmsg_span() of a datagram, and parse the
+ * attributes of a message only if sg_nlmsg_attrs_ok().
  */
 #ifndef SYNGATE_IO_NL_H
 #define SYNGATE_IO_NL_H
@@ -42,6 +46,25 @@ static inline size_t sg_nlmsg_span(const void *buf, size_t len)
 		nlh = (const struct nlmsghdr *)(const void *)((const char *)nlh + step);
 	}
 	return span;
+}
+
+/* Whether the attributes of message @nlh (whole in its datagram:
+ * sg_nlmsg_ok()), from @offset bytes into its payload, each have a header
+ * and end within its length: then mnl_attr_parse() visits exactly those.
+ * Nested attributes need no check: libmnl walks them to the nest's end. */
+static inline bool sg_nlmsg_attrs_ok(const struct nlmsghdr *nlh, size_t offset)
+{
+	size_t pos = NLMSG_HDRLEN + NLMSG_ALIGN(offset);
+
+	while (pos < nlh->nlmsg_len) {
+		const struct nlattr *a = (const struct nlattr *)(const void *)((const char *)nlh + pos);
+
+		if (nlh->nlmsg_len - pos < sizeof(*a) || a->nla_len < sizeof(*a) ||
+		    a->nla_len > nlh->nlmsg_len - pos)
+			return false;
+		pos += NLA_ALIGN(a->nla_len);
+	}
+	return true;
 }
 
 #endif
