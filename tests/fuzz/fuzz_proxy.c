@@ -185,6 +185,7 @@ static int m_backend(void *ctx, const struct sg_tuple *b, struct sg_backend_opts
 	(void)b;
 	if (f & 1)
 		return -1;
+	memset(o, 0, sizeof(*o)); /* told_*: a record that told no other scale yet */
 	o->has_wscale = f & 4;
 	o->wscale = (uint8_t)((f >> 3) % (SG_WSCALE_MAX + 1));
 	o->sack_ok = f & 2;

@@ -243,6 +243,9 @@ static int d_backend(void *ctx, const struct sg_tuple *b, struct sg_backend_opts
 	o->has_wscale = H.backend.has_wscale;
 	o->wscale = H.backend.wscale;
 	o->sack_ok = H.backend.sack_ok;
+	o->told_before = H.backend.told_before;
+	o->told_changed = H.backend.told_changed;
+	o->told_since = H.backend.told_since;
 	return 0;
 }
 
@@ -411,6 +414,11 @@ static void setup(const uint8_t *h)
 	H.backend.has_wscale = (h[1] >> 2) & 1;
 	H.backend.sack_ok = (h[1] >> 3) & 1;
 	H.backend.wscale = (uint8_t)((h[1] >> 4) > SG_WSCALE_MAX ? SG_WSCALE_MAX : h[1] >> 4);
+	/* what it told before a change of its scale, from bytes 5-6 (they are
+	 * the ack's xor too) */
+	H.backend.told_changed = h[6] & 1;
+	H.backend.told_before = h[5] % 16 == 15 ? SG_COOKIE_TOLD_NONE : (uint8_t)(h[5] % 16);
+	H.backend.told_since = slot + (h[6] >> 1 & 1);
 }
 
 /* The backend the frame's SYN goes to is the learned one (bit 6). */
