@@ -51,6 +51,7 @@ daemon_up() {
 	[ -n "$SGPID" ] && kill -0 "$SGPID" 2>/dev/null && return 0
 	cat >"$CONF" <<CONF
 [syngate]
+backends-file = $T/backends
 ports = 80,7000
 install-rules = yes
 control = $SOCK
