@@ -25,6 +25,8 @@
 #                   ACK's cookie with default-wscale only and refuses it while it has not
 #                   learned the backend; a new connection teaches it, and the held one then
 #                   completes (what (1) needed before the backends file)
+#   bad_file        (6) a backends file that is garbage, or cut short, is logged and ignored:
+#                   the daemon starts and proxies
 # Needs root, ip, iptables, nft, curl, python3, ss, timeout.
 # Env: SYNGATE (binary; default build/syngate in the repo), SG_CONNS (1500), SG_RATE (100),
 #      SG_RESTART_FLAGS (more daemon flags; "--key-file none --keep-rules no" shows what
@@ -40,7 +42,7 @@ TOOL=$HERE/proxy_tool.py
 CONNS=${SG_CONNS:-1500}
 RATE=${SG_RATE:-100}
 PORT=80
-SG_CASES=(inflight under_load rotation pending forgetful)
+SG_CASES=(inflight under_load rotation pending forgetful bad_file)
 SGD_PID='' SGD_LOG='' CURL_PID='' FLAGS=() GAP=0
 
 # start [FLAGS...] : the daemon, as a service runs it
@@ -223,6 +225,21 @@ forgetful() {
     sg_assert_eq "(5) the held request completes once the daemon learned" \
         "$(cat "$SG_TMP/forget.out")" 200
     restart
+}
+
+bad_file() {
+    local f=$SG_TMP/backends
+    sg_syngate_stop TERM
+    sg_assert "(6) the daemon saved its backends at exit" test -s "$f"
+    head -c "$(($(stat -c %s "$f") - 1))" "$f" >"$f.cut" && mv "$f.cut" "$f"
+    start
+    sg_assert "(6) a file cut short is refused" grep -q 'event=backends_file_refused' "$SGD_LOG"
+    sg_assert "(6) ... and the daemon proxies" sg_curl_ok "http://$SG_SRV4:$PORT/"
+    sg_syngate_stop TERM
+    head -c 4096 /dev/urandom >"$f"
+    start
+    sg_assert "(6) a file of garbage is refused" grep -q 'event=backends_file_refused' "$SGD_LOG"
+    sg_assert "(6) ... and the daemon proxies" sg_curl_ok "http://$SG_SRV4:$PORT/"
 }
 
 # wait_slot PERIOD LEAD : sleep until LEAD seconds (fractional) before the next slot boundary
