@@ -15,7 +15,7 @@ struct sg_backends {
 	bool off;		/* no file, or the default's directory is unusable */
 	bool failing;		/* the last save failed (warned once) */
 	uint32_t period;
-	uint64_t gen;		/* sg_worker_learned()'s at the last save or load */
+	uint64_t gen[2];	/* sg_worker_learned()'s at the last save or load */
 	uint64_t saved_mono_s;
 	struct sg_backfile_rec rec[SG_BACKFILE_MAX];
 	uint8_t buf[SG_BACKFILE_MAX_LEN];
@@ -89,7 +89,7 @@ int sg_backends_load(struct sg_backends *b, struct sg_worker *const *w, int nw, 
 			ok = sg_worker_teach(w[j], &b->rec[i]) == 0 && ok;
 		taught += ok;
 	}
-	sg_worker_learned(b->rec, 0, &b->gen);
+	sg_worker_learned(b->rec, 0, b->gen);
 	sg_log_event(NULL, SG_LOG_INFO, "backends_loaded",
 		     "backend options learned before the restart: the window scale and MSS "
 		     "the previous daemon told clients", "path=%s backends=%d", b->path, taught);
@@ -113,17 +113,30 @@ static void save_failed(struct sg_backends *b, const char *err)
 		     "path=%s action=retry_on_change", b->path);
 }
 
+/* Whether a save is due at @mono_s, the learned counts being @gen. */
+static bool save_due(const struct sg_backends *b, const uint64_t gen[2], uint64_t mono_s)
+{
+	uint64_t since = b->saved_mono_s ? mono_s - b->saved_mono_s : UINT64_MAX;
+
+	if (gen[0] != b->gen[0])
+		return since >= SG_BACKENDS_SAVE_S;
+	return gen[1] != b->gen[1] && since >= SG_BACKENDS_REFRESH_S;
+}
+
 void sg_backends_save(struct sg_backends *b, uint64_t mono_s, uint64_t now_s, bool force)
 {
 	char err[PATH_MAX + 128];
-	uint64_t gen;
+	uint64_t gen[2];
 	size_t n, len;
 
-	if (b->off || (!force && b->saved_mono_s && mono_s < b->saved_mono_s + SG_BACKENDS_SAVE_S))
+	if (!b || b->off)
 		return;
-	n = sg_worker_learned(b->rec, SG_BACKFILE_MAX, &gen);
-	if (gen == b->gen)
+	sg_worker_learned(NULL, 0, gen); /* the lock alone, 10 times a second */
+	if (gen[0] == b->gen[0] && gen[1] == b->gen[1])
 		return;
+	if (!force && !save_due(b, gen, mono_s))
+		return;
+	n = sg_worker_learned(b->rec, SG_BACKFILE_MAX, gen);
 	b->saved_mono_s = mono_s;
 	len = sg_backfile_encode(b->rec, n, b->period, now_s, b->buf, sizeof(b->buf));
 	if (sg_statefile_write(b->path, b->buf, len, true, "backends file", err, sizeof(err)) < 0) {
@@ -131,5 +144,6 @@ void sg_backends_save(struct sg_backends *b, uint64_t mono_s, uint64_t now_s, bo
 		return;
 	}
 	b->failing = false;
-	b->gen = gen;
+	b->gen[0] = gen[0];
+	b->gen[1] = gen[1];
 }

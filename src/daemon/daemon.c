@@ -686,8 +686,8 @@ static void teardown(struct daemon *d)
 		close(d->kq_fd);
 	for (i = 0; i < d->nw; i++)
 		sg_worker_free(d->w[i]);
-	if (d->backends) /* the workers are stopped: what they learned last */
-		sg_backends_save(d->backends, mono_us() / 1000000, wall_s(), true);
+	/* the workers are stopped: what they learned last */
+	sg_backends_save(d->backends, mono_us() / 1000000, wall_s(), true);
 	sg_backends_free(d->backends);
 	sg_keyring_free(d->ring);
 	sg_xdp_close(d->xdp);

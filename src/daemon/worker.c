@@ -141,7 +141,8 @@ static int open_reply(struct sg_worker *w, uint32_t mark)
 
 static struct {
 	pthread_mutex_t lock;
-	uint64_t gen; /* puts so far: the backends file is saved when it moved */
+	uint64_t changes;   /* puts that changed or added a backend's options */
+	uint64_t refreshes; /* puts of the options a backend had already */
 	struct {
 		bool used;
 		uint8_t family;
@@ -161,13 +162,25 @@ static unsigned shared_slot(uint8_t family, const uint8_t *addr, uint16_t port)
 	return h % SHARED_BACKENDS;
 }
 
+static bool opts_same(const struct sg_backend_opts *a, const struct sg_backend_opts *b)
+{
+	return a->has_wscale == b->has_wscale && a->sack_ok == b->sack_ok &&
+	       a->wscale == b->wscale && a->mss == b->mss && a->told_before == b->told_before &&
+	       a->told_changed == b->told_changed && a->told_since == b->told_since;
+}
+
 static void shared_put(const struct sg_tuple *b, const struct sg_backend_opts *o,
 		       uint64_t learned_s)
 {
 	unsigned i = shared_slot(b->family, b->saddr, b->sport);
 
 	pthread_mutex_lock(&shared.lock);
-	shared.gen++;
+	if (shared.e[i].used && shared.e[i].family == b->family && shared.e[i].port == b->sport &&
+	    !memcmp(shared.e[i].addr, b->saddr, sg_addr_len(b->family)) &&
+	    opts_same(&shared.e[i].o, o))
+		shared.refreshes++;
+	else
+		shared.changes++;
 	shared.e[i].used = true;
 	shared.e[i].learned_s = learned_s;
 	shared.e[i].family = b->family;
@@ -193,7 +206,7 @@ static int shared_get(const struct sg_tuple *b, struct sg_backend_opts *o)
 	return r;
 }
 
-size_t sg_worker_learned(struct sg_backfile_rec *out, size_t max, uint64_t *gen)
+size_t sg_worker_learned(struct sg_backfile_rec *out, size_t max, uint64_t gen[2])
 {
 	size_t i, n = 0;
 
@@ -208,7 +221,8 @@ size_t sg_worker_learned(struct sg_backfile_rec *out, size_t max, uint64_t *gen)
 		out[n].o = shared.e[i].o;
 		out[n++].learned_s = shared.e[i].learned_s;
 	}
-	*gen = shared.gen;
+	gen[0] = shared.changes;
+	gen[1] = shared.refreshes;
 	pthread_mutex_unlock(&shared.lock);
 	return n;
 }

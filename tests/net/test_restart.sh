@@ -27,6 +27,9 @@
 #                   completes (what (1) needed before the backends file)
 #   bad_file        (6) a backends file that is garbage, or cut short, is logged and ignored:
 #                   the daemon starts and proxies
+#   killed          (7) the backends file is saved while the daemon runs (a few seconds after
+#                   it learned), so a daemon killed (SIGKILL, the watchdog) leaves it: a
+#                   handshake in flight across the kill completes through the next daemon
 # Needs root, ip, iptables, nft, curl, python3, ss, timeout.
 # Env: SYNGATE (binary; default build/syngate in the repo), SG_CONNS (1500), SG_RATE (100),
 #      SG_RESTART_FLAGS (more daemon flags; "--key-file none --keep-rules no" shows what
@@ -42,7 +45,7 @@ TOOL=$HERE/proxy_tool.py
 CONNS=${SG_CONNS:-1500}
 RATE=${SG_RATE:-100}
 PORT=80
-SG_CASES=(inflight under_load rotation pending forgetful bad_file)
+SG_CASES=(inflight under_load rotation pending forgetful bad_file killed)
 SGD_PID='' SGD_LOG='' CURL_PID='' FLAGS=() GAP=0
 
 # start [FLAGS...] : the daemon, as a service runs it
@@ -240,6 +243,27 @@ bad_file() {
     start
     sg_assert "(6) a file of garbage is refused" grep -q 'event=backends_file_refused' "$SGD_LOG"
     sg_assert "(6) ... and the daemon proxies" sg_curl_ok "http://$SG_SRV4:$PORT/"
+}
+
+killed() {
+    local f=$SG_TMP/backends.killed curl_pid rc=0 i
+    sg_syngate_stop TERM
+    start --backends-file "$f"
+    sg_assert "(7) a first connection (the daemon learns the backend)" sg_curl_ok "http://$SG_SRV4:$PORT/"
+    for ((i = 0; i < 80; i++)); do [ -s "$f" ] && break; sleep 0.1; done
+    sg_assert "(7) the daemon saved the backends file while running" test -s "$f"
+    held_curl 45004 "$SG_TMP/killed.out" 20
+    curl_pid=$CURL_PID
+    sg_syngate_stop KILL
+    start --backends-file "$f"
+    sg_snap k0
+    hold off
+    wait "$curl_pid" || rc=$?
+    sg_snap k1
+    sg_log "(7) curl rc $rc status $(cat "$SG_TMP/killed.out") after SIGKILL"
+    sg_assert_eq "(7) the request completes through the next daemon" "$(cat "$SG_TMP/killed.out")" 200
+    sg_assert_eq "(7) ... which verified the killed one's cookie" "$(sg_delta k0 k1 cookies_valid)" 1
+    restart
 }
 
 # wait_slot PERIOD LEAD : sleep until LEAD seconds (fractional) before the next slot boundary

@@ -5,8 +5,10 @@
  * the cookies in flight carry it in their MAC (cookie_mac.h).
  *
  * Saved from the daemon's thread, never the packet path: every
- * SG_BACKENDS_SAVE_S seconds at most when something was learned, and at
- * exit.  Loaded once at start, after the workers are made and before they
+ * SG_BACKENDS_SAVE_S seconds at most when a backend's options changed,
+ * every SG_BACKENDS_REFRESH_S when backends were only learned again with
+ * the options they had (their learn time, which ages records out after a
+ * day, moves on), and at exit.  Loaded once at start, after the workers are made and before they
  * start.  The file is untrusted: a bad one is logged and ignored.  With the
  * default path, a directory syngate cannot use (no StateDirectory=, a
  * read-only /var/lib) gets one warning and no more tries; a path the
@@ -21,6 +23,7 @@
 #include "syngate/daemon/worker.h"
 
 #define SG_BACKENDS_SAVE_S 5
+#define SG_BACKENDS_REFRESH_S 3600
 
 struct sg_backends;
 
@@ -34,9 +37,10 @@ void sg_backends_free(struct sg_backends *b);
  * a missing, unreadable or bad file is logged and counts as none. */
 int sg_backends_load(struct sg_backends *b, struct sg_worker *const *w, int nw, uint64_t now_s);
 
-/* Saves the learned backends when they changed since the last save and,
- * unless @force, SG_BACKENDS_SAVE_S have passed since (monotonic @mono_s).
- * @now_s (wall clock) is the save's time.  Failures are logged. */
+/* Saves the learned backends when they were learned since the last save
+ * and, unless @force, the interval above has passed (monotonic @mono_s).
+ * @now_s (wall clock) is the save's time.  Failures are logged.  NULL or
+ * a keeper of no file: nothing. */
 void sg_backends_save(struct sg_backends *b, uint64_t mono_s, uint64_t now_s, bool force);
 
 #endif

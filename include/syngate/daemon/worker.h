@@ -69,8 +69,9 @@ void sg_worker_reconfigure(struct sg_worker *w, const struct sg_proxy_config *c)
  * it, learned at r->learned_s).  Before sg_worker_start() only.  0 or -1. */
 int sg_worker_teach(struct sg_worker *w, const struct sg_backfile_rec *r);
 /* Copies at most @max of the backends the workers learned (their shared
- * table) to @out and returns their count; @gen receives a number that
- * changes whenever one is learned again.  Any thread. */
-size_t sg_worker_learned(struct sg_backfile_rec *out, size_t max, uint64_t *gen);
+ * table) to @out and returns their count; gen[0] receives the number of
+ * times a backend was learned with new options, gen[1] with the options it
+ * had already (its learn time refreshed).  Any thread. */
+size_t sg_worker_learned(struct sg_backfile_rec *out, size_t max, uint64_t gen[2]);
 
 #endif
