@@ -212,6 +212,22 @@ static void learn(struct sg_proxy *px, const struct sg_pkt *p)
 		px->io.learned(px->io.ctx, &p->tuple, &b->o);
 }
 
+int sg_proxy_teach(struct sg_proxy *px, uint8_t family, const uint8_t *addr, uint16_t port,
+		   const struct sg_backend_opts *o)
+{
+	struct backend *b = backend_claim(px, family, addr, port);
+	struct sg_tuple t = {.family = family, .sport = port};
+
+	if (!b)
+		return errno = ENOSPC, -1;
+	b->known = true;
+	b->o = *o;
+	memcpy(t.saddr, addr, sg_addr_len(family));
+	if (px->io.learned)
+		px->io.learned(px->io.ctx, &t, &b->o);
+	return 0;
+}
+
 /* The record of the backend a client packet @p goes to; when the proxy has
  * none, the options known to the fast path (which answered the SYN) are
  * taken in, so that the ACK is handled with the options the SYN-ACK had. */

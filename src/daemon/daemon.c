@@ -39,6 +39,7 @@
 #include "syngate/ops/config.h"
 #include "syngate/ops/control.h"
 #include "syngate/io/ct.h"
+#include "syngate/daemon/backends.h"
 #include "syngate/daemon/daemon.h"
 #include "syngate/daemon/priv.h"
 #include "syngate/daemon/keyring.h"
@@ -105,6 +106,7 @@ struct failure_log {
 };
 
 struct daemon {
+	struct sg_backends *backends; /* the learned backends kept across restarts */
 	struct sg_config cfg;
 	struct sg_worker *w[MAX_QUEUES];
 	int nw;
@@ -516,6 +518,7 @@ static void on_tick(struct daemon *d)
 	if (++d->watch_ticks % (1000 / TICK_MS) == 0)
 		watch(d);
 	snapshot_take(d, false);
+	sg_backends_save(d->backends, mono_us() / 1000000, wall_s(), false);
 	sg_control_run(d->ctl, mono_us() / 1000); /* deadlines of idle clients */
 	feed_watchdog(d);
 }
@@ -683,6 +686,9 @@ static void teardown(struct daemon *d)
 		close(d->kq_fd);
 	for (i = 0; i < d->nw; i++)
 		sg_worker_free(d->w[i]);
+	/* the workers are stopped: what they learned last */
+	sg_backends_save(d->backends, mono_us() / 1000000, wall_s(), true);
+	sg_backends_free(d->backends);
 	sg_keyring_free(d->ring);
 	sg_xdp_close(d->xdp);
 	sg_diag_close(d->diag);
@@ -774,6 +780,22 @@ static int open_endpoints(struct daemon *d)
 	return 0;
 }
 
+/* The backends learned before a restart, taught to every worker before
+ * any starts (backends.h). */
+static int open_backends(struct daemon *d)
+{
+	struct sg_config def;
+
+	sg_config_defaults(&def);
+	d->backends = sg_backends_new(d->cfg.backends_file, !strcmp(d->cfg.backends_file,
+								   def.backends_file),
+				      d->cfg.proxy.cookie_period);
+	if (!d->backends)
+		return sg_log_warn("backends file %s", d->cfg.backends_file), -1;
+	sg_backends_load(d->backends, d->w, d->nw, wall_s());
+	return 0;
+}
+
 /* Everything that needs privilege, in the order the header comment gives. */
 static int open_privileged(struct daemon *d)
 {
@@ -814,6 +836,8 @@ static int open_privileged(struct daemon *d)
 			return -1;
 		d->nw++;
 	}
+	if (open_backends(d) < 0)
+		return -1;
 	d->kq_fd = sg_kqueue_open(); /* mode 0440, root's: read again and again from here */
 	if (d->kq_fd < 0)
 		sg_log_warn("/proc/net/netfilter/nfnetlink_queue: the kernel's queue figures will "

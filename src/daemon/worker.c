@@ -36,6 +36,7 @@ struct sg_worker {
 	struct sg_xdp *xdp;
 	uint64_t xdp_answered; /* the program's answered count at the last tick */
 	struct sg_proxy *px;
+	uint64_t teach_s; /* sg_worker_teach(): the learned time of the record taught */
 	struct sg_nfq *q;
 	struct sg_ct *ct;
 	struct sg_raw *raw;
@@ -140,12 +141,15 @@ static int open_reply(struct sg_worker *w, uint32_t mark)
 
 static struct {
 	pthread_mutex_t lock;
+	uint64_t changes;   /* puts that changed or added a backend's options */
+	uint64_t refreshes; /* puts of the options a backend had already */
 	struct {
 		bool used;
 		uint8_t family;
 		uint8_t addr[16];
 		uint16_t port;
 		struct sg_backend_opts o;
+		uint64_t learned_s; /* wall clock */
 	} e[SHARED_BACKENDS];
 } shared = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -158,12 +162,27 @@ static unsigned shared_slot(uint8_t family, const uint8_t *addr, uint16_t port)
 	return h % SHARED_BACKENDS;
 }
 
-static void shared_put(const struct sg_tuple *b, const struct sg_backend_opts *o)
+static bool opts_same(const struct sg_backend_opts *a, const struct sg_backend_opts *b)
+{
+	return a->has_wscale == b->has_wscale && a->sack_ok == b->sack_ok &&
+	       a->wscale == b->wscale && a->mss == b->mss && a->told_before == b->told_before &&
+	       a->told_changed == b->told_changed && a->told_since == b->told_since;
+}
+
+static void shared_put(const struct sg_tuple *b, const struct sg_backend_opts *o,
+		       uint64_t learned_s)
 {
 	unsigned i = shared_slot(b->family, b->saddr, b->sport);
 
 	pthread_mutex_lock(&shared.lock);
+	if (shared.e[i].used && shared.e[i].family == b->family && shared.e[i].port == b->sport &&
+	    !memcmp(shared.e[i].addr, b->saddr, sg_addr_len(b->family)) &&
+	    opts_same(&shared.e[i].o, o))
+		shared.refreshes++;
+	else
+		shared.changes++;
 	shared.e[i].used = true;
+	shared.e[i].learned_s = learned_s;
 	shared.e[i].family = b->family;
 	memcpy(shared.e[i].addr, b->saddr, sg_addr_len(b->family));
 	shared.e[i].port = b->sport;
@@ -187,13 +206,42 @@ static int shared_get(const struct sg_tuple *b, struct sg_backend_opts *o)
 	return r;
 }
 
+size_t sg_worker_learned(struct sg_backfile_rec *out, size_t max, uint64_t gen[2])
+{
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&shared.lock);
+	for (i = 0; i < SHARED_BACKENDS && n < max; i++) {
+		if (!shared.e[i].used)
+			continue;
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].family = shared.e[i].family;
+		memcpy(out[n].addr, shared.e[i].addr, sizeof(out[n].addr));
+		out[n].port = shared.e[i].port;
+		out[n].o = shared.e[i].o;
+		out[n++].learned_s = shared.e[i].learned_s;
+	}
+	gen[0] = shared.changes;
+	gen[1] = shared.refreshes;
+	pthread_mutex_unlock(&shared.lock);
+	return n;
+}
+
+static uint64_t wall_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec;
+}
+
 static void io_learned(void *ctx, const struct sg_tuple *b, const struct sg_backend_opts *o)
 {
 	struct sg_worker *w = ctx;
 	struct sg_xdp_backend v = {o->mss,	   o->has_wscale,  o->wscale,	  o->sack_ok,
 				   o->told_before, o->told_changed, 0,		  o->told_since};
 
-	shared_put(b, o);
+	shared_put(b, o, w->teach_s ? w->teach_s : wall_s());
 	if (w->xdp)
 		sg_xdp_learned(w->xdp, b->family, b->saddr, b->sport, &v);
 }
@@ -214,6 +262,16 @@ static int io_backend(void *ctx, const struct sg_tuple *b, struct sg_backend_opt
 	o->told_changed = v.told_changed;
 	o->told_since = v.told_since;
 	return 0;
+}
+
+int sg_worker_teach(struct sg_worker *w, const struct sg_backfile_rec *r)
+{
+	int ret;
+
+	w->teach_s = r->learned_s;
+	ret = sg_proxy_teach(w->px, r->family, r->addr, r->port, &r->o);
+	w->teach_s = 0;
+	return ret;
 }
 
 /* A handshake of @t completed (a proxied one, or a passed-through one whose

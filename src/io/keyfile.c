@@ -1,7 +1,6 @@
 /* syngate key file: see include/syngate/io/keyfile.h. */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 #include <unistd.h>
 
 #include "syngate/io/keyfile.h"
+#include "syngate/io/statefile.h"
 
 static int fail(int e, char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -68,80 +68,8 @@ int sg_keyfile_read(const char *path, uint8_t key[SG_KEYFILE_LEN], char *err, si
 	return 0;
 }
 
-/* Creates @path's directory (one level, mode 0700) if it is missing. */
-static int make_dir(const char *path)
-{
-	char dir[PATH_MAX];
-	char *slash;
-
-	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
-		return errno = ENAMETOOLONG, -1;
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = '\0';
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
-/* Root writing @tmp for @path: gives it the owner of the file it replaces,
- * else of the directory (the package's /var/lib/syngate is the user
- * syngate's), so that a daemon running as that user reads it on SIGHUP.
- * Anyone else writes a file of their own. */
-static int own_like(const char *tmp, const char *path)
-{
-	char dir[PATH_MAX];
-	struct stat st;
-	char *slash;
-
-	if (geteuid() != 0)
-		return 0;
-	if (stat(path, &st) < 0) {
-		snprintf(dir, sizeof(dir), "%s", path);
-		slash = strrchr(dir, '/');
-		if (!slash)
-			return 0;
-		*(slash == dir ? slash + 1 : slash) = '\0';
-		if (stat(dir, &st) < 0)
-			return -1;
-	}
-	return chown(tmp, st.st_uid, st.st_gid);
-}
-
-/* Writes the key to a new file @tmp (0600) and flushes it to disk. */
-static int write_tmp(const char *tmp, const uint8_t *key)
-{
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	int e;
-
-	if (fd < 0)
-		return -1;
-	if (write(fd, key, SG_KEYFILE_LEN) != SG_KEYFILE_LEN || fsync(fd) < 0) {
-		e = errno ? errno : EIO;
-		close(fd);
-		return errno = e, -1;
-	}
-	return close(fd);
-}
-
 int sg_keyfile_write(const char *path, const uint8_t key[SG_KEYFILE_LEN], bool replace, char *err,
                      size_t errlen)
 {
-	char tmp[PATH_MAX];
-	int r, e;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.new.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
-		return fail(ENAMETOOLONG, err, errlen, "key file %s: name too long", path);
-	if (make_dir(path) < 0 || write_tmp(tmp, key) < 0 || own_like(tmp, path) < 0) {
-		e = errno;
-		unlink(tmp);
-		return fail(e, err, errlen, "key file %s: %s", path, strerror(e));
-	}
-	r = replace ? rename(tmp, path) : link(tmp, path);
-	e = errno;
-	unlink(tmp);
-	if (r < 0)
-		return fail(e, err, errlen, "key file %s: %s", path, strerror(e));
-	return 0;
+	return sg_statefile_write(path, key, SG_KEYFILE_LEN, replace, "key file", err, errlen);
 }

@@ -85,6 +85,7 @@ static const struct opt opts[] = {
 	{"placement", T_PLACEMENT, F(rules.on_host), 0, 0, RESTART, "router", "router | on-host: in front of the servers (forwarding), or on the server itself protecting its own listeners (local addresses; the listeners' answers are caught in OUTPUT; no forwarding needed; see docs/design.md, On-host placement)"},
 	{"key-file", T_STR, F(key_file), 0, 0, RESTART, "/var/lib/syngate/key", "the master key (32 raw bytes, mode 0600) every cookie secret is derived from, created at first start when missing; routers sharing it accept each other's cookies, a restart keeps them; SIGHUP re-reads it (a new key signs from the next slot on); none = a random key that dies with the process (see docs/cookies.md)"},
 	{"keep-rules", T_BOOL, F(keep_rules), 0, 0, RESTART, "no", "run: leave the rules installed at exit, so that a restart's gap fails closed (queued SYNs and ACKs are dropped, and the clients retransmit them to the next daemon, which has the same keys) instead of letting the packets of handshakes in flight pass unprotected; a stop then leaves the ports closed until syngate rules remove (see docs/fleet.md)"},
+	{"backends-file", T_STR, F(backends_file), 0, 0, RESTART, "/var/lib/syngate/backends", "the backend options learned from SYN-ACKs (window scale, MSS, SACK), saved at exit and every few seconds after a change, loaded at start: a restarted daemon tells clients, and checks the cookies in flight with, what the previous one told (see docs/fleet.md); none = start from nothing"},
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))

@@ -455,7 +455,9 @@ sg_gate_ns() { echo "${SG_NS_GATE:-$SG_NS_R}"; }
 # Dies (printing LOG) if it exits or does not come up within 5 s.
 sg_syngate_start() {
     local log=$1 i; shift
-    sg_bg "$(sg_gate_ns)" "$log" "$SYNGATE" run "$@"
+    # a backends file of this run's own: the default (/var/lib/syngate/backends) would carry
+    # what one test's daemon learned into the next test's (the flags may name another)
+    sg_bg "$(sg_gate_ns)" "$log" "$SYNGATE" run --backends-file "$SG_TMP/backends" "$@"
     SGD_PID=$SG_BG_PID
     for ((i = 0; i < 100; i++)); do
         if grep -q 'event=started' "$log" &&

@@ -144,7 +144,8 @@ fleet_start() {
     [ "$name" = B ] && ns=$NS_B ifc=fbc
     log=$SG_TMP/syngate.$name.$(date +%s%N).log
     sg_bg "$ns" "$log" "$SYNGATE" run --ports "$PORT" --interfaces "$ifc" --learn no \
-        --control "$SG_TMP/ctl.$name" --metrics-port 0 --key-file "$KEY" --install-rules
+        --control "$SG_TMP/ctl.$name" --metrics-port 0 --key-file "$KEY" --install-rules \
+        --backends-file "$SG_TMP/backends.$name"
     [ "$name" = A ] && PID_A=$SG_BG_PID || PID_B=$SG_BG_PID
     LOG_OF[$name]=$log
     for ((i = 0; i < 200; i++)); do

@@ -61,6 +61,7 @@ daemon_up() {
 	[ -n "$SGPID" ] && kill -0 "$SGPID" 2>/dev/null && return 0
 	cat >"$CONF" <<CONF
 [syngate]
+backends-file = none
 ports = 80
 interfaces = $SG_IF_RC
 control = $SOCK

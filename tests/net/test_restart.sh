@@ -7,7 +7,9 @@
 #   inflight        (1) a handshake in flight across the restart: the client has the old
 #                   daemon's cookie SYN-ACK, its ACK and request are held (nft) until the new
 #                   daemon is up, then retransmitted: the new daemon verifies the old one's
-#                   cookie (same key file, same derived secret) and the request completes
+#                   cookie (same key file, same derived secret; the backend's window scale
+#                   the SYN-ACK told, which the MAC covers, from the backends file) and the
+#                   request completes, with no other connection through the new daemon
 #   under_load      (2) CONNS (1500) connections at RATE (100) a second from 600 client
 #                   ports, half of which carry conntrack entries of earlier connections
 #                   (TIME_WAIT: port reuse) at the start, the daemon restarted twice mid-run:
@@ -17,10 +19,21 @@
 #                   is up.  During the
 #                   gap the rules stay (keep-rules) and fail closed: the queued SYNs and
 #                   ACKs are dropped and the clients retransmit them to the next daemon.
+#   pending         (4) a handshake whose backend SYN is unanswered across the restart (the
+#                   server drops SYNs): it completes through the new daemon
+#   forgetful       (5) as (1) with --backends-file none for the new daemon: it checks the held
+#                   ACK's cookie with default-wscale only and refuses it while it has not
+#                   learned the backend; a new connection teaches it, and the held one then
+#                   completes (what (1) needed before the backends file)
+#   bad_file        (6) a backends file that is garbage, or cut short, is logged and ignored:
+#                   the daemon starts and proxies
+#   killed          (7) the backends file is saved while the daemon runs (a few seconds after
+#                   it learned), so a daemon killed (SIGKILL, the watchdog) leaves it: a
+#                   handshake in flight across the kill completes through the next daemon
 # Needs root, ip, iptables, nft, curl, python3, ss, timeout.
 # Env: SYNGATE (binary; default build/syngate in the repo), SG_CONNS (1500), SG_RATE (100),
 #      SG_RESTART_FLAGS (more daemon flags; "--key-file none --keep-rules no" shows what
-#      the two fixes are for: then both cases fail).
+#      the two fixes are for: then both cases fail; "--backends-file none" fails (1)).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/net/lib.sh
@@ -32,8 +45,8 @@ TOOL=$HERE/proxy_tool.py
 CONNS=${SG_CONNS:-1500}
 RATE=${SG_RATE:-100}
 PORT=80
-SG_CASES=(inflight under_load rotation pending)
-SGD_PID='' FLAGS=() GAP=0
+SG_CASES=(inflight under_load rotation pending forgetful bad_file killed)
+SGD_PID='' SGD_LOG='' CURL_PID='' FLAGS=() GAP=0
 
 # start [FLAGS...] : the daemon, as a service runs it
 start() {
@@ -42,17 +55,18 @@ start() {
     # --learn no: every SYN gets a cookie (with learning, the first SYN a worker sees for a
     # backend it has not learned passes through, and the lane's worker learns apart)
     FLAGS=(--ports "$PORT" --interfaces "$SG_IF_RC" --control "$CTL" --metrics-port 0
-        --key-file "$SG_TMP/key" --keep-rules --install-rules --learn no
-        "${extra[@]+"${extra[@]}"}" "$@")
-    sg_syngate_start "$SG_TMP/syngate.$(date +%s%N).log" "${FLAGS[@]}"
+        --key-file "$SG_TMP/key" --backends-file "$SG_TMP/backends" --keep-rules
+        --install-rules --learn no "${extra[@]+"${extra[@]}"}" "$@")
+    SGD_LOG=$SG_TMP/syngate.$(date +%s%N).log
+    sg_syngate_start "$SGD_LOG" "${FLAGS[@]}"
 }
-# restart : as systemctl restart: SIGTERM, wait for the exit, start again; GAP = seconds
-# without a daemon
+# restart [FLAGS...] : as systemctl restart: SIGTERM, wait for the exit, start again (with
+# FLAGS); GAP = seconds without a daemon
 restart() {
     local t0
     t0=$(sg_now)
     sg_syngate_stop TERM
-    start
+    start "$@"
     GAP=$(sg_elapsed "$t0")
     sg_log "restarted in ${GAP}s: pid $SGD_PID"
 }
@@ -94,22 +108,31 @@ sg_setup() {
     sg_assert "warm-up curl" sg_curl_ok "http://$SG_SRV4:$PORT/"
 }
 
-inflight() {
-    local curl_pid i est=0 rc=0
-    hold on 45000
-    sg_in "$SG_NS_C" curl -sS --noproxy '*' -o /dev/null -w '%{http_code}' --max-time 20 \
-        --local-port 45000 "http://$SG_SRV4:$PORT/" >"$SG_TMP/inflight.out" 2>&1 &
-    curl_pid=$!
+# held_curl SPORT OUT MAXTIME : a request from port SPORT, held (hold on SPORT) once the client
+# has the cookie SYN-ACK; sets CURL_PID, asserts the client got that far
+held_curl() {
+    local i est=0
+    hold on "$1"
+    sg_in "$SG_NS_C" curl -sS --noproxy '*' -o /dev/null -w '%{http_code}' --max-time "$3" \
+        --local-port "$1" "http://$SG_SRV4:$PORT/" >"$2" 2>&1 &
+    CURL_PID=$!
     for ((i = 0; i < 100; i++)); do
         if sg_in "$SG_NS_C" ss -Htn state established "dst $SG_SRV4" | grep -q .; then est=1; break; fi
         sleep 0.05
     done
-    sg_assert_eq "(1) the client has the old daemon's cookie SYN-ACK" "$est" 1
+    sg_assert_eq "the client has the old daemon's cookie SYN-ACK (port $1)" "$est" 1
+}
+
+inflight() {
+    local curl_pid rc=0
+    held_curl 45000 "$SG_TMP/inflight.out" 20
+    curl_pid=$CURL_PID
     restart
-    # traffic goes on: the new daemon learns the backend from the next connection; the
-    # window scale the old daemon's SYN-ACK told (learned) is MAC input, and a daemon
-    # that has not learned the backend checks the default only (cookie_mac.h)
-    sg_assert "(1) a new connection through the new daemon" sg_curl_ok "http://$SG_SRV4:$PORT/"
+    # no other connection first: the new daemon has the backend's options from the backends
+    # file; the window scale the old daemon's SYN-ACK told (learned) is MAC input, and a
+    # daemon that has not learned the backend checks the default only (cookie_mac.h)
+    sg_assert "(1) the new daemon loaded the backends file" \
+        grep -q 'event=backends_loaded.*backends=[1-9]' "$SGD_LOG"
     sg_snap i0
     hold off
     wait "$curl_pid" || rc=$?
@@ -172,8 +195,6 @@ pending() {
     sg_snap p1
     restart
     sg_in "$SG_NS_S" iptables -w -D INPUT -p tcp --dport "$PORT" --syn -j DROP
-    # as in (1): the new daemon learns the backend from the next connection
-    sg_assert "(4) a new connection through the new daemon" sg_curl_ok "http://$SG_SRV4:$PORT/"
     wait "$curl_pid" || rc=$?
     sg_snap p2
     sg_log "(4) curl rc $rc status $(cat "$SG_TMP/pend.out"); new daemon: synacks_resent" \
@@ -181,6 +202,68 @@ pending() {
         "+$(sg_stat p2 proxied)"
     sg_assert_eq "(4) the connection completes through the new daemon" "$(cat "$SG_TMP/pend.out")" 200
     sg_assert_ge "(4) ... which proxied" "$(sg_stat p2 proxied)" 1
+}
+
+forgetful() {
+    local curl_pid rc=0 xdp=0
+    sg_assert "(5) warm-up curl (the old daemon learns the backend)" sg_curl_ok "http://$SG_SRV4:$PORT/"
+    held_curl 45003 "$SG_TMP/forget.out" 25
+    curl_pid=$CURL_PID
+    restart --backends-file none
+    sg_snap f0
+    hold off
+    sleep 3 # the client retransmits its ACK and request (about 0.2, 0.6, 1.4 s on)
+    sg_snap f1
+    # the ACK's cookie is checked by the XDP program when it runs, else by a worker
+    grep -q '"xdp_drop_cookie_mac"' "$SG_TMP/stats.f1.json" && xdp=$(sg_delta f0 f1 xdp_drop_cookie_mac)
+    sg_log "(5) new daemon without the backends file: cookies_invalid" \
+        "+$(sg_delta f0 f1 cookies_invalid) xdp_drop_cookie_mac +$xdp cookies_valid" \
+        "+$(sg_delta f0 f1 cookies_valid)"
+    sg_assert_ge "(5) the new daemon refuses the held cookie (default-wscale only)" \
+        "$(($(sg_delta f0 f1 cookies_invalid) + xdp))" 1
+    sg_assert_eq "(5) ... and proxies nothing" "$(sg_delta f0 f1 proxied)" 0
+    sg_assert "(5) a new connection teaches it the backend" sg_curl_ok "http://$SG_SRV4:$PORT/"
+    wait "$curl_pid" || rc=$?
+    sg_log "(5) held curl rc $rc status $(cat "$SG_TMP/forget.out") once the daemon learned"
+    sg_assert_eq "(5) the held request completes once the daemon learned" \
+        "$(cat "$SG_TMP/forget.out")" 200
+    restart
+}
+
+bad_file() {
+    local f=$SG_TMP/backends
+    sg_syngate_stop TERM
+    sg_assert "(6) the daemon saved its backends at exit" test -s "$f"
+    head -c "$(($(stat -c %s "$f") - 1))" "$f" >"$f.cut" && mv "$f.cut" "$f"
+    start
+    sg_assert "(6) a file cut short is refused" grep -q 'event=backends_file_refused' "$SGD_LOG"
+    sg_assert "(6) ... and the daemon proxies" sg_curl_ok "http://$SG_SRV4:$PORT/"
+    sg_syngate_stop TERM
+    head -c 4096 /dev/urandom >"$f"
+    start
+    sg_assert "(6) a file of garbage is refused" grep -q 'event=backends_file_refused' "$SGD_LOG"
+    sg_assert "(6) ... and the daemon proxies" sg_curl_ok "http://$SG_SRV4:$PORT/"
+}
+
+killed() {
+    local f=$SG_TMP/backends.killed curl_pid rc=0 i
+    sg_syngate_stop TERM
+    start --backends-file "$f"
+    sg_assert "(7) a first connection (the daemon learns the backend)" sg_curl_ok "http://$SG_SRV4:$PORT/"
+    for ((i = 0; i < 80; i++)); do [ -s "$f" ] && break; sleep 0.1; done
+    sg_assert "(7) the daemon saved the backends file while running" test -s "$f"
+    held_curl 45004 "$SG_TMP/killed.out" 20
+    curl_pid=$CURL_PID
+    sg_syngate_stop KILL
+    start --backends-file "$f"
+    sg_snap k0
+    hold off
+    wait "$curl_pid" || rc=$?
+    sg_snap k1
+    sg_log "(7) curl rc $rc status $(cat "$SG_TMP/killed.out") after SIGKILL"
+    sg_assert_eq "(7) the request completes through the next daemon" "$(cat "$SG_TMP/killed.out")" 200
+    sg_assert_eq "(7) ... which verified the killed one's cookie" "$(sg_delta k0 k1 cookies_valid)" 1
+    restart
 }
 
 # wait_slot PERIOD LEAD : sleep until LEAD seconds (fractional) before the next slot boundary

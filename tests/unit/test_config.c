@@ -257,6 +257,7 @@ static const struct {
 	{"placement", "on-host", false},
 	{"key-file", "/tmp/k", false},
 	{"keep-rules", "yes", false},
+	{"backends-file", "/tmp/b", false},
 };
 
 #define NEVERY (sizeof(every_option) / sizeof(every_option[0]))

@@ -1329,10 +1329,52 @@ static void told_wscale_kept(void **state)
 	sg_proxy_free(px);
 }
 
+/* A restart: proxy A learned the backend (wscale 9) and told it in a cookie
+ * SYN-ACK; proxy B (same keys) verifies the ACK only once taught what A
+ * learned (sg_proxy_teach(), from the backends file), and passes what it was
+ * taught to the learned hook (the XDP map, the workers' table), without
+ * counting a learned SYN-ACK. */
+static void taught_across_restart(void **state)
+{
+	struct sg_proxy *px = new_fast_proxy(false, SG_MODE_ALWAYS);
+	struct sg_tuple t = client_tuple(0), b;
+	struct sg_backend_opts o;
+	struct sg_action a;
+	uint32_t c;
+
+	(void)state;
+	backend_teaches(px, 2999, 9, 1000001);
+	t.sport = 3000;
+	assert_int_equal(told_of(px, &t, 1000002, &c), 9);
+	b = H.learned_b;
+	o = H.learned_o;
+	sg_proxy_free(px);
+
+	px = new_fast_proxy(false, SG_MODE_ALWAYS); /* forgot: default-wscale only */
+	client_ack(px, &t, c, 1000003, &a);
+	assert_int_equal(a.verdict, SG_V_DROP);
+	assert_int_equal(sg_proxy_counters(px)->cookies_invalid, 1);
+	sg_proxy_free(px);
+
+	px = new_fast_proxy(false, SG_MODE_ALWAYS);
+	assert_int_equal(sg_proxy_teach(px, b.family, b.saddr, b.sport, &o), 0);
+	assert_int_equal(H.learned, 1);
+	assert_memory_equal(&H.learned_o, &o, sizeof(o));
+	assert_int_equal(sg_proxy_counters(px)->learned, 0);
+	client_ack(px, &t, c, 1000003, &a);
+	assert_int_equal(a.verdict, SG_V_ACCEPT);
+	assert_int_equal(sg_proxy_counters(px)->cookies_valid, 1);
+	assert_int_equal(R.created.reply_wscale, 9);
+	t.sport = 3001; /* and tells it to new clients */
+	assert_int_equal(told_of(px, &t, 1000004, &c), 9);
+	sg_proxy_free(px);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(handshake_v4),
+		cmocka_unit_test(taught_across_restart),
 		cmocka_unit_test(handshake_v6),
 		cmocka_unit_test(handshake_timestamps),
 		cmocka_unit_test(bad_cookie_dropped),

@@ -182,6 +182,14 @@ void sg_proxy_set_keys(struct sg_proxy *px, const struct sg_cookie_keys *k);
 void sg_proxy_note_syns(struct sg_proxy *px, uint64_t n, uint64_t now_us);
 
 
+/* Takes in options @o of backend @family @addr:@port learned before (the
+ * previous daemon's, backfile.h) as if its SYN-ACK had just taught them,
+ * told_before/told_changed/told_since included, and passes them to the io
+ * table's learned hook.  Not counted as learned.  0, or -1 + ENOSPC when
+ * the backend's set is full of known backends. */
+int sg_proxy_teach(struct sg_proxy *px, uint8_t family, const uint8_t *addr, uint16_t port,
+		   const struct sg_backend_opts *o);
+
 const struct sg_counters *sg_proxy_counters(const struct sg_proxy *px);
 /* Cookies issued in the current slot ([0]) and the previous one ([1]): the
  * cookies that can still come back. */

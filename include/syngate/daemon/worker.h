@@ -22,6 +22,7 @@
 #include "syngate/ops/config.h"
 #include "syngate/io/lane.h"
 #include "syngate/io/nfq.h"
+#include "syngate/core/backfile.h"
 #include "syngate/core/proxy.h"
 #include "syngate/io/xdp.h"
 #include "syngate/daemon/keyring.h"
@@ -63,5 +64,14 @@ void sg_worker_snapshot(struct sg_worker *w, bool fresh, struct sg_worker_snap *
 uint64_t sg_worker_heartbeat(struct sg_worker *w);
 /* Hands the worker new live options (applied on its thread). */
 void sg_worker_reconfigure(struct sg_worker *w, const struct sg_proxy_config *c);
+/* Teaches the worker's proxy backend @r learned before a restart
+ * (sg_proxy_teach(): the proxy, the XDP map and the table of all workers get
+ * it, learned at r->learned_s).  Before sg_worker_start() only.  0 or -1. */
+int sg_worker_teach(struct sg_worker *w, const struct sg_backfile_rec *r);
+/* Copies at most @max of the backends the workers learned (their shared
+ * table) to @out and returns their count; gen[0] receives the number of
+ * times a backend was learned with new options, gen[1] with the options it
+ * had already (its learn time refreshed).  Any thread. */
+size_t sg_worker_learned(struct sg_backfile_rec *out, size_t max, uint64_t gen[2]);
 
 #endif

@@ -39,6 +39,7 @@ struct sg_config {
 	char xdp_object[256];	/* the eBPF object; "" = sg_xdp_default_object() */
 	char key_file[256];	/* the master key (keyfile.h); "none": in memory only */
 	bool keep_rules;	/* run: leave the rules installed at exit */
+	char backends_file[256]; /* learned backends (backfile.h); "none": not kept */
 	char config_path[256];	/* the file read by --config (for SIGHUP), "" if none */
 	char user[64];		/* run: the user to switch to once set up; "" = stay */
 };
