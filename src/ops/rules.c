@@ -408,7 +408,8 @@ static void put_completions(struct sg_strbuf *b, const struct sg_rules_config *c
  * backend's window scale, MSS and SACK from: a sample of them, at most a
  * few a second per backend (hashlimit per address and port), since one
  * tells what the next thousand would.  A spoofed SYN-ACK has no conntrack
- * entry (INVALID) and cannot poison what syngate learns. */
+ * entry (INVALID); one forged on a tracked connection comes in on the wrong
+ * side (rpfilter): neither can poison what syngate learns. */
 static void put_backend_rules(struct sg_strbuf *b, const struct sg_rules_config *c,
                               const struct rule_parts *p, const char *chain)
 {
@@ -438,12 +439,17 @@ static void put_backend_rules(struct sg_strbuf *b, const struct sg_rules_config 
 		          "-m connmark --mark 0x%" PRIx32 "/0x%" PRIx32 " -m conntrack --ctdir REPLY "
 		          "-j %s\n",
 		          chain, p->ports, c->marks.proxied, c->marks.proxied, p->queue);
+	/* rpfilter (router): only a SYN-ACK that came in where the route to its
+	 * source (the backend) goes.  A client can forge the backend's SYN-ACK
+	 * on a connection of its own, which conntrack calls ESTABLISHED, but it
+	 * arrives on the client's side and fails the check. */
 	sg_strbuf_printf(b,
 	          "-A %s -p tcp -m multiport --sports %s "
-	          "--tcp-flags FIN,SYN,RST,ACK SYN,ACK -m conntrack --ctstate ESTABLISHED "
+	          "--tcp-flags FIN,SYN,RST,ACK SYN,ACK%s -m conntrack --ctstate ESTABLISHED "
 	          "--ctdir REPLY -m hashlimit --hashlimit-upto %u/sec --hashlimit-burst %u "
 	          "--hashlimit-mode srcip,srcport --hashlimit-name sgl%u -j %s\n",
-	          chain, p->ports, SG_RULES_LEARN_RATE, SG_RULES_LEARN_BURST, c->queue, p->queue);
+	          chain, p->ports, c->on_host ? "" : " -m rpfilter", SG_RULES_LEARN_RATE,
+	          SG_RULES_LEARN_BURST, c->queue, p->queue);
 }
 
 /* --------------------------------------------- reading the current rules */

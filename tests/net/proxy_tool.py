@@ -8,6 +8,9 @@
       --sport-base from source port B + i (each port once: no port reuse); prints
       "ok=N failed=M secs=S" and the first few errors; exit 0 when every one got a 200.
 
+  proxy_tool.py forge-synack --iface IF --dst-mac MAC --src A --sport P --dst B --dport Q
+      writes one IPv4 SYN-ACK (MSS 536, wscale 14, SACK-permitted) from A:P to B:Q onto
+      IF (AF_PACKET, to MAC): a client forging its backend's SYN-ACK on its own connection.
   proxy_tool.py http-serve --port P [--backlog 1024]
       dual-stack threaded HTTP server answering every GET with a small page; unlike
       "python3 -m http.server" (listen backlog 5) it keeps up with 100 concurrent clients.
@@ -87,6 +90,22 @@ def conns(args):
     for e in errors[:5]:
         print("error: %s" % e, flush=True)
     return 0 if ok == args.count else 1
+
+
+# ------------------------------------------------------------------ forge-synack
+def forge_synack(args):
+    src, dst = socket.inet_aton(args.src), socket.inet_aton(args.dst)
+    opts = bytes([2, 4, 0x02, 0x18, 1, 3, 3, 14, 4, 2, 1, 1])  # MSS 536, NOP, wscale 14, SACK-ok, NOPs
+    tcp = struct.pack("!HHIIBBHHH", args.sport, args.dport, 0x12345678, 1,
+                      (5 + len(opts) // 4) << 4, 0x12, 65535, 0, 0) + opts
+    tcp = tcp[:16] + struct.pack("!H", ~_csum(src + dst + struct.pack("!BBH", 0, 6, len(tcp)) + tcp) & 0xFFFF) + tcp[18:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 1, 0, 64, 6, 0, src, dst)
+    ip = ip[:10] + struct.pack("!H", ~_csum(ip) & 0xFFFF) + ip[12:]
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((args.iface, 0))
+    mine = s.getsockname()[4]
+    s.send(bytes.fromhex(args.dst_mac.replace(":", "")) + mine + b"\x08\x00" + ip + tcp)
+    return 0
 
 
 # ------------------------------------------------------------------ http-serve
@@ -271,6 +290,13 @@ def main():
     a.add_argument("--timeout", type=float, default=10.0)
     a.add_argument("--rate", type=float, default=0.0)
     a.add_argument("--sport-base", type=int, default=0)
+    f = sub.add_parser("forge-synack")
+    f.add_argument("--iface", required=True)
+    f.add_argument("--dst-mac", required=True)
+    f.add_argument("--src", required=True)
+    f.add_argument("--sport", type=int, required=True)
+    f.add_argument("--dst", required=True)
+    f.add_argument("--dport", type=int, required=True)
     h = sub.add_parser("http-serve")
     h.add_argument("--port", type=int, required=True)
     h.add_argument("--backlog", type=int, default=1024)
@@ -296,7 +322,7 @@ def main():
     d.add_argument("--secs", type=float, required=True)
     args = ap.parse_args()
     return {"conns": conns, "http-serve": http_serve, "echo-serve": echo_serve, "hold": hold,
-            "fill": fill, "synflood6": synflood6}[args.cmd](args)
+            "fill": fill, "synflood6": synflood6, "forge-synack": forge_synack}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,9 @@
 #                   timeout 10 s): a curl to the healthy port still succeeds within 4 s
 #                   (an entry unanswered for an RTO is evicted: drop_evicted; before, it
 #                   waited for the 10 s timeout)
+#   forged_synack   (13) the client forges its backend's SYN-ACK (MSS 536, wscale 14) on a
+#                   connection of its own: syngate's learning rule does not queue it
+#                   (rpfilter: it came in on the client's side), nothing is learned
 # The queue path: the daemon runs with --xdp off (test_xdp.sh tests the XDP fast path).
 # Cases (1)-(7) run syngate "A" with learning on (the first SYN to an unknown backend passes,
 # so every backend is warmed up first), (8)-(10) syngate "B" with --learn no; each case
@@ -59,7 +62,7 @@ CONNS=${SG_CONNS:-1000}
 HTTP=80 CLOSED=81 SILENT=82 FAST=8080 BULK=9000 ECHO=9001 WS=9002
 PORTS=$HTTP,$CLOSED,$SILENT,$FAST,$BULK,$ECHO,$WS
 SG_CASES=(curl_v4_v6 bulk many_conns syn_flood_v4 forged_acks syn_flood_v6 sigkill small_wscale
-    backend_rst backend_silent port_reuse dead_backend)
+    backend_rst backend_silent port_reuse dead_backend forged_synack)
 SGD_PID='' SGD_NAME=''
 
 # ------------------------------------------------------------------ helpers
@@ -488,6 +491,41 @@ dead_backend() {
         sg_in "$SG_NS_C" ip addr del "198.18.7.$i/32" dev "$SG_IF_C"
     done
     stop_syngate
+}
+
+# ------------------------------------------------------------------ (13) forged SYN-ACK
+# A client forges its backend's SYN-ACK (MSS 536, wscale 14) on a connection of its own,
+# which conntrack tracks as ESTABLISHED: it comes in on the client's side, where the route
+# to the backend does not go, so the learning rule (rpfilter) does not queue it and what
+# syngate tells the next clients stays what the backend said.
+forged_synack() {
+    use_syngate A fresh
+    local port mac
+    sg_snap fw
+    # the first SYN to the echo backend passes through, and its real SYN-ACK teaches syngate
+    sg_bg "$SG_NS_C" "$SG_TMP/hold.log" "$SG_PYTHON" -u -c 'import socket, time
+s = socket.create_connection(("'"$SG_SRV4"'", '"$ECHO"'), timeout=5)
+print(s.getsockname()[1], flush=True)
+time.sleep(30)'
+    for ((i = 0; i < 50; i++)); do
+        port=$(head -1 "$SG_TMP/hold.log" 2>/dev/null)
+        [ -n "$port" ] && break
+        sleep 0.1
+    done
+    sg_assert "(13) a connection of the client's own is up (local port ${port:-?})" test -n "$port"
+    mac=$(ip -n "$SG_NS_R" link show "$SG_IF_RC" | awk '/ether/ { print $2 }')
+    sleep 1.1 # a fresh token in the learning rule's bucket, as for a real SYN-ACK
+    sg_snap f0
+    sg_assert_ge "(13) the backend's real SYN-ACK was learned (from the server's side)" \
+        "$(sg_delta fw f0 learned)" 1
+    sg_in "$SG_NS_C" "$SG_PYTHON" "$TOOL" forge-synack --iface "$SG_IF_C" --dst-mac "$mac" \
+        --src "$SG_SRV4" --sport "$ECHO" --dst "$SG_CLI4" --dport "$port"
+    sg_assert "(13) the forged SYN-ACK was sent" test $? = 0
+    sleep 0.5
+    sg_snap f1
+    sg_log "(13) forged SYN-ACK: learned +$(sg_delta f0 f1 learned), packets +$(sg_delta f0 f1 packets)"
+    sg_assert_eq "(13) syngate learned nothing from the forged SYN-ACK" "$(sg_delta f0 f1 learned)" 0
+    sg_assert_eq "(13) it never reached syngate's queue" "$(sg_delta f0 f1 packets)" 0
 }
 
 sg_run_cases "$@"
