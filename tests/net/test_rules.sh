@@ -81,7 +81,7 @@ RULES=(
 	'-A SYNGATE-MANGLE -i sg2 -p tcp -m multiport --sports 80,443 -m multiport ! --dports 80,443 -j RETURN'
 	'-A SYNGATE-MANGLE -p tcp -m multiport --sports 80,443 -m connmark --mark 0x1000000/0x1000000 -j NFQUEUE --queue-num 1'
 	'-A SYNGATE-MANGLE -p tcp -m multiport --sports 80,443 -m connmark --mark 0x10000000/0x10000000 -j NFQUEUE --queue-num 0'
-	'-A SYNGATE-MANGLE -p tcp -m multiport --sports 80,443 -m tcp --tcp-flags FIN,SYN,RST,ACK SYN,ACK -m conntrack --ctstate ESTABLISHED --ctdir REPLY -m hashlimit --hashlimit-upto 4/sec --hashlimit-burst 8 --hashlimit-mode srcip,srcport --hashlimit-name sgl0 -j NFQUEUE --queue-num 0'
+	'-A SYNGATE-MANGLE -p tcp -m multiport --sports 80,443 -m tcp --tcp-flags FIN,SYN,RST,ACK SYN,ACK -m rpfilter -m conntrack --ctstate ESTABLISHED --ctdir REPLY -m hashlimit --hashlimit-upto 4/sec --hashlimit-burst 8 --hashlimit-mode srcip,srcport --hashlimit-name sgl0 -j NFQUEUE --queue-num 0'
 	'-A SYNGATE-MANGLE -i sg0 -p tcp -m multiport --dports 80,443 -m conntrack --ctstate INVALID -j DROP'
 	'-A SYNGATE-MANGLE -i sg2 -p tcp -m multiport --dports 80,443 -m conntrack --ctstate INVALID -j DROP'
 	':SYNGATE-KNOWN - [0:0]'
