@@ -229,7 +229,7 @@ bn_sys_up() {
         BN_DAEMON_LOG=$SG_TMP/syngate.log
         # shellcheck disable=SC2086 # BN_DAEMON_SCHED is a command prefix
         # shellcheck disable=SC2086 # BN_SYNGATE_ARGS is a list of options
-        sg_bg "$SG_NS_R" "$BN_DAEMON_LOG" taskset -c "$BN_DAEMON_CPUS" $BN_DAEMON_SCHED "$BN_SYNGATE" run \
+        sg_bg "$SG_NS_R" "$BN_DAEMON_LOG" taskset -c "$BN_DAEMON_CPUS" $BN_DAEMON_SCHED "$BN_SYNGATE" run --key-file "$SG_TMP/key" \
             --ports "$BN_PORTS" --install-rules --learn no --default-wscale "$BN_WSCALE" $BN_SYNGATE_ARGS \
             ${BN_SHED_RATE:+--shed-rate "$BN_SHED_RATE"} "${mode[@]+"${mode[@]}"}" --control "$BN_CTL" --log-level warn
         BN_DAEMON_PID=$SG_BG_PID

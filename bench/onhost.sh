@@ -87,7 +87,7 @@ onhost_up() {
         if [ "$1" = syngate-onhost ]; then flags=(--xdp generic --interfaces "$SG_IF_S"); else flags=(--xdp off); fi
         BN_CTL=$SG_TMP/syngate.sock
         BN_DAEMON_LOG=$SG_TMP/syngate.$1.log
-        sg_bg "$SG_NS_S" "$BN_DAEMON_LOG" taskset -c "$BN_SRV_CPU" "$BN_SYNGATE" run --placement on-host \
+        sg_bg "$SG_NS_S" "$BN_DAEMON_LOG" taskset -c "$BN_SRV_CPU" "$BN_SYNGATE" run --key-file "$SG_TMP/key" --placement on-host \
             --ports 80 --install-rules --learn no --default-wscale "$BN_WSCALE" "${flags[@]}" \
             --control "$BN_CTL" --log-level warn
         BN_DAEMON_PID=$SG_BG_PID

@@ -129,7 +129,7 @@ QP_HAND=0
 qp_syngate() {
     BN_CTL=$SG_TMP/syngate.sock
     BN_DAEMON_LOG=$SG_TMP/syngate.$(date +%s%N).log
-    sg_bg "$SG_NS_R" "$BN_DAEMON_LOG" taskset -c "$BN_DAEMON_CPUS" "$BN_SYNGATE" run \
+    sg_bg "$SG_NS_R" "$BN_DAEMON_LOG" taskset -c "$BN_DAEMON_CPUS" "$BN_SYNGATE" run --key-file "$SG_TMP/key" \
         --ports "$BN_PORTS" --xdp off --learn no --default-wscale "$BN_WSCALE" --ipv6 no \
         --control "$BN_CTL" --log-level warn --metrics-port 0 "$@"
     BN_DAEMON_PID=$SG_BG_PID

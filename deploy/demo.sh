@@ -25,7 +25,7 @@ sg_syn_counter_install 80
 
 echo
 echo "== starting syngate in the router namespace (rules installed, fail-closed)"
-sg_bg "$SG_NS_R" "$SG_TMP/syngate.log" "$ROOT/build/syngate" run --ports 80 \
+sg_bg "$SG_NS_R" "$SG_TMP/syngate.log" "$ROOT/build/syngate" run --key-file "$SG_TMP/key" --ports 80 \
 	--install-rules --control "$SOCK"
 SYNGATE_PID=$SG_BG_PID
 for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done

@@ -1,5 +1,6 @@
 /* syngate XDP fast path, daemon side: see include/syngate/io/xdp.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <net/if.h>
 #include <pthread.h>
@@ -91,7 +92,10 @@ void sg_xdp_default_object(char *out, size_t len)
 		if (slash) {
 			*slash = '\0';
 			snprintf(out, len, "%s/syngate_xdp.o", exe);
-			if (access(out, R_OK) == 0)
+			/* effective ids and capabilities, as the open will use: a
+			 * service user that reaches the build tree only through
+			 * CAP_DAC_READ_SEARCH (plain access() drops it) */
+			if (faccessat(AT_FDCWD, out, R_OK, AT_EACCESS) == 0)
 				return;
 		}
 	}

@@ -457,7 +457,7 @@ sg_syngate_start() {
     local log=$1 i; shift
     # a backends file of this run's own: the default (/var/lib/syngate/backends) would carry
     # what one test's daemon learned into the next test's (the flags may name another)
-    sg_bg "$(sg_gate_ns)" "$log" "$SYNGATE" run --backends-file "$SG_TMP/backends" "$@"
+    sg_bg "$(sg_gate_ns)" "$log" "$SYNGATE" run --key-file "$SG_TMP/key" --backends-file "$SG_TMP/backends" "$@"
     SGD_PID=$SG_BG_PID
     for ((i = 0; i < 100; i++)); do
         if grep -q 'event=started' "$log" &&

@@ -310,8 +310,13 @@ ecmp_moved() {
     sg_assert_eq "ecmp_moved: every connection completed" "${ok:-0}/${failed:-?}" "$CONNS/0"
     sg_assert_ge "ecmp_moved: A proxied some" "$(sg_delta m0.A m1.A proxied)" 1
     sg_assert_ge "ecmp_moved: B proxied some" "$(sg_delta m0.B m1.B proxied)" 1
-    sg_assert_eq "ecmp_moved: proxied on A + B == connections" \
-        "$(($(sg_delta m0.A m1.A proxied) + $(sg_delta m0.B m1.B proxied)))" "$CONNS"
+    # each connection is proxied once, by the router its ACK reached; one whose ACK and
+    # request were split by a route move between them is proxied by both (the request
+    # carries the same cookie): seen once in CI (1001 of 1000)
+    local both=$(($(sg_delta m0.A m1.A proxied) + $(sg_delta m0.B m1.B proxied)))
+    sg_assert_ge "ecmp_moved: proxied on A + B >= connections" "$both" "$CONNS"
+    sg_assert_le "ecmp_moved: proxied on A + B <= connections + 5% (split by a move)" \
+        "$both" "$((CONNS + CONNS / 20))"
     sg_assert_ge "ecmp_moved: some handshakes crossed routers (SYN-ACK from one, proxied by the other)" \
         "$cross" 1
 }

@@ -52,6 +52,7 @@ daemon_up() {
 	cat >"$CONF" <<CONF
 [syngate]
 backends-file = $T/backends
+key-file = $T/key
 ports = 80,7000
 install-rules = yes
 control = $SOCK
@@ -312,7 +313,7 @@ sighup_reload() {
 	kill -HUP "$SGPID"
 	sleep 0.3
 	sg_assert_eq "bad reload keeps the mode" "$("$SYNGATE" stats --control "$SOCK" | awk '$1=="mode"{print $2}')" always
-	sg_assert "bad reload is logged with the line" grep -q "SIGHUP: .*syngate.conf:10: bad value" "$T/syngate.log"
+	sg_assert "bad reload is logged with the line" grep -q "SIGHUP: .*syngate.conf:11: bad value" "$T/syngate.log"
 
 	cp "$T/good.conf" "$CONF"
 	echo "mode = never" >>"$CONF"

@@ -62,6 +62,7 @@ daemon_up() {
 	cat >"$CONF" <<CONF
 [syngate]
 backends-file = none
+key-file = $T/key
 ports = 80
 interfaces = $SG_IF_RC
 control = $SOCK
@@ -269,10 +270,14 @@ backend-netns = /run/netns/$SG_NS_S
 metrics-port = 9469
 learn = no
 cookie-period = 1
+# StateDirectory=syngate: /var/lib/syngate, the unit's user's own
+key-file = $T/state/key
+backends-file = $T/state/backends
 CONF
 	chmod 644 "$conf"
-	rm -rf "$rt"
+	rm -rf "$rt" "$T/state"
 	mkdir -m 755 "$rt" && chown "$NOBODY:$NOBODY" "$rt"
+	mkdir -m 700 "$T/state" && chown "$NOBODY:$NOBODY" "$T/state"
 	pre=${pre//\/usr\/local\/sbin\/syngate/$SYNGATE} start=${start//\/usr\/local\/sbin\/syngate/$SYNGATE}
 	pre=${pre//\/etc\/syngate\/syngate.conf/$conf} start=${start//\/etc\/syngate\/syngate.conf/$conf}
 	sg_log "unit: caps $caps; ExecStartPre=$pre; ExecStart=$start"
