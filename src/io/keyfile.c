@@ -1,7 +1,6 @@
 /* syngate key file: see include/syngate/io/keyfile.h. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -9,21 +8,6 @@
 
 #include "syngate/io/keyfile.h"
 #include "syngate/io/statefile.h"
-
-static int fail(int e, char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/* Formats the message, sets errno to @e; returns -1. */
-static int fail(int e, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	errno = e;
-	return -1;
-}
 
 /* What is wrong with @st as a key file, or NULL. */
 static const char *bad_stat(const struct stat *st, int *e)
@@ -50,21 +34,23 @@ int sg_keyfile_read(const char *path, uint8_t key[SG_KEYFILE_LEN], char *err, si
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return e = errno, fail(e, err, errlen, "key file %s: %s", path, strerror(e));
+		return e = errno,
+		       sg_statefile_fail(e, err, errlen, "key file %s: %s", path, strerror(e));
 	if (fstat(fd, &st) < 0) {
 		e = errno;
 		close(fd);
-		return fail(e, err, errlen, "key file %s: %s", path, strerror(e));
+		return sg_statefile_fail(e, err, errlen, "key file %s: %s", path, strerror(e));
 	}
 	if ((why = bad_stat(&st, &e))) {
 		close(fd);
-		return fail(e, err, errlen, "key file %s %s; refused", path, why);
+		return sg_statefile_fail(e, err, errlen, "key file %s %s; refused", path, why);
 	}
 	n = read(fd, key, SG_KEYFILE_LEN);
 	e = errno;
 	close(fd);
 	if (n != SG_KEYFILE_LEN)
-		return fail(n < 0 ? e : EINVAL, err, errlen, "key file %s: short read", path);
+		return sg_statefile_fail(n < 0 ? e : EINVAL, err, errlen, "key file %s: short read",
+		                         path);
 	return 0;
 }
 

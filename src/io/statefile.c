@@ -10,11 +10,7 @@
 
 #include "syngate/io/statefile.h"
 
-static int fail(int e, char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/* Formats the message, sets errno to @e; returns -1. */
-static int fail(int e, char *err, size_t errlen, const char *fmt, ...)
+int sg_statefile_fail(int e, char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -84,24 +80,25 @@ static int write_tmp(const char *tmp, const void *buf, size_t len)
 }
 
 int sg_statefile_write(const char *path, const void *buf, size_t len, bool replace,
-		       const char *what, char *err, size_t errlen)
+                       const char *what, char *err, size_t errlen)
 {
 	char tmp[PATH_MAX];
 	int r, e;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.new.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
-		return fail(ENAMETOOLONG, err, errlen, "%s %s: name too long", what, path);
+		return sg_statefile_fail(ENAMETOOLONG, err, errlen, "%s %s: name too long", what,
+		                         path);
 	if (make_dir(path) < 0 || write_tmp(tmp, buf, len) < 0 || own_like(tmp, path) < 0) {
 		e = errno;
 		unlink(tmp);
-		return fail(e, err, errlen, "%s %s: %s", what, path, strerror(e));
+		return sg_statefile_fail(e, err, errlen, "%s %s: %s", what, path, strerror(e));
 	}
 	r = replace ? rename(tmp, path) : link(tmp, path);
 	e = errno;
 	if (!replace || r < 0)
 		unlink(tmp);
 	if (r < 0)
-		return fail(e, err, errlen, "%s %s: %s", what, path, strerror(e));
+		return sg_statefile_fail(e, err, errlen, "%s %s: %s", what, path, strerror(e));
 	return 0;
 }
 
@@ -121,7 +118,7 @@ static const char *bad_stat(const struct stat *st, size_t cap, int *e)
 }
 
 ssize_t sg_statefile_read(const char *path, void *buf, size_t cap, const char *what, char *err,
-			  size_t errlen)
+                          size_t errlen)
 {
 	struct stat st;
 	const char *why;
@@ -130,20 +127,22 @@ ssize_t sg_statefile_read(const char *path, void *buf, size_t cap, const char *w
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
-		return e = errno, fail(e, err, errlen, "%s %s: %s", what, path, strerror(e));
+		return e = errno,
+		       sg_statefile_fail(e, err, errlen, "%s %s: %s", what, path, strerror(e));
 	if (fstat(fd, &st) < 0) {
 		e = errno;
 		close(fd);
-		return fail(e, err, errlen, "%s %s: %s", what, path, strerror(e));
+		return sg_statefile_fail(e, err, errlen, "%s %s: %s", what, path, strerror(e));
 	}
 	if ((why = bad_stat(&st, cap, &e))) {
 		close(fd);
-		return fail(e, err, errlen, "%s %s %s; refused", what, path, why);
+		return sg_statefile_fail(e, err, errlen, "%s %s %s; refused", what, path, why);
 	}
 	n = read(fd, buf, (size_t)st.st_size);
 	e = errno;
 	close(fd);
 	if (n != st.st_size)
-		return fail(n < 0 ? e : EIO, err, errlen, "%s %s: short read", what, path);
+		return sg_statefile_fail(n < 0 ? e : EIO, err, errlen, "%s %s: short read", what,
+		                         path);
 	return n;
 }

@@ -20,12 +20,17 @@
  * existing file is replaced atomically; without, an existing file is left
  * alone and the call fails with EEXIST.  @what names the file in @err. */
 int sg_statefile_write(const char *path, const void *buf, size_t len, bool replace,
-		       const char *what, char *err, size_t errlen);
+                       const char *what, char *err, size_t errlen);
+
+/* Formats the message into @err (@errlen bytes) and sets errno to @e;
+ * returns -1.  For the state files' callers' own checks. */
+int sg_statefile_fail(int e, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Reads the whole of @path into @buf (@cap bytes); returns its length.
  * Refuses a file that is not regular (EINVAL), larger than @cap (EFBIG),
  * or that group or others may write (EPERM); a missing file is ENOENT. */
 ssize_t sg_statefile_read(const char *path, void *buf, size_t cap, const char *what, char *err,
-			  size_t errlen);
+                          size_t errlen);
 
 #endif
