@@ -27,7 +27,6 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 SECS=${1:-${SOAK_SECS:-600}}
 ACK_EVERY=${ACK_EVERY:-60}
 ACK_SECS=${ACK_SECS:-10}
-SYNGATE=${SYNGATE:-$SG_ROOT_DIR/build/syngate}
 OUT=${SOAK_OUT:-}
 SAMPLE=10
 RSS_SLACK_KB=${RSS_SLACK_KB:-1024} # growth tolerated after warm-up (allocator noise)

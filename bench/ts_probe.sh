@@ -24,8 +24,6 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/net/lib.sh
 . "$HERE/../tests/net/lib.sh"
 
-SYNGATE=${SYNGATE:-$SG_ROOT_DIR/build/syngate}
-case $SYNGATE in /*) ;; *) SYNGATE=$PWD/$SYNGATE ;; esac
 CONNRATE=${CONNRATE:-$(dirname "$SYNGATE")/bench/connrate}
 NFQ_DELAY=${NFQ_DELAY:-$(dirname "$SYNGATE")/bench/nfq_delay}
 BULK_SECS=${TS_BULK_SECS:-20}

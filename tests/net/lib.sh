@@ -38,6 +38,9 @@
 SG_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SG_ROOT_DIR=$(cd "$SG_LIB_DIR/../.." && pwd)
 export SG_ROOT_DIR
+# the daemon under test: $SYNGATE (made absolute: the tests change directory), else the build's
+SYNGATE=${SYNGATE:-$SG_ROOT_DIR/build/syngate}
+case $SYNGATE in /*) ;; *) SYNGATE=$PWD/$SYNGATE ;; esac
 SG_PYTHON=${SG_PYTHON:-python3}
 SG_PREFIX=${SG_PREFIX:-sg}
 

@@ -55,7 +55,6 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/net/lib.sh
 . "$HERE/lib.sh"
-SYNGATE=${SYNGATE:-$SG_ROOT_DIR/build/syngate}
 FLEET=$SG_ROOT_DIR/deploy/fleet
 BYTES=${SG_FAILOVER_BYTES:-67108864}
 RATE=${SG_FAILOVER_RATE:-100mbit}

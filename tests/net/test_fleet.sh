@@ -47,8 +47,6 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/net/lib.sh
 . "$HERE/lib.sh"
 
-SYNGATE=${SYNGATE:-$SG_ROOT_DIR/build/syngate}
-case $SYNGATE in /*) ;; *) SYNGATE=$PWD/$SYNGATE ;; esac
 TOOL=$HERE/proxy_tool.py
 CONNS=${SG_CONNS:-1000}
 PORT=80

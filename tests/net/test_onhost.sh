@@ -29,8 +29,6 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/net/lib.sh
 . "$HERE/lib.sh"
 
-SYNGATE=${SYNGATE:-$SG_ROOT_DIR/build/syngate}
-case $SYNGATE in /*) ;; *) SYNGATE=$PWD/$SYNGATE ;; esac
 TOOL=$HERE/proxy_tool.py
 FLOOD_SECS=${SG_FLOOD_SECS:-8}
 HTTP=80 ECHO=9001

@@ -53,8 +53,6 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/net/lib.sh
 . "$HERE/lib.sh"
 
-SYNGATE=${SYNGATE:-$SG_ROOT_DIR/build/syngate}
-case $SYNGATE in /*) ;; *) SYNGATE=$PWD/$SYNGATE ;; esac
 TOOL=$HERE/proxy_tool.py
 BYTES=${SG_BULK_BYTES:-104857600}
 FLOOD_SECS=${SG_FLOOD_SECS:-10}

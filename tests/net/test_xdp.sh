@@ -36,8 +36,6 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/net/lib.sh
 . "$HERE/lib.sh"
 
-SYNGATE=${SYNGATE:-$SG_ROOT_DIR/build/syngate}
-case $SYNGATE in /*) ;; *) SYNGATE=$PWD/$SYNGATE ;; esac
 BYTES=${SG_BULK_BYTES:-20971520}
 FLOOD_SECS=${SG_FLOOD_SECS:-6}
 HTTP=80 BULK=9000
