@@ -644,6 +644,10 @@ int sg_worker_start(struct sg_worker *w)
 	int r;
 
 	atomic_store(&w->beat_us, mono_us());
+	/* the XDP program answers from the first SYN after READY=1, not from
+	 * this worker's first tick (a SYN in between went the queue path) */
+	if (w->xdp)
+		sg_xdp_engage(w->xdp, (unsigned)w->id, sg_proxy_cookies_on(w->px));
 	r = pthread_create(&w->th, NULL, run, w);
 	if (r) {
 		errno = r;

@@ -317,8 +317,12 @@ unit_execstart() {
 	kill -HUP "$SGPID" # the XDP program's settings rewritten, its map written by the dropped daemon
 	sleep 2.5          # cookie-period 1: the keys in the XDP map rotated twice meanwhile
 	sg_assert "unit: curl through after key rotations and SIGHUP (XDP cookies)" sg_curl_ok "http://$SG_SRV4/"
+	RUNTIME_DIRECTORY=$T/run "$SYNGATE" stats >"$T/unit_stats.txt" 2>&1
+	# engaged before READY=1: the curl straight after it is not left to the queue path
+	sg_assert_eq "unit: no SYN found the XDP program off" \
+		"$(awk '$1 == "xdp_pass_off" { print $2 }' "$T/unit_stats.txt")" 0
 	sg_assert_ge "unit: the XDP program answered the SYNs" \
-		"$(RUNTIME_DIRECTORY=$T/run "$SYNGATE" stats | awk '$1 == "xdp_answered" { print $2 }')" 2
+		"$(awk '$1 == "xdp_answered" { print $2 }' "$T/unit_stats.txt")" 2
 	sg_assert "unit: no XDP map write failed after the drop" sh -c "! grep -q 'XDP: map update' $T/unit.log"
 	sg_assert "unit: reloaded" grep -q "event=reloaded" "$T/unit.log"
 	sg_assert_ge "unit: WATCHDOG=1 sent" "$(wd_count "$T/unit_notify.log")" 1

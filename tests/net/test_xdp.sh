@@ -93,6 +93,8 @@ xdp_answers() {
     sg_snap a0
     sg_assert_eq "(1) the first SYN to each backend went to the daemon to learn it" \
         "$(sg_delta w0 a0 xdp_pass_learn),$(sg_delta w0 a0 syn_passed)" "2,2"
+    sg_assert_eq "(1) the program was engaged from the start (no SYN passed as off)" \
+        "$(sg_stat a0 xdp_pass_off)" 0
     l4=$(sg_log_count "::ffff:$SG_CLI4") l6=$(sg_log_count "$SG_CLI6")
     for i in 1 2 3 4 5; do
         sg_assert "(1) curl v4 #$i" sg_curl_ok "http://$SG_SRV4:$HTTP/"
