@@ -199,14 +199,21 @@ static int set_one(struct sg_config *c, const struct opt *o, const char *v)
 {
 	char *base = (char *)c;
 	uint32_t x;
+	uint16_t x16;
 
+	/* the fields are of the type the table names; memcpy keeps the
+	 * byte offset arithmetic free of alignment casts */
 	switch (o->type) {
 	case T_U32:
-		return parse_u32(v, o->min, o->max, (uint32_t *)(base + o->off));
+		if (parse_u32(v, o->min, o->max, &x) != 0)
+			return -1;
+		memcpy(base + o->off, &x, sizeof(x));
+		return 0;
 	case T_U16:
 		if (parse_u32(v, o->min, o->max, &x) != 0)
 			return -1;
-		*(uint16_t *)(base + o->off) = (uint16_t)x;
+		x16 = (uint16_t)x;
+		memcpy(base + o->off, &x16, sizeof(x16));
 		return 0;
 	case T_U8:
 		if (parse_u32(v, o->min, o->max, &x) != 0)
