@@ -38,6 +38,8 @@ snap() {
 		awk '$1 ~ /^(cookies_sent|cookies_invalid|proxied|halfopen|drop_[a-z_]+)$/ { printf "%s=%s\n", $1, $2 }'
 }
 
+# the server's SYN count before the client's first request: every one after it is counted
+syn0=$(sg_syn_count 80)
 # a legitimate client: one HTTP GET every 200 ms, results in a log
 CLIENT_LOG=$SG_TMP/client.log
 (
@@ -52,7 +54,6 @@ CLIENT_PID=$!
 sg_on_exit "kill $CLIENT_PID 2>/dev/null || true"
 
 echo "== hping3 -S --flood --rand-source for ${DEMO_SECS}s (bounded by timeout -s INT)"
-syn0=$(sg_syn_count 80)
 sg_flood "$DEMO_SECS" 80
 printf '%5s  %10s  %10s  %8s  %8s  %9s  %11s  %9s\n' time cookies/s cookies proxied halfopen "bad acks" "client ok" "srv SYNs"
 eval "$(snap)"
