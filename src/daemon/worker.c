@@ -422,18 +422,14 @@ static void rotate(struct sg_worker *w)
 		     w->queue, (unsigned long)k.slot);
 }
 
-/* Keeps the XDP program answering while this worker answers SYNs with
- * cookies, and gives a main worker its share of the SYNs the program
- * answered (the adaptive estimate counts them; the program cannot tell lane
- * members, so a lane worker takes none). */
-static void xdp_tick(struct sg_worker *w)
+/* Gives a main worker its share of the SYNs the XDP program answered since
+ * the last call (syn_seen, cookies_sent and the adaptive estimate count
+ * them; the program cannot tell lane members, so a lane worker takes none). */
+static void xdp_account(struct sg_worker *w)
 {
 	uint64_t c[SG_XDP__COUNT], delta, share, n = w->cfg.rules.nqueues;
 
-	if (!w->xdp)
-		return;
-	sg_xdp_engage(w->xdp, (unsigned)w->id, sg_proxy_cookies_on(w->px));
-	if (w->lane_queue || sg_xdp_counters(w->xdp, c) != 0 ||
+	if (!w->xdp || w->lane_queue || sg_xdp_counters(w->xdp, c) != 0 ||
 	    c[SG_XDP_ANSWERED] <= w->xdp_answered)
 		return;
 	delta = c[SG_XDP_ANSWERED] - w->xdp_answered;
@@ -442,6 +438,16 @@ static void xdp_tick(struct sg_worker *w)
 		share++;
 	w->xdp_answered = c[SG_XDP_ANSWERED];
 	sg_proxy_note_syns(w->px, share, w->now_us);
+}
+
+/* Keeps the XDP program answering while this worker answers SYNs with
+ * cookies, and takes in what it answered (xdp_account()). */
+static void xdp_tick(struct sg_worker *w)
+{
+	if (!w->xdp)
+		return;
+	sg_xdp_engage(w->xdp, (unsigned)w->id, sg_proxy_cookies_on(w->px));
+	xdp_account(w);
 }
 
 /* Takes the figures, applies pending options; on the worker's thread. */
@@ -507,9 +513,17 @@ static bool on_request(struct sg_worker *w)
 	pthread_mutex_lock(&w->lock);
 	stop = w->stop;
 	pthread_mutex_unlock(&w->lock);
-	if (!stop)
-		snapshot_take(w);
-	return stop;
+	if (stop)
+		return true;
+	/* figures as of the request, not of the last tick: the SYNs XDP
+	 * answered and the lane's answers so far (a stats read right after a
+	 * connection missed up to 100 ms of them) */
+	w->now_us = mono_us();
+	xdp_account(w);
+	if (w->lane)
+		sg_lane_drain(w->lane);
+	snapshot_take(w);
+	return false;
 }
 
 static void *run(void *arg)

@@ -484,8 +484,9 @@ sg_syngate_stop() {
 }
 
 # sg_snap NAME : save `syngate stats --json` (control socket $CTL) as snapshot NAME, after
-# SG_SNAP_WAIT seconds (default 0; the XDP counts reach the stats on the workers' 100 ms tick),
-# with the packet counters of syngate's raw SYN rules (sg_rule_counts) beside it
+# SG_SNAP_WAIT seconds (default 0: each worker answers a stats request with its figures as of
+# the request, the SYNs XDP answered included), with the packet counters of syngate's raw
+# SYN rules (sg_rule_counts) beside it
 sg_snap() {
     sleep "${SG_SNAP_WAIT:-0}"
     sg_in "$(sg_gate_ns)" "$SYNGATE" stats --control "$CTL" --json >"$SG_TMP/stats.$1.json"

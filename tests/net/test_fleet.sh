@@ -164,14 +164,13 @@ stats() {
 # snap NAME : both routers' counters, as NAME.A and NAME.B (read with sg_stat / sg_delta)
 snap() {
     local r
-    sleep 0.25
     for r in A B; do
         stats "$r" >"$SG_TMP/stats.$1.$r.json"
         : >"$SG_TMP/rules.$1.$r.json"
     done
 }
 # answered D0 D1 R : cookie SYN-ACKs router R sent between the snaps (cookies_sent counts the
-# XDP program's too, on the workers' 100 ms tick: snap waits for it)
+# XDP program's too: a stats request takes them in, no tick to wait for)
 answered() { sg_delta "$1.$3" "$2.$3" cookies_sent; }
 
 sg_setup() {

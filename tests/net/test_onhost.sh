@@ -34,7 +34,6 @@ FLOOD_SECS=${SG_FLOOD_SECS:-8}
 HTTP=80 ECHO=9001
 PORTS=$HTTP,$ECHO
 SG_CASES=(curl_v4_v6 xdp syn_flood syn_flood_xdp port_reuse sigkill sigkill_open)
-SG_SNAP_WAIT=0.15
 SGD_PID='' SGD_NAME=''
 
 sg_setup() {

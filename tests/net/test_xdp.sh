@@ -42,7 +42,6 @@ HTTP=80 BULK=9000
 PORTS=$HTTP,$BULK
 
 SG_CASES=(xdp_answers bulk port_reuse flood ack_flood adaptive sigkill bad_setups)
-SG_SNAP_WAIT=0.15
 SGD_PID='' SGD_NAME=''
 
 sg_setup() {
@@ -104,6 +103,9 @@ xdp_answers() {
     sg_log "(1) xdp_answered +$(sg_delta a0 a1 xdp_answered), proxied +$(sg_delta a0 a1 proxied)," \
         "packets (NFQUEUE) +$(sg_delta a0 a1 packets), cookies_valid +$(sg_delta a0 a1 cookies_valid)"
     sg_assert_eq "(1) XDP answered the 10 SYNs" "$(sg_delta a0 a1 xdp_answered)" 10
+    # the stats request itself takes in what XDP answered (no 100 ms tick to wait for)
+    sg_assert_eq "(1) syn_seen and cookies_sent count the 10 XDP answers at once" \
+        "$(sg_delta a0 a1 syn_seen),$(sg_delta a0 a1 cookies_sent)" "10,10"
     sg_assert_eq "(1) the daemon verified 10 cookies and spliced 10 connections" \
         "$(sg_delta a0 a1 cookies_valid),$(sg_delta a0 a1 proxied)" "10,10"
     sg_assert_eq "(1) no SYN passed through" "$(sg_delta a0 a1 syn_passed)" 0

@@ -57,7 +57,8 @@ int sg_worker_start(struct sg_worker *w);
 /* Stops the thread (if started) and frees everything.  NULL is fine. */
 void sg_worker_free(struct sg_worker *w);
 /* Copies the worker's figures into @out.  With @fresh, asks the thread for
- * new ones and waits for them (at most 200 ms, else the last ones). */
+ * new ones, as of the request (the SYNs the XDP program answered so far
+ * included), and waits for them (at most 200 ms, else the last ones). */
 void sg_worker_snapshot(struct sg_worker *w, bool fresh, struct sg_worker_snap *out);
 /* When the worker's loop last came round (monotonic microseconds): at least
  * every 100 ms (its timer) while it is healthy, idle or busy.  Any thread. */
