@@ -35,6 +35,7 @@ struct sg_worker {
 	struct sg_keyring *ring;
 	struct sg_xdp *xdp;
 	uint64_t xdp_answered; /* the program's answered count at the last tick */
+	bool xdp_on;	       /* what this worker last told the program (engaged) */
 	struct sg_proxy *px;
 	uint64_t teach_s; /* sg_worker_teach(): the learned time of the record taught */
 	struct sg_nfq *q;
@@ -332,6 +333,13 @@ static void decide(struct sg_worker *w, struct sg_nfq *q, const struct sg_nfq_pk
 		sg_nfq_verdict(q, pkt->id, a.verdict, a.len ? a.out : NULL, a.len);
 }
 
+/* Tells the XDP program whether this worker answers SYNs with cookies. */
+static void xdp_engage(struct sg_worker *w)
+{
+	w->xdp_on = sg_proxy_cookies_on(w->px);
+	sg_xdp_engage(w->xdp, (unsigned)w->id, w->xdp_on);
+}
+
 /* Decides the packets the last poll received, then sends their verdicts
  * in one message batch. */
 static void handle_batch(struct sg_worker *w)
@@ -342,6 +350,11 @@ static void handle_batch(struct sg_worker *w)
 	w->npend = 0;
 	w->nlook = 0;
 	sg_nfq_flush(w->q);
+	/* a SYN of the batch engaged cookies (adaptive): the program answers
+	 * from the next SYN on, not from the next tick (up to 100 ms of a
+	 * flood went on to the queue) */
+	if (w->xdp && sg_proxy_cookies_on(w->px) != w->xdp_on)
+		xdp_engage(w);
 }
 
 /* --- timers and requests ----------------------------------------------------- */
@@ -441,12 +454,12 @@ static void xdp_account(struct sg_worker *w)
 }
 
 /* Keeps the XDP program answering while this worker answers SYNs with
- * cookies, and takes in what it answered (xdp_account()). */
+ * cookies (told again each tick), and takes in what it answered. */
 static void xdp_tick(struct sg_worker *w)
 {
 	if (!w->xdp)
 		return;
-	sg_xdp_engage(w->xdp, (unsigned)w->id, sg_proxy_cookies_on(w->px));
+	xdp_engage(w);
 	xdp_account(w);
 }
 
@@ -661,7 +674,7 @@ int sg_worker_start(struct sg_worker *w)
 	/* the XDP program answers from the first SYN after READY=1, not from
 	 * this worker's first tick (a SYN in between went the queue path) */
 	if (w->xdp)
-		sg_xdp_engage(w->xdp, (unsigned)w->id, sg_proxy_cookies_on(w->px));
+		xdp_engage(w);
 	r = pthread_create(&w->th, NULL, run, w);
 	if (r) {
 		errno = r;
