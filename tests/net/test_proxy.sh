@@ -471,11 +471,16 @@ dead_backend() {
     sg_bg "$SG_NS_C" "$SG_TMP/fill.log" "$SG_PYTHON" -u "$TOOL" fill --host "$SG_SRV4" \
         --port "$SILENT" --sources "$srcs" --per-source 5 --secs 12
     fill_pid=$SG_BG_PID
-    sleep 0.5
-    sg_snap d1
+    # the 320 handshakes fill the table (python's start and the handshakes take what they
+    # take: polled up to 5 s, well inside the 10 s backend timeout)
+    for ((i = 0; i < 100; i++)); do
+        sg_snap d1
+        [ "$(sg_stat d1 halfopen)" -ge 256 ] && break
+        sleep 0.05
+    done
     read -r rc secs <<<"$(curl_rc "http://$SG_SRV4:$HTTP/" --max-time 8)"
     sg_snap d2
-    sg_log "(12) dead backend: halfopen $(sg_stat d1 halfopen) before the curl; curl rc $rc" \
+    sg_log "(12) dead backend: halfopen $(sg_stat d1 halfopen) before the curl (poll $i); curl rc $rc" \
         "after ${secs}s; evicted +$(sg_delta d0 d2 drop_evicted); backend_silent" \
         "+$(sg_delta d0 d2 drop_backend_silent); table_full +$(sg_delta d0 d2 drop_table_full)"
     sg_assert_eq "(12) the table was full before the curl" "$(sg_stat d1 halfopen)" 256
@@ -483,7 +488,8 @@ dead_backend() {
     sg_assert "(12) ... within 4 s (${secs}s; the backend timeout is 10 s)" \
         awk -v s="$secs" 'BEGIN { exit !(s < 4) }'
     sg_assert_ge "(12) entries of the dead port were evicted" "$(sg_delta d0 d2 drop_evicted)" 1
-    sleep 1.5 # the daemon's once-a-second watch
+    # the daemon's once-a-second watch
+    for ((i = 0; i < 30; i++)); do grep -q 'event=backend_silent' "$log" && break; sleep 0.1; done
     sg_assert "(12) the event log says so (event=backend_silent)" grep -q 'event=backend_silent' "$log"
     sg_wait_pid "$fill_pid" 20 || kill "$fill_pid" 2>/dev/null || true
     sg_log "(12) fill: $(tail -1 "$SG_TMP/fill.log")"
