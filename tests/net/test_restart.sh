@@ -207,17 +207,23 @@ pending() {
 }
 
 forgetful() {
-    local curl_pid rc=0 xdp=0
+    local curl_pid rc=0 xdp=0 i
     sg_assert "(5) warm-up curl (the old daemon learns the backend)" sg_curl_ok "http://$SG_SRV4:$PORT/"
     held_curl 45003 "$SG_TMP/forget.out" 25
     curl_pid=$CURL_PID
     restart --backends-file none
     sg_snap f0
     hold off
-    sleep 3 # the client retransmits its ACK and request (about 0.2, 0.6, 1.4 s on)
-    sg_snap f1
-    # the ACK's cookie is checked by the XDP program when it runs, else by a worker
-    grep -q '"xdp_drop_cookie_mac"' "$SG_TMP/stats.f1.json" && xdp=$(sg_delta f0 f1 xdp_drop_cookie_mac)
+    # the client retransmits its ACK and request on its backoff (0.2, 0.6, 1.4, 3.0, 6.2 s
+    # after the first send, which was before the restart): polled up to 15 s, not a fixed 3 s
+    # that a slow restart pushes past the next retransmission
+    for ((i = 0; i < 150; i++)); do
+        sg_snap f1
+        # the ACK's cookie is checked by the XDP program when it runs, else by a worker
+        grep -q '"xdp_drop_cookie_mac"' "$SG_TMP/stats.f1.json" && xdp=$(sg_delta f0 f1 xdp_drop_cookie_mac)
+        [ $(($(sg_delta f0 f1 cookies_invalid) + xdp)) -ge 1 ] && break
+        sleep 0.1
+    done
     sg_log "(5) new daemon without the backends file: cookies_invalid" \
         "+$(sg_delta f0 f1 cookies_invalid) xdp_drop_cookie_mac +$xdp cookies_valid" \
         "+$(sg_delta f0 f1 cookies_valid)"
