@@ -22,8 +22,8 @@
 #              (isn, its, tsoff) is set on A and travels to B
 #   failover_direct  conntrackd with `DisableExternalCache On`: B's kernel has the entry,
 #              offset included, while A is alive; the takeover is the route change alone
-#   late_commit  the routes move first, B commits a second later: B drops the client's
-#              segments meanwhile (failed cookies), creates no entry of its own, and the
+#   late_commit  the routes move first, B commits once it dropped the client's
+#              retransmitted segments (failed cookies), creates no entry of its own, and the
 #              transfer still completes after the commit
 #   no_sync    the same failover with no conntrackd: the transfer stalls (what the first
 #              case checks is the replication, not luck)
@@ -432,7 +432,7 @@ failover_ts() {
 # commit from adding the offset; TCP retransmits, and the transfer completes
 late_commit() {
     sg_need tc conntrack conntrackd || return
-    local drops
+    local drops i
     start_fleet 1
     SG_BULK_TIMEOUT=120 start_bulk
     cookie_through_a
@@ -440,10 +440,15 @@ late_commit() {
     kill_a
     snap B b0
     move_routes
-    sleep 1
-    SG_SNAP_WAIT=0.3 snap B b1
-    drops=$(($(sg_delta b0 b1 xdp_drop_cookie_mac) + $(sg_delta b0 b1 xdp_drop_cookie_stale) +
-        $(sg_delta b0 b1 cookies_invalid)))
+    # the client's next retransmission comes on its backoff from A's death (0.2, 0.6, 1.4,
+    # 3.0 s ...): polled for up to 10 s (B keeps dropping until takeover_b commits)
+    for ((i = 0; i < 100; i++)); do
+        sleep 0.1
+        snap B b1
+        drops=$(($(sg_delta b0 b1 xdp_drop_cookie_mac) + $(sg_delta b0 b1 xdp_drop_cookie_stale) +
+            $(sg_delta b0 b1 cookies_invalid)))
+        [ "$drops" -ge 1 ] && break
+    done
     sg_log "late_commit: B dropped $drops client segments before the commit" \
         "(xdp_interfaces $(sg_stat b1 xdp_interfaces))"
     sg_assert_ge "late_commit: B dropped the client's segments as failed cookies before the commit" "$drops" 1
