@@ -455,14 +455,15 @@ sg_syn_count() {
 sg_gate_ns() { echo "${SG_NS_GATE:-$SG_NS_R}"; }
 # sg_syngate_start LOG ARGS... : run "$SYNGATE" run ARGS... in sg_gate_ns, logging to LOG;
 # wait until it has logged event=started and answers `stats --control "$CTL"`. Sets SGD_PID.
-# Dies (printing LOG) if it exits or does not come up within 5 s.
+# Dies (printing LOG) if it exits or does not come up within 20 s (rules, ipsets and the XDP
+# program's verification take a second or two on a slow, loaded machine).
 sg_syngate_start() {
     local log=$1 i; shift
     # a backends file of this run's own: the default (/var/lib/syngate/backends) would carry
     # what one test's daemon learned into the next test's (the flags may name another)
     sg_bg "$(sg_gate_ns)" "$log" "$SYNGATE" run --key-file "$SG_TMP/key" --backends-file "$SG_TMP/backends" "$@"
     SGD_PID=$SG_BG_PID
-    for ((i = 0; i < 100; i++)); do
+    for ((i = 0; i < 400; i++)); do
         if grep -q 'event=started' "$log" &&
             sg_in "$(sg_gate_ns)" "$SYNGATE" stats --control "$CTL" >/dev/null 2>&1; then
             return 0

@@ -39,7 +39,7 @@ start_daemon() {
 	sg_bg "$SG_NS_R" "$log" "$SYNGATE" run --key-file "$SG_TMP/key" --ports 80 --install-rules --control "$SOCK" \
 		--metrics-port 0 --xdp off --backends-file "$SG_TMP/backends" "$@"
 	SGPID=$SG_BG_PID
-	for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
+	for _ in $(seq 200); do grep -q 'event=started' "$log" && break; sleep 0.1; done
 }
 stop_daemon() {
 	[ -n "$SGPID" ] || return 0

@@ -65,7 +65,7 @@ CONF
 	sg_bg "$SG_NS_R" "$T/syngate.log" "$SYNGATE" run --config "$CONF"
 	SGPID=$SG_BG_PID
 	TRAFFIC=0
-	for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
+	for _ in $(seq 200); do grep -q 'event=started' "$T/syngate.log" && break; sleep 0.1; done
 	sg_assert "daemon is up (control socket exists)" test -S "$SOCK"
 }
 
@@ -208,7 +208,7 @@ shed_counted() {
 	rm -f "$SOCK"
 	sg_bg "$SG_NS_R" "$T/syngate.shed.log" "$SYNGATE" run --config "$T/shed.conf"
 	local pid=$SG_BG_PID
-	for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
+	for _ in $(seq 200); do grep -q 'event=started' "$T/syngate.shed.log" && break; sleep 0.1; done
 	sg_assert "daemon with shed-rate 1000 is up" test -S "$SOCK"
 	sg_flood 1 80
 	sent=$(sg_flood_wait 10)

@@ -75,9 +75,10 @@ CONF
 	rm -f "$SOCK"
 	sg_bg "$SG_NS_R" "$T/syngate.log" env "$@" "$SYNGATE" run --config "$CONF"
 	SGPID=$SG_BG_PID
-	for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
+	# up: its threads run (event=started comes after the drop and the threads' start; the
+	# control socket exists before either)
+	for _ in $(seq 200); do grep -q "event=started" "$T/syngate.log" && break; sleep 0.1; done
 	sg_assert "daemon is up (control socket exists)" test -S "$SOCK"
-	for _ in $(seq 20); do grep -q "event=privileges_dropped" "$T/syngate.log" && break; sleep 0.1; done
 }
 
 # caps_are PID MASK DESC : every thread of PID has exactly MASK in CapEff, CapPrm, CapAmb

@@ -313,10 +313,11 @@ adaptive() {
 # ------------------------------------------------------------------ (6) SIGKILL
 sigkill() {
     use_syngate B
-    local code
+    local code i
     kill -KILL "$SGD_PID"
     sg_wait_pid "$SGD_PID" 5 || true
-    sleep 0.5
+    # the kernel releases the bpf_link with the daemon's files (polled, up to 5 s)
+    for ((i = 0; i < 50; i++)); do xdp_detached && break; sleep 0.1; done
     sg_assert "(6) the program is detached when the daemon dies" xdp_detached
     code=$(SG_CURL_TIMEOUT=2 sg_curl "$SG_NS_C" "http://$SG_SRV4:$HTTP/")
     sg_assert_eq "(6) new connections fail (rules fail-closed, no daemon)" "$code" 000
