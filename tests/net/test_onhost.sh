@@ -168,15 +168,20 @@ syn_flood_xdp() {
     sleep 0.3
     sg_snap e1
     s1=$(sg_syn_count "$HTTP" 4)
-    sg_log "$tag: sent $sent; xdp_answered +$(sg_delta e0 e1 xdp_answered); NFQUEUE packets" \
+    sg_log "$tag: sent $sent; xdp_syn +$(sg_delta e0 e1 xdp_syn), xdp_answered" \
+        "+$(sg_delta e0 e1 xdp_answered); NFQUEUE packets" \
         "+$(sg_delta e0 e1 packets); legit $OK ok / $BAD failed of $N; listener SYNs +$((s1 - s0))"
     sg_assert_ge "$tag: the flood was real" "$sent" 10000
     sg_assert_ge "$tag: legitimate connections were made during the flood" "$N" 5
     sg_assert_eq "$tag: every legitimate connection succeeded" "$BAD" 0
     sg_assert_eq "$tag: listener SYNs == legitimate connections (no flood SYN reached it)" \
         "$((s1 - s0))" "$OK"
-    sg_assert_ge "$tag: XDP answered at least 95% of the flood" "$(sg_delta e0 e1 xdp_answered)" \
-        "$((sent * 95 / 100))"
+    # against what reached the program (xdp_syn): what hping3 sent less what the router and
+    # the server's backlog dropped before it, which a faster generator makes more of
+    sg_assert_ge "$tag: the flood reached the program (xdp_syn >= half of it)" \
+        "$(sg_delta e0 e1 xdp_syn)" "$((sent / 2))"
+    sg_assert_ge "$tag: XDP answered at least 95% of the SYNs it saw" "$(sg_delta e0 e1 xdp_answered)" \
+        "$(($(sg_delta e0 e1 xdp_syn) * 95 / 100))"
     sg_assert_le "$tag: NFQUEUE saw no flood SYN (packets <= 10 x legit)" \
         "$(sg_delta e0 e1 packets)" "$((10 * N + 10))"
     sg_assert_eq "$tag: half-open table empty afterwards" "$(sg_stat e1 halfopen)" 0

@@ -204,15 +204,21 @@ flood() {
     sleep 0.3
     sg_snap d1
     s1=$(sg_syn_count "$HTTP" 4)
-    sg_log "(4) flood sent $sent; xdp_answered +$(sg_delta d0 d1 xdp_answered); NFQUEUE packets" \
+    sg_log "(4) flood sent $sent; xdp_syn +$(sg_delta d0 d1 xdp_syn), xdp_answered" \
+        "+$(sg_delta d0 d1 xdp_answered); NFQUEUE packets" \
         "+$(sg_delta d0 d1 packets); legit $OK ok / $BAD failed of $N; server SYNs +$((s1 - s0))"
     sg_assert_ge "(4) the flood was real" "$sent" 10000
     sg_assert_ge "(4) legitimate connections were made during the flood" "$N" 5
     sg_assert_eq "(4) every legitimate connection succeeded" "$BAD" 0
     sg_assert_eq "(4) server SYNs == legitimate connections (no flood SYN reached it)" \
         "$((s1 - s0))" "$OK"
-    sg_assert_ge "(4) XDP answered at least 95% of the flood" "$(sg_delta d0 d1 xdp_answered)" \
-        "$((sent * 95 / 100))"
+    # against what reached the program (xdp_syn), which is what hping3 sent less what the
+    # kernel dropped before it (a generator faster than the router's softirq fills its
+    # backlog): at least half of it, like sg_flood_accounting's check at the rules
+    sg_assert_ge "(4) the flood reached the program (xdp_syn >= half of it)" \
+        "$(sg_delta d0 d1 xdp_syn)" "$((sent / 2))"
+    sg_assert_ge "(4) XDP answered at least 95% of the SYNs it saw" "$(sg_delta d0 d1 xdp_answered)" \
+        "$(($(sg_delta d0 d1 xdp_syn) * 95 / 100))"
     # the queue sees the legitimate ACKs and backend SYN-ACKs, not the flood's SYNs
     sg_assert_le "(4) NFQUEUE saw no flood SYN (packets <= 10 x legit)" \
         "$(sg_delta d0 d1 packets)" "$((10 * N + 10))"
