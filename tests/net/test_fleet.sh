@@ -263,12 +263,13 @@ crossings() {
 
 ecmp_moved() {
     sg_need conntrack tcpdump || return
-    local out=$SG_TMP/ecmp.out rc=0 pid dump moves=0 w cross
+    local out=$SG_TMP/ecmp.out rc=0 pid dump moves=0 w cross i
     route_both 1 1
     sg_bg "$SG_NS_C" "$SG_TMP/synack.txt" tcpdump -i any -nn -l \
         "tcp src port $PORT and tcp[tcpflags] & (tcp-syn|tcp-ack) == (tcp-syn|tcp-ack)"
     dump=$SG_BG_PID
-    sleep 1
+    # capturing before the first connection (tcpdump says so on stderr, in the same file)
+    for ((i = 0; i < 100; i++)); do grep -q 'listening on' "$SG_TMP/synack.txt" && break; sleep 0.1; done
     snap m0
     sg_in "$SG_NS_C" timeout -s INT 300 "$SG_PYTHON" -u "$TOOL" conns --host "$SRV" \
         --port "$PORT" --count "$CONNS" --concurrency 50 --rate 200 --timeout 20 \
