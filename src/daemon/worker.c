@@ -349,12 +349,13 @@ static void handle_batch(struct sg_worker *w)
 		decide(w, w->q, &w->pend[i]);
 	w->npend = 0;
 	w->nlook = 0;
-	sg_nfq_flush(w->q);
 	/* a SYN of the batch engaged cookies (adaptive): the program answers
 	 * from the next SYN on, not from the next tick (up to 100 ms of a
-	 * flood went on to the queue) */
+	 * flood went on to the queue), and before the verdicts free the
+	 * queue's slots for SYNs it would still pass */
 	if (w->xdp && sg_proxy_cookies_on(w->px) != w->xdp_on)
 		xdp_engage(w);
+	sg_nfq_flush(w->q);
 }
 
 /* --- timers and requests ----------------------------------------------------- */
