@@ -512,10 +512,15 @@ static __always_inline const struct sg_xdp_backend *backend_of(const struct sg_t
 	return bpf_map_lookup_elem(&sg_backends, &bk);
 }
 
-/* A client ACK to a protected port.  While cookies are engaged, one without a
- * conntrack entry must carry a cookie: checked as on_client_ack() does (ISN
- * seq - 1; for a zero-window probe without data, seq), dropped if it fails,
- * passed on unchanged to the daemon if it verifies.  Anything else passes. */
+/* A client ACK to a protected port.  One without a conntrack entry must
+ * carry a cookie, engaged or not (the daemon refuses it otherwise, in every
+ * mode, and the rules drop what it does not take): checked as
+ * on_client_ack() does (ISN seq - 1; for a zero-window probe without data,
+ * seq), dropped if it fails, passed on unchanged to the daemon if it
+ * verifies.  Not waiting for engagement keeps an ACK flood out of the queue
+ * in adaptive mode too, where only SYNs engage cookies: the flood would
+ * otherwise fill the queue the passed-through SYNs go to.  Anything else
+ * passes. */
 static __always_inline int on_ack(struct xdp_md *ctx, const struct sg_xdp_ctl *ctl,
 				  const struct seg *s)
 {
@@ -523,7 +528,7 @@ static __always_inline int on_ack(struct xdp_md *ctx, const struct sg_xdp_ctl *c
 	const struct sg_backend_opts *b;
 	int r;
 
-	if (!ctl->engaged || !ctl->drop_acks || ct_known(ctx, &s->t))
+	if (!ctl->drop_acks || ct_known(ctx, &s->t))
 		return XDP_PASS;
 	count(SG_XDP_ACK, 0);
 	b = backend_opts(backend_of(&s->t), &bo);

@@ -69,7 +69,7 @@ static const struct xdp_family {
 	 "SYNs the XDP program looked at, by outcome (answered with a cookie, passed on, "
 	 "error); the outcomes sum to syngate_xdp_syns_seen_total."},
 	{SG_XDP_ACK, "syngate_xdp_acks_checked_total",
-	 "ACKs the XDP program checked for a cookie (protected port, cookies engaged, no "
+	 "ACKs the XDP program checked for a cookie (protected port, no "
 	 "conntrack entry).", "syngate_xdp_acks_total",
 	 "ACKs the XDP program checked, by outcome (ack_valid: passed to the daemon, "
 	 "drop_cookie_*: dropped); the outcomes sum to syngate_xdp_acks_checked_total."},

@@ -56,8 +56,10 @@
  *                        with data it is dropped
  *   ack_tracked          an ACK whose tuple conntrack knows (any cookie):
  *                        XDP_PASS, nothing counted
- *   ack_not_checked      cookies not engaged, or drop_acks off (rst-invalid):
- *                        a forged ACK passes, nothing counted
+ *   ack_not_checked      drop_acks off (rst-invalid), engaged or not: a
+ *                        forged ACK passes, nothing counted
+ *   ack_checked_disengaged cookies not engaged (adaptive): a cookie issued
+ *                        while engaged passes, a forged ACK is dropped
  *
  * The conntrack cases run in a network namespace of the test's own
  * (unshare), with entries made by conntrack(8): BPF_PROG_TEST_RUN gives the
@@ -1095,21 +1097,39 @@ static void ack_tracked(void **state)
 	expect_counters((uint64_t[SG_XDP__COUNT]){0});
 }
 
-/* Cookies not engaged (the daemon may have issued none), or rst-invalid (the
- * daemon answers bad cookies): ACKs are not checked. */
+/* rst-invalid (the daemon answers bad cookies with a RST): ACKs are not
+ * checked. */
 static void ack_not_checked(void **state)
 {
 	struct spec a = ack_of(spec_linux4(), 0x12345600);
 
 	(void)state;
-	ctl.engaged = 0;
-	publish();
-	expect_verdict(&a, XDP_PASS);
-	ctl.engaged = 1;
 	ctl.drop_acks = 0;
 	publish();
 	expect_verdict(&a, XDP_PASS);
+	ctl.engaged = 0;
+	publish();
+	expect_verdict(&a, XDP_PASS);
 	expect_counters((uint64_t[SG_XDP__COUNT]){0});
+}
+
+/* Cookies not engaged (adaptive, before or after a SYN flood): an ACK no
+ * conntrack entry knows is checked all the same, a forged one dropped, a
+ * cookie issued while engaged still passed on (an ACK flood alone never
+ * engages cookies, and must not fill the queue the passed SYNs go to). */
+static void ack_checked_disengaged(void **state)
+{
+	struct spec s = spec_linux4();
+	struct spec a = ack_of(s, xdp_cookie(&s)), f = ack_of(spec_linux4(), 0x12345600);
+
+	(void)state;
+	ctl.engaged = 0;
+	publish();
+	expect_verdict(&a, XDP_PASS);
+	expect_verdict(&f, XDP_DROP);
+	expect_counters((uint64_t[SG_XDP__COUNT]){[SG_XDP_SYN] = 1, [SG_XDP_ANSWERED] = 1,
+						  [SG_XDP_ACK] = 2, [SG_XDP_ACK_VALID] = 1,
+						  [SG_XDP_DROP_COOKIE_MAC] = 1});
 }
 
 /* Pins the process to the CPU it runs on: sg_learn_at is per CPU, and the
@@ -1150,6 +1170,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(ack_zero_window, reset),
 		cmocka_unit_test_setup(ack_tracked, reset),
 		cmocka_unit_test_setup(ack_not_checked, reset),
+		cmocka_unit_test_setup(ack_checked_disengaged, reset),
 	};
 
 	X.path = argc > 1 ? argv[1] : getenv("SYNGATE_XDP_OBJECT");
