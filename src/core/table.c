@@ -10,6 +10,7 @@
 
 struct sg_table {
 	struct sg_halfopen *slot;
+	uint64_t *bits;	 /* bit i set: slot i used (the scan's index) */
 	uint32_t mask;	 /* slots - 1 */
 	uint32_t count;
 	uint32_t max;
@@ -52,8 +53,12 @@ struct sg_table *sg_table_new(uint32_t max, uint64_t seed)
 	if (!t)
 		return NULL;
 	t->slot = sg_alloc_resident(slots, sizeof(*t->slot));
-	if (!t->slot) {
+	t->bits = sg_alloc_resident((slots + 63) / 64, sizeof(*t->bits));
+	if (!t->slot || !t->bits) {
+		free(t->slot);
+		free(t->bits);
 		free(t);
+		errno = ENOMEM;
 		return NULL;
 	}
 	t->mask = slots - 1;
@@ -67,7 +72,18 @@ void sg_table_free(struct sg_table *t)
 	if (!t)
 		return;
 	free(t->slot);
+	free(t->bits);
 	free(t);
+}
+
+static void bit_set(struct sg_table *t, uint32_t i)
+{
+	t->bits[i / 64] |= 1ull << (i % 64);
+}
+
+static void bit_clear(struct sg_table *t, uint32_t i)
+{
+	t->bits[i / 64] &= ~(1ull << (i % 64));
 }
 
 /* The slot holding @key, or the empty slot where it would go.  Terminates:
@@ -96,6 +112,7 @@ struct sg_halfopen *sg_table_insert(struct sg_table *t, const struct sg_tuple *k
 		if (t->count >= t->max)
 			return NULL;
 		t->count++;
+		bit_set(t, (uint32_t)(e - t->slot));
 	}
 	memset(e, 0, sizeof(*e));
 	e->used = true;
@@ -115,6 +132,7 @@ void sg_table_remove(struct sg_table *t, struct sg_halfopen *e)
 	uint32_t gap = (uint32_t)(e - t->slot), i = gap;
 
 	t->slot[gap].used = false;
+	bit_clear(t, gap);
 	t->count--;
 	for (;;) {
 		i = (i + 1) & t->mask;
@@ -123,7 +141,9 @@ void sg_table_remove(struct sg_table *t, struct sg_halfopen *e)
 		if (stays(gap, i, home(t, &t->slot[i].tuple)))
 			continue;
 		t->slot[gap] = t->slot[i];
+		bit_set(t, gap);
 		t->slot[i].used = false;
+		bit_clear(t, i);
 		gap = i;
 	}
 }
@@ -138,13 +158,31 @@ uint32_t sg_table_max(const struct sg_table *t)
 	return t->max;
 }
 
+/* Slots from @i to the end of its bitmap word, when none of them is used
+ * (the scan passes them without touching the slots), else 0. */
+static uint32_t unused_run(const struct sg_table *t, uint32_t i)
+{
+	return t->bits[i / 64] >> (i % 64) ? 0 : 64 - i % 64;
+}
+
+/* The bitmap lets a sweep of a nearly empty table read 1/64 of a bit per
+ * slot instead of the slot itself: 16 KiB instead of 11 MiB for the default
+ * table, which a pass every 500 ms otherwise pulled through the cache of
+ * the core that also forwards the packets. */
 void sg_table_scan(struct sg_table *t, uint32_t budget,
 		   bool (*fn)(void *ctx, struct sg_halfopen *e), void *ctx)
 {
-	while (budget-- > 0) {
-		uint32_t i = t->cursor;
+	while (budget > 0) {
+		uint32_t i = t->cursor, run = unused_run(t, i);
 		struct sg_halfopen *e = &t->slot[i];
 
+		if (run) {
+			run = run < budget ? run : budget;
+			budget -= run;
+			t->cursor = (i + run) & t->mask;
+			continue;
+		}
+		budget--;
 		/* A removal may shift a later entry into this slot: look again. */
 		if (e->used && fn(ctx, e) && t->slot[i].used)
 			continue;

@@ -117,6 +117,46 @@ static void scan_with_removal(void **state)
 	sg_table_free(t);
 }
 
+static bool count_visit(void *ctx, struct sg_halfopen *e)
+{
+	(void)e;
+	(*(unsigned *)ctx)++;
+	return false;
+}
+
+/* A sparse table's sweep skips unused bitmap words, yet visits every entry
+ * exactly once per full pass, whatever the budget per call (runs of unused
+ * slots are cut at the budget), and keeps doing so after removals have
+ * shifted entries. */
+static void sparse_scan_visits_each_once(void **state)
+{
+	struct sg_table *t = sg_table_new(5000, 11); /* 16384 slots */
+	const uint32_t budgets[] = {16384, 1, 7, 63, 64, 65, 1000};
+	unsigned visits;
+	uint32_t i, b, done;
+
+	(void)state;
+	for (i = 0; i < 40; i++) {
+		struct sg_tuple k = key(i * 2654435761u);
+
+		sg_table_insert(t, &k)->client_isn = i;
+	}
+	for (b = 0; b < sizeof(budgets) / sizeof(budgets[0]); b++) {
+		visits = 0;
+		for (done = 0; done < 16384; done += budgets[b])
+			sg_table_scan(t, budgets[b] < 16384 - done ? budgets[b] : 16384 - done,
+				      count_visit, &visits);
+		assert_int_equal(visits, 40);
+	}
+	for (i = 0; i < 4; i++)
+		sg_table_scan(t, 16384, drop_odd, t);
+	assert_int_equal(sg_table_count(t), 20);
+	visits = 0;
+	sg_table_scan(t, 16384, count_visit, &visits);
+	assert_int_equal(visits, 20);
+	sg_table_free(t);
+}
+
 static void bad_size(void **state)
 {
 	(void)state;
@@ -129,6 +169,7 @@ int main(void)
 		cmocka_unit_test(insert_find_remove),
 		cmocka_unit_test(reinsert_same_key),
 		cmocka_unit_test(scan_with_removal),
+		cmocka_unit_test(sparse_scan_visits_each_once),
 		cmocka_unit_test(bad_size),
 	};
 
