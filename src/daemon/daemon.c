@@ -238,20 +238,47 @@ static void add_u64(void *dst, const void *src, size_t bytes)
 _Static_assert(sizeof(struct sg_counters) % sizeof(uint64_t) == 0, "counters are u64s");
 _Static_assert(sizeof(struct sg_nfq_stats) % sizeof(uint64_t) == 0, "nfq stats are u64s");
 
-/* Reads the backends' listen queues, at most once a second: sock_diag dumps
- * every listener of the namespace. */
+/* Reads the backends' listen queues, at most once a second (sock_diag,
+ * sg_diag_listen()). */
 static void read_backends(struct daemon *d)
 {
 	uint64_t now = mono_us();
-	int i;
 
 	if (!d->diag || (d->backend_us && now - d->backend_us < 1000000))
 		return;
 	d->backend_us = now;
 	d->nbackend = 0;
-	for (i = 0; i < d->cfg.rules.nports; i++)
-		if (sg_diag_listen(d->diag, d->cfg.rules.ports[i], &d->backend[d->nbackend]) == 0)
-			d->nbackend++;
+	if (sg_diag_listen(d->diag, d->cfg.rules.ports, d->cfg.rules.nports, d->backend) == 0)
+		d->nbackend = d->cfg.rules.nports;
+}
+
+static void on_destroy(void *ctx, const struct sg_tuple *orig, uint32_t mark)
+{
+	(void)orig;
+	(void)mark;
+	((struct daemon *)ctx)->closed++;
+}
+
+/* Destroy events read per 100 ms tick at most: 64 calls of
+ * SG_CT_EVENTS_BATCH datagrams, 160k events a second; more wait in the
+ * socket's 8 MiB buffer, and an overrun is counted (ct_events_lost). */
+#define EVENT_CALLS_PER_TICK 64
+
+/* Reads the conntrack destroy events that came since the last snapshot.
+ * They are read here, on the tick and before a fresh snapshot, not as they
+ * come: every connection through the namespace ends with one, and a wakeup
+ * of this thread for each took the router core's time from the workers. */
+static void read_events(struct daemon *d)
+{
+	int i, n = SG_CT_EVENTS_BATCH;
+
+	for (i = 0; d->ev && n == SG_CT_EVENTS_BATCH && i < EVENT_CALLS_PER_TICK; i++) {
+		n = sg_ct_events_read(d->ev, on_destroy, d);
+		if (n < 0)
+			sg_log_event(&d->rl_events, SG_LOG_WARN, "ct_events_error",
+				     "reading conntrack events failed: connection ends may go "
+				     "uncounted", "err=\"%s\"", strerror(errno));
+	}
 }
 
 /* Gathers the workers' figures (fresh ones, asked for, when @fresh) and the
@@ -262,6 +289,7 @@ static void snapshot_take(struct daemon *d, bool fresh)
 	struct sg_kqueue kq;
 	int i;
 
+	read_events(d);
 	memset(&n, 0, sizeof(n));
 	n.mode = d->cfg.proxy.mode;
 	n.has_kq = true;
@@ -353,14 +381,7 @@ static size_t render_metrics(void *ctx, char *out, size_t cap)
 	return sg_metrics_format(&src, out, cap);
 }
 
-/* --- events ----------------------------------------------------------------- */
-
-static void on_destroy(void *ctx, const struct sg_tuple *orig, uint32_t mark)
-{
-	(void)orig;
-	(void)mark;
-	((struct daemon *)ctx)->closed++;
-}
+/* --- the once-a-second watch --------------------------------------------------- */
 
 /* The rules: another tool may remove them (`nft flush ruleset`, which
  * Debian's nftables service runs on reload, or iptables -F): then every SYN
@@ -882,7 +903,7 @@ static int setup(struct daemon *d)
 		return -1;
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->epfd < 0 || add_fd(d->epfd, d->tfd) || add_fd(d->epfd, d->sfd) ||
-	    add_fd(d->epfd, sg_control_fd(d->ctl)) || (d->ev && add_fd(d->epfd, sg_ct_events_fd(d->ev))))
+	    add_fd(d->epfd, sg_control_fd(d->ctl)))
 		return sg_log_warn("epoll"), -1;
 	if (sd_watchdog_enabled(0, &d->wd_usec) <= 0)
 		d->wd_usec = 0;
@@ -908,12 +929,6 @@ static int loop(struct daemon *d)
 					return 0;
 			} else if (fd == sg_control_fd(d->ctl)) {
 				sg_control_run(d->ctl, mono_us() / 1000);
-			} else if (d->ev && fd == sg_ct_events_fd(d->ev)) {
-				if (sg_ct_events_read(d->ev, on_destroy, d) < 0)
-					sg_log_event(&d->rl_events, SG_LOG_WARN, "ct_events_error",
-						     "reading conntrack events failed: connection "
-						     "ends may go uncounted", "err=\"%s\"",
-						     strerror(errno));
 			}
 		}
 	}

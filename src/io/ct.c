@@ -339,6 +339,17 @@ int sg_ct_create(struct sg_ct *ct, const struct sg_ct_new *n)
 	return ct_request(ct, nlh);
 }
 
+/* The attributes of an establish request after its tuple. */
+static void ct_put_establish(struct nlmsghdr *nlh, int32_t reply_off, uint32_t mark,
+			     const struct sg_ct_synproxy *sp)
+{
+	ct_put_seqadj(nlh, CTA_SEQ_ADJ_ORIG, 0);
+	ct_put_seqadj(nlh, CTA_SEQ_ADJ_REPLY, reply_off);
+	if (sp)
+		ct_put_synproxy(nlh, sp);
+	mnl_attr_put_u32(nlh, CTA_MARK, htonl(mark));
+}
+
 /* Returns -1/ENOENT when no entry has @orig as original tuple.  The kernel
  * applies mark and offsets one after the other, not atomically. */
 int sg_ct_establish(struct sg_ct *ct, const struct sg_tuple *orig, int32_t reply_off, uint32_t mark,
@@ -348,12 +359,24 @@ int sg_ct_establish(struct sg_ct *ct, const struct sg_tuple *orig, int32_t reply
 
 	if (!nlh)
 		return -1;
-	ct_put_seqadj(nlh, CTA_SEQ_ADJ_ORIG, 0);
-	ct_put_seqadj(nlh, CTA_SEQ_ADJ_REPLY, reply_off);
-	if (sp)
-		ct_put_synproxy(nlh, sp);
-	mnl_attr_put_u32(nlh, CTA_MARK, htonl(mark));
+	ct_put_establish(nlh, reply_off, mark, sp);
 	return ct_request(ct, nlh);
+}
+
+size_t sg_ct_establish_msg(void *buf, uint32_t seq, const struct sg_tuple *orig,
+			   int32_t reply_off, uint32_t mark, const struct sg_ct_synproxy *sp)
+{
+	struct nlmsghdr *nlh;
+
+	if (!ct_family_ok(orig->family)) {
+		errno = EINVAL;
+		return 0;
+	}
+	nlh = ct_msg_start(buf, IPCTNL_MSG_CT_NEW, 0, orig->family, seq);
+	nlh->nlmsg_flags &= (uint16_t)~NLM_F_ACK;
+	ct_put_tuple(nlh, CTA_TUPLE_ORIG, orig, false);
+	ct_put_establish(nlh, reply_off, mark, sp);
+	return nlh->nlmsg_len;
 }
 
 /* Returns -1/ENOENT when no entry has @orig as original tuple. */
@@ -752,7 +775,7 @@ int sg_ct_events_read(struct sg_ct_events *ev, sg_ct_destroy_cb cb, void *ctx)
 		if (ret == 0)
 			break;
 	}
-	return c.calls;
+	return i;
 }
 
 const struct sg_ct_events_stats *sg_ct_events_stats(const struct sg_ct_events *ev)

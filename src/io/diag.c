@@ -90,23 +90,37 @@ void sg_diag_close(struct sg_diag *d)
 }
 
 struct walk {
-	uint16_t port;
+	const uint16_t *ports;
+	int n;
 	struct sg_listen_queue *q;
+	int listeners; /* listeners seen on any of the ports */
 };
+
+/* The queue record of @port, or NULL when it is none of the walk's. */
+static struct sg_listen_queue *walk_queue(const struct walk *w, uint16_t port)
+{
+	for (int i = 0; i < w->n; i++)
+		if (w->ports[i] == port)
+			return &w->q[i];
+	return NULL;
+}
 
 /* One inet_diag_msg: a listener adds its queues, a request socket counts. */
 static int on_sock(const struct nlmsghdr *nlh, void *data)
 {
 	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
 	struct walk *w = data;
+	struct sg_listen_queue *q;
 
-	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*m) || ntohs(m->id.idiag_sport) != w->port)
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*m) ||
+	    !(q = walk_queue(w, ntohs(m->id.idiag_sport))))
 		return MNL_CB_OK;
 	if (m->idiag_state == TCP_LISTEN) {
-		w->q->accept_queue += m->idiag_rqueue;
-		w->q->backlog += m->idiag_wqueue;
+		q->accept_queue += m->idiag_rqueue;
+		q->backlog += m->idiag_wqueue;
+		w->listeners++;
 	} else if (m->idiag_state == TCP_SYN_RECV || m->idiag_state == TCP_NEW_SYN_RECV) {
-		w->q->syn_recv++;
+		q->syn_recv++;
 	}
 	return MNL_CB_OK;
 }
@@ -139,16 +153,33 @@ static int dump(struct sg_diag *d, uint8_t family, uint32_t states, struct walk 
 	}
 }
 
-int sg_diag_listen(struct sg_diag *d, uint16_t port, struct sg_listen_queue *out)
+/* Both families; a kernel without IPv6 answers ENOENT for AF_INET6. */
+static int dump_both(struct sg_diag *d, uint32_t states, struct walk *w)
 {
-	uint32_t states = 1u << TCP_LISTEN | 1u << TCP_SYN_RECV | 1u << TCP_NEW_SYN_RECV;
-	struct walk w = {port, out};
-
-	memset(out, 0, sizeof(*out));
-	out->port = port;
-	if (dump(d, AF_INET, states, &w) < 0)
+	if (dump(d, AF_INET, states, w) < 0)
 		return -1;
-	if (dump(d, AF_INET6, states, &w) < 0 && errno != ENOENT)
+	if (dump(d, AF_INET6, states, w) < 0 && errno != ENOENT)
 		return -1;
 	return 0;
+}
+
+/* Listeners first: the kernel walks only its listening hash for them.
+ * Request sockets live in the established hash, which the kernel shares
+ * between namespaces and walks whole, TIME_WAIT sockets of every namespace
+ * included (a busy host's hundreds of thousands: milliseconds of a core per
+ * walk); it is walked only when one of the ports has a listener here, which
+ * on a router (the backends elsewhere) none has. */
+int sg_diag_listen(struct sg_diag *d, const uint16_t *ports, int n, struct sg_listen_queue *out)
+{
+	struct walk w = {ports, n, out, 0};
+
+	for (int i = 0; i < n; i++) {
+		memset(&out[i], 0, sizeof(out[i]));
+		out[i].port = ports[i];
+	}
+	if (dump_both(d, 1u << TCP_LISTEN, &w) < 0)
+		return -1;
+	if (!w.listeners)
+		return 0;
+	return dump_both(d, 1u << TCP_SYN_RECV | 1u << TCP_NEW_SYN_RECV, &w);
 }

@@ -11,6 +11,7 @@
 #define SYNGATE_CT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "syngate/core/types.h"
@@ -38,6 +39,16 @@ int sg_ct_create(struct sg_ct *ct, const struct sg_ct_new *n);
  * unless @sp is NULL, the synproxy extension to *@sp (timestamp offset). */
 int sg_ct_establish(struct sg_ct *ct, const struct sg_tuple *orig, int32_t reply_off,
 		    uint32_t mark, const struct sg_ct_synproxy *sp);
+
+/* The request of sg_ct_establish(), with sequence number @seq and without
+ * NLM_F_ACK (no answer unless it fails), built in @buf (at least
+ * SG_CT_MSG_MAX bytes, aligned for struct nlmsghdr) for a socket of the
+ * caller's (sg_nfq_request(): the update then runs just before the next
+ * verdict).  Returns its length, or 0 with errno EINVAL for a family other
+ * than AF_INET/AF_INET6. */
+#define SG_CT_MSG_MAX 512
+size_t sg_ct_establish_msg(void *buf, uint32_t seq, const struct sg_tuple *orig,
+			   int32_t reply_off, uint32_t mark, const struct sg_ct_synproxy *sp);
 
 /* Sets only the synproxy extension of the entry whose original tuple is
  * @orig to *@sp. */
@@ -94,7 +105,8 @@ int sg_ct_events_fd(const struct sg_ct_events *ev);
 
 /* Reads what is pending without blocking (at most SG_CT_EVENTS_BATCH
  * datagrams; poll again if more remain) and calls @cb for each matching
- * event.  Returns the number of callbacks made (0 if nothing was pending), or
+ * event.  Returns the number of datagrams handled (0 if nothing was pending;
+ * SG_CT_EVENTS_BATCH: more may remain), or
  * -1 with errno set on a socket error.  ENOBUFS (events lost to an overrun) is
  * counted in the stats and is not an error. */
 int sg_ct_events_read(struct sg_ct_events *ev, sg_ct_destroy_cb cb, void *ctx);

@@ -24,8 +24,10 @@ struct sg_diag;
 struct sg_diag *sg_diag_open(const char *netns);
 void sg_diag_close(struct sg_diag *d);
 
-/* Sums the queues of every TCP listener (IPv4 and IPv6) on @port into @out.
- * A port with no listener reads as zeros. */
-int sg_diag_listen(struct sg_diag *d, uint16_t port, struct sg_listen_queue *out);
+/* Sums the queues of every TCP listener (IPv4 and IPv6) on each of the @n
+ * @ports into @out[i] (the same order).  A port with no listener reads as
+ * zeros.  Two dumps of the listeners, and two of the request sockets only
+ * when some port has a listener. */
+int sg_diag_listen(struct sg_diag *d, const uint16_t *ports, int n, struct sg_listen_queue *out);
 
 #endif
