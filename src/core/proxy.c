@@ -55,6 +55,13 @@ struct sg_proxy {
 	uint64_t probe_at;	  /* learning token bucket: last refill */
 	uint64_t probe_tokens;
 	struct sg_adaptive ad;
+	/* establishes io.ct_establish queued, by token: what resetting both
+	 * ends takes if one fails (sg_proxy_establish_failed()) */
+	struct deferred {
+		int token; /* 0: none */
+		struct sg_tuple tuple;
+		uint32_t client_isn, cookie;
+	} deferred[SG_PROXY_DEFERRED];
 };
 
 void sg_proxy_defaults(struct sg_proxy_config *c)
@@ -775,9 +782,64 @@ static void observe_handshake(struct sg_proxy *px, uint64_t us)
 	px->c.hist_sum_us += us;
 }
 
+/* Resets both ends of the connection @t (client ISN @client_isn, our ISN
+ * towards the client @cookie) whose establish failed: the backend holds an
+ * established socket by now, and the client would otherwise hang.  The
+ * client's RST goes into @a when there is one (the backend's SYN-ACK,
+ * rewritten), else through io.send. */
+static void establish_failed(struct sg_proxy *px, const struct sg_tuple *t, uint32_t client_isn,
+			     uint32_t cookie, struct sg_action *a)
+{
+	struct sg_halfopen e = {.tuple = *t, .client_isn = client_isn, .cookie = cookie};
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_seg s;
+	size_t n;
+
+	seg_init(&s, t, client_isn + 1, 0, SG_TCP_RST, 0);
+	n = sg_pkt_build(pkt, sizeof(pkt), &s);
+	px->io.send(px->io.ctx, pkt, n);
+	px->io.ct_delete(px->io.ctx, t);
+	px->c.drops[SG_R_CT_ERROR]++;
+	px->c.rst_sent += 2;
+	client_rst(&s, &e);
+	if (a) {
+		build(a, &s);
+		a->verdict = SG_V_ACCEPT;
+		return;
+	}
+	n = sg_pkt_build(pkt, sizeof(pkt), &s);
+	px->io.send(px->io.ctx, pkt, n);
+}
+
+void sg_proxy_establish_failed(struct sg_proxy *px, int token, int err)
+{
+	struct deferred *d = &px->deferred[(unsigned)token % SG_PROXY_DEFERRED];
+
+	(void)err;
+	if (token <= 0 || d->token != token) {
+		px->c.drops[SG_R_CT_ERROR]++;
+		return;
+	}
+	d->token = 0;
+	establish_failed(px, &d->tuple, d->client_isn, d->cookie, NULL);
+}
+
+/* Remembers the queued establish @token of @e (sg_proxy_establish_failed()). */
+static void deferred_note(struct sg_proxy *px, int token, const struct sg_halfopen *e)
+{
+	struct deferred *d = &px->deferred[(unsigned)token % SG_PROXY_DEFERRED];
+
+	d->token = token;
+	d->tuple = e->tuple;
+	d->client_isn = e->client_isn;
+	d->cookie = e->cookie;
+}
+
 /* The backend's SYN-ACK: ACK the backend, set the sequence offset, and turn
  * the SYN-ACK into the client's window update, in that order (the offset must
- * not apply to the backend ACK, and must apply to the update). */
+ * not apply to the backend ACK, and must apply to the update).  The worker
+ * queues the offset's request just before the update's verdict, in one
+ * message batch (io.ct_establish returns a token). */
 static void on_backend_synack(struct sg_proxy *px, struct sg_halfopen *e, const struct sg_pkt *p,
 			      uint64_t now, struct sg_action *a)
 {
@@ -786,6 +848,7 @@ static void on_backend_synack(struct sg_proxy *px, struct sg_halfopen *e, const 
 	struct sg_seg s;
 	bool ts;
 	size_t n;
+	int r;
 
 	if (p->ack != e->client_isn + 1) {
 		drop(px, a, SG_R_UNEXPECTED);
@@ -802,22 +865,15 @@ static void on_backend_synack(struct sg_proxy *px, struct sg_halfopen *e, const 
 	n = sg_pkt_build(pkt, sizeof(pkt), &s);
 	if (px->io.send(px->io.ctx, pkt, n) != 0)
 		px->c.drops[SG_R_SEND_ERROR]++; /* the backend re-sends its SYN-ACK */
-	if (px->io.ct_establish(px->io.ctx, &e->tuple, (int32_t)(e->cookie - p->seq),
-				px->cfg.marks.proxied, px->cfg.timestamps ? &sp : NULL) != 0) {
-		/* the backend holds an established socket now: reset both ends
-		 * rather than leave them hanging */
-		seg_init(&s, &e->tuple, e->client_isn + 1, 0, SG_TCP_RST, 0);
-		n = sg_pkt_build(pkt, sizeof(pkt), &s);
-		px->io.send(px->io.ctx, pkt, n);
-		px->io.ct_delete(px->io.ctx, &e->tuple);
-		px->c.drops[SG_R_CT_ERROR]++;
-		px->c.rst_sent += 2;
-		client_rst(&s, e);
-		build(a, &s);
-		a->verdict = SG_V_ACCEPT;
+	r = px->io.ct_establish(px->io.ctx, &e->tuple, (int32_t)(e->cookie - p->seq),
+				px->cfg.marks.proxied, px->cfg.timestamps ? &sp : NULL);
+	if (r < 0) {
+		establish_failed(px, &e->tuple, e->client_isn, e->cookie, a);
 		halfopen_remove(px, e);
 		return;
 	}
+	if (r > 0)
+		deferred_note(px, r, e);
 	seg_init(&s, &p->tuple, p->seq + 1, p->ack, SG_TCP_ACK, (uint16_t)(p->window >> e->adv_wscale));
 	seg_ts(&s, ts, p->opts.tsval, p->opts.tsecr); /* the kernel subtracts tsoff */
 	build(a, &s);
@@ -951,41 +1007,47 @@ static enum sg_pkt_kind classify(struct sg_proxy *px, const struct sg_pkt *p, bo
 void sg_proxy_packet_ct(struct sg_proxy *px, const uint8_t *data, size_t len, bool tracked,
 			uint64_t now_us, struct sg_action *a)
 {
-	struct sg_halfopen *e;
 	struct sg_pkt p;
-	enum sg_reason r;
+	enum sg_reason r = sg_pkt_parse(&p, data, len);
+
+	sg_proxy_parsed(px, &p, r, tracked, now_us, a);
+}
+
+void sg_proxy_parsed(struct sg_proxy *px, const struct sg_pkt *p, enum sg_reason parsed,
+		     bool tracked, uint64_t now_us, struct sg_action *a)
+{
+	struct sg_halfopen *e;
 
 	memset(a, 0, offsetof(struct sg_action, out));
 	a->reason = SG_R_OK;
 	px->c.packets++;
-	r = sg_pkt_parse(&p, data, len);
-	if (r != SG_R_OK) {
-		drop(px, a, r);
+	if (parsed != SG_R_OK) {
+		drop(px, a, parsed);
 		return;
 	}
-	switch (classify(px, &p, tracked, &e)) {
+	switch (classify(px, p, tracked, &e)) {
 	case SG_PK_CLIENT_SYN:
-		on_syn(px, &p, now_us, a);
+		on_syn(px, p, now_us, a);
 		break;
 	case SG_PK_CLIENT_ACK:
-		on_client_ack(px, &p, now_us, a);
+		on_client_ack(px, p, now_us, a);
 		break;
 	case SG_PK_CLIENT_PENDING:
 		on_pending_client(px, e, now_us, a);
 		break;
 	case SG_PK_BACKEND_REPLY:
-		on_backend(px, e, &p, now_us, a);
+		on_backend(px, e, p, now_us, a);
 		break;
 	case SG_PK_PASSED_SYNACK:
-		dst_of(px, p.tuple.family, p.tuple.saddr, p.tuple.sport)->answered_us = now_us;
-		learn(px, &p);
+		dst_of(px, p->tuple.family, p->tuple.saddr, p->tuple.sport)->answered_us = now_us;
+		learn(px, p);
 		a->verdict = SG_V_ACCEPT;
 		break;
 	case SG_PK_PASSED_COMPLETE:
-		on_completed(px, &p, now_us, a);
+		on_completed(px, p, now_us, a);
 		break;
 	case SG_PK_SPLICED_RST:
-		on_spliced_rst(px, &p, a);
+		on_spliced_rst(px, p, a);
 		break;
 	case SG_PK_UNEXPECTED:
 		drop(px, a, SG_R_UNEXPECTED);

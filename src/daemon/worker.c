@@ -56,10 +56,14 @@ struct sg_worker {
 	/* the batch being handled: its packets (data in the queue's receive
 	 * buffer until the next poll) and the conntrack lookups of its SYNs */
 	struct sg_nfq_pkt pend[SG_NFQ_RX_BATCH];
+	struct sg_pkt parsed[SG_NFQ_RX_BATCH]; /* pend[i] parsed, once */
+	enum sg_reason parse_r[SG_NFQ_RX_BATCH];
 	int npend;
 	struct sg_tuple look_t[SG_NFQ_RX_BATCH];
 	int8_t look_r[SG_NFQ_RX_BATCH];
 	int nlook;
+	uint32_t est_seq;	/* the last establish queued on the queue socket */
+	bool flush_now;		/* one was: send it with its packet's verdict */
 
 	pthread_mutex_t lock; /* guards everything below */
 	pthread_cond_t cond;
@@ -84,10 +88,34 @@ static int io_create(void *ctx, const struct sg_ct_new *n)
 	return sg_ct_create(((struct sg_worker *)ctx)->ct, n);
 }
 
+/* The establish goes into the queue socket's batch, just before the
+ * verdict of the backend's SYN-ACK (the window update it must translate),
+ * and the batch leaves with that verdict (decide()): one sendmsg instead of
+ * a request, its acknowledgement and the verdict's.  The kernel answers only
+ * a failure, through the queue socket (on_request_error()).  Returns the
+ * token (> 0), or falls back to the synchronous request when the batch
+ * cannot take it. */
 static int io_establish(void *ctx, const struct sg_tuple *t, int32_t off, uint32_t mark,
 			const struct sg_ct_synproxy *sp)
 {
-	return sg_ct_establish(((struct sg_worker *)ctx)->ct, t, off, mark, sp);
+	struct sg_worker *w = ctx;
+	char msg[SG_CT_MSG_MAX] __attribute__((aligned(4)));
+	uint32_t seq = w->est_seq % INT32_MAX + 1;
+	size_t n = sg_ct_establish_msg(msg, seq, t, off, mark, sp);
+
+	if (n == 0 || sg_nfq_request(w->q, msg, n) != 0)
+		return sg_ct_establish(w->ct, t, off, mark, sp);
+	w->est_seq = seq;
+	w->flush_now = true;
+	return (int)seq;
+}
+
+/* A queued establish failed (sg_nfq_on_request_error()). */
+static void on_request_error(void *ctx, uint32_t seq, int err)
+{
+	struct sg_worker *w = ctx;
+
+	sg_proxy_establish_failed(w->px, seq <= INT32_MAX ? (int)seq : 0, err);
 }
 
 static int io_synproxy(void *ctx, const struct sg_tuple *t, const struct sg_ct_synproxy *sp)
@@ -151,6 +179,7 @@ static struct {
 		uint16_t port;
 		struct sg_backend_opts o;
 		uint64_t learned_s; /* wall clock */
+		bool pushed;	    /* these options are in the XDP program's map */
 	} e[SHARED_BACKENDS];
 } shared = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -170,24 +199,48 @@ static bool opts_same(const struct sg_backend_opts *a, const struct sg_backend_o
 	       a->told_changed == b->told_changed && a->told_since == b->told_since;
 }
 
-static void shared_put(const struct sg_tuple *b, const struct sg_backend_opts *o,
+static bool shared_is(unsigned i, const struct sg_tuple *b)
+{
+	return shared.e[i].used && shared.e[i].family == b->family && shared.e[i].port == b->sport &&
+	       !memcmp(shared.e[i].addr, b->saddr, sg_addr_len(b->family));
+}
+
+/* Puts the options @o of backend @b (saddr/sport).  Returns true when the
+ * XDP program's map needs them: the slot held another backend or other
+ * options, or they never reached the map (sg_worker_pushed() not called). */
+static bool shared_put(const struct sg_tuple *b, const struct sg_backend_opts *o,
 		       uint64_t learned_s)
 {
 	unsigned i = shared_slot(b->family, b->saddr, b->sport);
+	bool push;
 
 	pthread_mutex_lock(&shared.lock);
-	if (shared.e[i].used && shared.e[i].family == b->family && shared.e[i].port == b->sport &&
-	    !memcmp(shared.e[i].addr, b->saddr, sg_addr_len(b->family)) &&
-	    opts_same(&shared.e[i].o, o))
+	if (shared_is(i, b) && opts_same(&shared.e[i].o, o)) {
 		shared.refreshes++;
-	else
+	} else {
 		shared.changes++;
+		shared.e[i].pushed = false;
+	}
+	push = !shared.e[i].pushed;
 	shared.e[i].used = true;
 	shared.e[i].learned_s = learned_s;
 	shared.e[i].family = b->family;
 	memcpy(shared.e[i].addr, b->saddr, sg_addr_len(b->family));
 	shared.e[i].port = b->sport;
 	shared.e[i].o = *o;
+	pthread_mutex_unlock(&shared.lock);
+	return push;
+}
+
+/* The options of backend @b are in the XDP program's map now, if the slot
+ * still holds those (@o). */
+static void shared_pushed(const struct sg_tuple *b, const struct sg_backend_opts *o)
+{
+	unsigned i = shared_slot(b->family, b->saddr, b->sport);
+
+	pthread_mutex_lock(&shared.lock);
+	if (shared_is(i, b) && opts_same(&shared.e[i].o, o))
+		shared.e[i].pushed = true;
 	pthread_mutex_unlock(&shared.lock);
 }
 
@@ -242,9 +295,11 @@ static void io_learned(void *ctx, const struct sg_tuple *b, const struct sg_back
 	struct sg_xdp_backend v = {o->mss,	   o->has_wscale,  o->wscale,	  o->sack_ok,
 				   o->told_before, o->told_changed, 0,		  o->told_since};
 
-	shared_put(b, o, w->teach_s ? w->teach_s : wall_s());
-	if (w->xdp)
-		sg_xdp_learned(w->xdp, b->family, b->saddr, b->sport, &v);
+	/* every proxied connection's SYN-ACK comes here: the map (a syscall)
+	 * is written only when the options change */
+	if (shared_put(b, o, w->teach_s ? w->teach_s : wall_s()) && w->xdp &&
+	    sg_xdp_learned(w->xdp, b->family, b->saddr, b->sport, &v) == 0)
+		shared_pushed(b, o);
 }
 
 /* What the XDP program's map, else another worker, knows of backend @b. */
@@ -289,13 +344,16 @@ static void io_completed(void *ctx, const struct sg_tuple *t)
 
 /* --- the packet path ------------------------------------------------------ */
 
-/* Holds the packet: the batch is decided after the poll (handle_batch()). */
+/* Holds the packet, parsed: the batch is decided after the poll
+ * (handle_batch()). */
 static void on_packet(void *ctx, struct sg_nfq *q, const struct sg_nfq_pkt *pkt)
 {
 	struct sg_worker *w = ctx;
+	int i = w->npend++;
 
 	(void)q;
-	w->pend[w->npend++] = *pkt;
+	w->pend[i] = *pkt;
+	w->parse_r[i] = sg_pkt_parse(&w->parsed[i], pkt->data, pkt->data ? pkt->len : 0);
 }
 
 /* Asks conntrack about the tuples of the batch's client SYNs at once, while
@@ -307,30 +365,34 @@ static void batch_lookups(struct sg_worker *w)
 	w->nlook = 0;
 	if (!sg_proxy_cookies_on(w->px))
 		return;
-	for (int i = 0; i < w->npend; i++) {
-		struct sg_pkt p;
-
-		if (w->pend[i].data && sg_pkt_parse(&p, w->pend[i].data, w->pend[i].len) == SG_R_OK &&
-		    (p.flags & (SG_TCP_SYN | SG_TCP_ACK)) == SG_TCP_SYN)
-			w->look_t[w->nlook++] = p.tuple;
-	}
+	for (int i = 0; i < w->npend; i++)
+		if (w->parse_r[i] == SG_R_OK &&
+		    (w->parsed[i].flags & (SG_TCP_SYN | SG_TCP_ACK)) == SG_TCP_SYN)
+			w->look_t[w->nlook++] = w->parsed[i].tuple;
 	if (w->nlook)
 		sg_ct_lookup_many(w->ct, w->look_t, w->nlook, w->look_r);
 }
 
-static void decide(struct sg_worker *w, struct sg_nfq *q, const struct sg_nfq_pkt *pkt)
+static void decide(struct sg_worker *w, struct sg_nfq *q, int i)
 {
+	const struct sg_nfq_pkt *pkt = &w->pend[i];
 	uint32_t cm = w->cfg.proxy.marks.complete;
 	bool completes = (pkt->mark & cm) == cm;
 	struct sg_action a;
 
-	sg_proxy_packet_ct(w->px, pkt->data, pkt->data ? pkt->len : 0, completes, w->now_us, &a);
+	sg_proxy_parsed(w->px, &w->parsed[i], w->parse_r[i], completes, w->now_us, &a);
 	if (completes) /* the rules' mark has done its job: take it off */
 		sg_nfq_verdict_mark(q, pkt->id, a.verdict, NULL, 0, pkt->mark & ~cm);
 	else if (a.set_mark)
 		sg_nfq_verdict_mark(q, pkt->id, a.verdict, a.len ? a.out : NULL, a.len, a.mark);
 	else
 		sg_nfq_verdict(q, pkt->id, a.verdict, a.len ? a.out : NULL, a.len);
+	if (w->flush_now) {
+		/* the ACK went to the backend untranslated: the offset must be
+		 * set right after it, before anything of the backend's comes */
+		w->flush_now = false;
+		sg_nfq_flush(q);
+	}
 }
 
 /* Tells the XDP program whether this worker answers SYNs with cookies. */
@@ -346,7 +408,7 @@ static void handle_batch(struct sg_worker *w)
 {
 	batch_lookups(w);
 	for (int i = 0; i < w->npend; i++)
-		decide(w, w->q, &w->pend[i]);
+		decide(w, w->q, i);
 	w->npend = 0;
 	w->nlook = 0;
 	/* a SYN of the batch engaged cookies (adaptive): the program answers
@@ -651,6 +713,7 @@ struct sg_worker *sg_worker_new(const struct sg_config *cfg, uint16_t queue, int
 	else if (open_fds(w) < 0)
 		sg_log_warn("queue %u: timerfd/eventfd/epoll", queue);
 	else {
+		sg_nfq_on_request_error(w->q, on_request_error, w);
 		w->last_slot = UINT64_MAX;
 		rotate(w);
 		if (xdp) {

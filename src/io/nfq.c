@@ -60,6 +60,9 @@ struct sg_nfq {
 	struct sockaddr_nl rx_from[SG_NFQ_RX_BATCH];
 	uint8_t *rx_buf; /* SG_NFQ_RX_BATCH * SG_NFQ_RX_SIZE */
 
+	sg_nfq_err_cb err_cb; /* failed sg_nfq_request() requests */
+	void *err_ctx;
+
 	size_t tx_len;     /* bytes queued in tx_buf */
 	uint64_t tx_count; /* verdicts queued in tx_buf */
 	uint8_t *tx_buf;   /* SG_NFQ_TX_SIZE */
@@ -117,8 +120,16 @@ static int rx_batch(struct sg_nfq *q, bool block)
 	return -1;
 }
 
-/* NLMSG_ERROR: the answer to our config request, or a verdict the kernel
- * refused (ENOENT: unknown id, e.g. answered twice). */
+/* Whether the netlink message header @nlh is one of the queue's own
+ * (a verdict or config), not an sg_nfq_request() of another subsystem. */
+static bool queue_msg(const struct nlmsghdr *nlh)
+{
+	return (nlh->nlmsg_type >> 8) == NFNL_SUBSYS_QUEUE;
+}
+
+/* NLMSG_ERROR: the answer to our config request, a verdict the kernel
+ * refused (ENOENT: unknown id, e.g. answered twice), or a failed
+ * sg_nfq_request() (the header of the request comes back with the error). */
 static void rx_error(struct sg_nfq *q, const struct nlmsghdr *nlh)
 {
 	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
@@ -132,8 +143,11 @@ static void rx_error(struct sg_nfq *q, const struct nlmsghdr *nlh)
 		q->cfg_seq = 0;
 		return;
 	}
-	if (e->error)
-		q->stats.nl_errors++;
+	if (!e->error)
+		return;
+	q->stats.nl_errors++;
+	if (!queue_msg(&e->msg) && q->err_cb)
+		q->err_cb(q->err_ctx, e->msg.nlmsg_seq, -e->error);
 }
 
 /* Fills @p from a parsed NFQNL_MSG_PACKET.  The attributes' lengths were
@@ -312,6 +326,28 @@ int sg_nfq_verdict_mark(struct sg_nfq *q, uint32_t id, enum sg_verdict v, const 
 	return verdict_put(q, id, v, data, len, true, mark);
 }
 
+int sg_nfq_request(struct sg_nfq *q, const void *nlh, size_t len)
+{
+	size_t need = MNL_ALIGN(len);
+
+	if (len < sizeof(struct nlmsghdr) || need > SG_NFQ_TX_SIZE) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if (q->tx_len + need > SG_NFQ_TX_SIZE && sg_nfq_flush(q) < 0)
+		return -1;
+	memcpy(q->tx_buf + q->tx_len, nlh, len);
+	memset(q->tx_buf + q->tx_len + len, 0, need - len);
+	q->tx_len += need;
+	return 0;
+}
+
+void sg_nfq_on_request_error(struct sg_nfq *q, sg_nfq_err_cb cb, void *ctx)
+{
+	q->err_cb = cb;
+	q->err_ctx = ctx;
+}
+
 /* Sends the verdicts at @buf/@len one netlink message at a time, each tried
  * twice: the fallback when the batch's sendmsg failed, so that one bad or
  * unlucky message does not leave the whole batch's packets holding queue
@@ -324,10 +360,13 @@ static uint32_t flush_one_by_one(struct sg_nfq *q, const void *buf, size_t len)
 
 	while (mnl_nlmsg_ok(nlh, left)) {
 		if (mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0 &&
-		    mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0)
+		    mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0) {
 			lost++;
-		else
+			if (!queue_msg(nlh) && q->err_cb)
+				q->err_cb(q->err_ctx, nlh->nlmsg_seq, errno);
+		} else {
 			q->stats.sends++;
+		}
 		nlh = mnl_nlmsg_next(nlh, &left);
 	}
 	return lost;

@@ -3,13 +3,16 @@
  *   ct_probe create    SADDR SPORT DADDR DPORT [offset] [mark]
  *   ct_probe establish SADDR SPORT DADDR DPORT [offset] [mark]
  *   ct_probe delete    SADDR SPORT DADDR DPORT
+ *   ct_probe establish-queued SADDR SPORT DADDR DPORT [offset] [mark]
  *   ct_probe events    SECONDS [mark] [mask]
  *
  * The family follows the address syntax.  create makes a SYN_SENT entry
  * (timeout 120 s, wscale 7 both ways, SACK permitted both ways; offset must
  * be 0 or omitted).  events prints "destroy SADDR SPORT DADDR DPORT mark M"
  * for each matching destroy event during SECONDS, then its counters; it
- * prints "ready" once subscribed.  Exit status 0 on success; on error the
+ * prints "ready" once subscribed.  establish-queued sends the establish as
+ * the worker does, through an NFQUEUE socket (queue 4242, no ACK asked), and
+ * reports the error that comes back there, if any.  Exit status 0 on success; on error the
  * message names the errno (e.g. EEXIST) and the status is 1.
  */
 #ifndef _GNU_SOURCE
@@ -25,10 +28,11 @@
 #include <time.h>
 
 #include "syngate/io/ct.h"
+#include "syngate/io/nfq.h"
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: ct_probe create|establish|delete SADDR SPORT DADDR DPORT "
+	fprintf(stderr, "usage: ct_probe create|establish|establish-queued|delete SADDR SPORT DADDR DPORT "
 	                "[offset] [mark]\n       ct_probe events SECONDS [mark] [mask]\n");
 	return 2;
 }
@@ -146,6 +150,40 @@ static int run_events(int argc, char **argv)
 	return 0;
 }
 
+static void on_err(void *ctx, uint32_t seq, int err)
+{
+	(void)seq;
+	*(int *)ctx = err;
+}
+
+static void no_packet(void *ctx, struct sg_nfq *q, const struct sg_nfq_pkt *p)
+{
+	(void)ctx;
+	sg_nfq_verdict(q, p->id, SG_V_ACCEPT, NULL, 0);
+}
+
+/* sg_ct_establish_msg() through sg_nfq_request(): 0, or -1 with errno. */
+static int establish_queued(const struct sg_tuple *t, int32_t off, uint32_t mark)
+{
+	struct sg_nfq_config c = {.queue = 4242};
+	char msg[SG_CT_MSG_MAX] __attribute__((aligned(4)));
+	struct sg_nfq *q = sg_nfq_open(&c);
+	size_t n = sg_ct_establish_msg(msg, 7, t, off, mark, NULL);
+	int err = 0;
+	long end = now_ms() + 200;
+
+	if (!q || !n || sg_nfq_request(q, msg, n) < 0 || sg_nfq_flush(q) < 0) {
+		sg_nfq_close(q);
+		return -1;
+	}
+	sg_nfq_on_request_error(q, on_err, &err);
+	while (!err && now_ms() < end)
+		sg_nfq_poll(q, false, no_packet, NULL);
+	sg_nfq_close(q);
+	errno = err;
+	return err ? -1 : 0;
+}
+
 static int run_request(const char *cmd, int argc, char **argv)
 {
 	unsigned long mark = 0;
@@ -170,6 +208,8 @@ static int run_request(const char *cmd, int argc, char **argv)
 		ret = sg_ct_create(ct, &n);
 	else if (!strcmp(cmd, "establish"))
 		ret = sg_ct_establish(ct, &n.orig, off, n.mark, NULL);
+	else if (!strcmp(cmd, "establish-queued"))
+		ret = establish_queued(&n.orig, off, n.mark);
 	else if (!strcmp(cmd, "delete"))
 		ret = sg_ct_delete(ct, &n.orig);
 	else {

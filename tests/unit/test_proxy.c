@@ -32,6 +32,7 @@ struct rec {
 	int nsent;
 	int create_errno; /* make the next ct_create fail with this */
 	int establish_fail;
+	int establish_token; /* make ct_establish queue the update: return this */
 	int reply_fail; /* make io.reply fail (on-host) */
 	struct sg_tuple tracked[8]; /* what the mock conntrack holds */
 	int ntracked;
@@ -78,7 +79,7 @@ static int m_establish(void *ctx, const struct sg_tuple *t, int32_t off, uint32_
 		errno = EIO;
 		return -1;
 	}
-	return 0;
+	return R.establish_token;
 }
 
 static int m_synproxy(void *ctx, const struct sg_tuple *t, const struct sg_ct_synproxy *sp)
@@ -989,6 +990,55 @@ static void establish_error_resets_both(void **state)
 	sg_proxy_free(px);
 }
 
+/* The offset's request was queued with the verdict (a token) and failed
+ * later: the window update went out as usual, then both ends get a RST
+ * through io.send, the entry is deleted, drop_ct_error counted.  A token
+ * not remembered is only counted. */
+static void establish_deferred_error_resets_both(void **state)
+{
+	struct sg_proxy *px = new_proxy(false);
+	struct sg_tuple t = client_tuple(0), r = sg_tuple_reverse(&t);
+	uint8_t pkt[SG_PKT_MAX_BUILT];
+	struct sg_action a;
+	struct sg_pkt p;
+	uint32_t cookie;
+	size_t n;
+
+	(void)state;
+	cookie = open_pending(px, &t, 1000001, &a);
+	R.establish_token = 77;
+	n = make(pkt, &r, BACKEND_ISN, CLIENT_ISN + 1, SG_TCP_SYN | SG_TCP_ACK, 65535, NULL);
+	sg_proxy_packet(px, pkt, n, MS(1000002), &a);
+	assert_string_equal(R.log, "CSE");
+	assert_int_equal(a.verdict, SG_V_ACCEPT);
+	assert_int_equal(sg_pkt_parse(&p, a.out, a.len), SG_R_OK);
+	assert_int_equal(p.flags, SG_TCP_ACK); /* the window update */
+	assert_int_equal(sg_proxy_counters(px)->proxied, 1);
+	assert_int_equal(sg_proxy_halfopen(px), 0);
+	R.nsent = 0;
+	sg_proxy_establish_failed(px, 77, ENOENT);
+	assert_string_equal(R.log, "CSESDS");
+	assert_int_equal(sg_pkt_parse(&p, R.sent[0], R.sent_len[0]), SG_R_OK);
+	assert_int_equal(p.flags, SG_TCP_RST); /* to the backend */
+	assert_int_equal(p.seq, CLIENT_ISN + 1);
+	assert_memory_equal(&p.tuple, &t, sizeof(t));
+	assert_int_equal(sg_pkt_parse(&p, R.sent[1], R.sent_len[1]), SG_R_OK);
+	assert_int_equal(p.flags, SG_TCP_RST | SG_TCP_ACK); /* to the client */
+	assert_int_equal(p.seq, cookie + 1);
+	assert_int_equal(p.ack, CLIENT_ISN + 1);
+	assert_memory_equal(&p.tuple, &r, sizeof(r));
+	assert_int_equal(sg_proxy_counters(px)->drops[SG_R_CT_ERROR], 1);
+	assert_int_equal(sg_proxy_counters(px)->rst_sent, 2);
+	/* answered once only; unknown tokens are counted and touch nothing */
+	sg_proxy_establish_failed(px, 77, ENOENT);
+	sg_proxy_establish_failed(px, 78, ENOENT);
+	sg_proxy_establish_failed(px, 0, ENOENT);
+	assert_string_equal(R.log, "CSESDS");
+	assert_int_equal(sg_proxy_counters(px)->drops[SG_R_CT_ERROR], 4);
+	R.establish_token = 0;
+	sg_proxy_free(px);
+}
+
 /* A proxy whose sources may hold 3 half-open entries each (no learning). */
 static struct sg_proxy *capped_proxy(void)
 {
@@ -1398,6 +1448,7 @@ int main(void)
 		cmocka_unit_test(answering_backend_not_evicted),
 		cmocka_unit_test(told_wscale_kept),
 		cmocka_unit_test(establish_error_resets_both),
+		cmocka_unit_test(establish_deferred_error_resets_both),
 		cmocka_unit_test(lost_first_ack_recovers),
 		cmocka_unit_test(random_destinations_do_not_bypass),
 		cmocka_unit_test(fast_path_hooks),

@@ -60,6 +60,9 @@ struct sg_proxy_config {
 struct sg_proxy_io {
 	void *ctx;
 	int (*ct_create)(void *ctx, const struct sg_ct_new *n);
+	/* may also return a token > 0: the update is queued to run before the
+	 * packet's verdict, and its failure comes later through
+	 * sg_proxy_establish_failed(token) */
 	int (*ct_establish)(void *ctx, const struct sg_tuple *orig, int32_t reply_off,
 			    uint32_t mark, const struct sg_ct_synproxy *sp);
 	int (*ct_delete)(void *ctx, const struct sg_tuple *orig);
@@ -167,6 +170,20 @@ void sg_proxy_packet(struct sg_proxy *px, const uint8_t *data, size_t len, uint6
  * counted for adaptive mode and accepted. */
 void sg_proxy_packet_ct(struct sg_proxy *px, const uint8_t *data, size_t len, bool tracked,
 			uint64_t now_us, struct sg_action *a);
+/* The same for a packet already parsed: @parsed is what sg_pkt_parse()
+ * returned for @p (a packet that failed is dropped with that reason, @p
+ * unread).  For a caller that parsed the packet itself (the worker looks up
+ * a batch's SYNs in conntrack first). */
+void sg_proxy_parsed(struct sg_proxy *px, const struct sg_pkt *p, enum sg_reason parsed,
+		     bool tracked, uint64_t now_us, struct sg_action *a);
+
+/* The establish request that io.ct_establish queued as @token failed
+ * (@err): both ends are reset, the entry deleted, drop_ct_error counted, as
+ * when the request fails at once, except that the client's RST is sent
+ * (the window update went out already).  A token no longer remembered (more
+ * than SG_PROXY_DEFERRED establishes later) is only counted. */
+#define SG_PROXY_DEFERRED 256
+void sg_proxy_establish_failed(struct sg_proxy *px, int token, int err);
 
 /* Timers: retransmits backend SYNs, gives up on silent backends, ages the
  * adaptive estimate.  Visits at most @budget table slots.  Call it every

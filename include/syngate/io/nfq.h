@@ -103,6 +103,21 @@ int sg_nfq_verdict_mark(struct sg_nfq *q, uint32_t id, enum sg_verdict v, const 
  * (counted in verdicts_lost on failure). */
 int sg_nfq_flush(struct sg_nfq *q);
 
+/* Appends the netlink request @nlh of another nfnetlink subsystem (a
+ * ctnetlink update that must take effect before the next verdict: the
+ * kernel handles a datagram's messages one after the other, each to its
+ * end) to the batch, flushing first when it does not fit.  Build it without
+ * NLM_F_ACK: success then has no answer, and an error comes back through
+ * the receive path to the callback of sg_nfq_on_request_error(), as does a
+ * request that could not be sent.  Returns 0, or -1 with errno set (EMSGSIZE
+ * for a request larger than the batch, or the error of the send that made
+ * room). */
+int sg_nfq_request(struct sg_nfq *q, const void *nlh, size_t len);
+/* Called with a request's sequence number and the kernel's (or the send's)
+ * errno when sg_nfq_request()'s request failed. */
+typedef void (*sg_nfq_err_cb)(void *ctx, uint32_t seq, int err);
+void sg_nfq_on_request_error(struct sg_nfq *q, sg_nfq_err_cb cb, void *ctx);
+
 const struct sg_nfq_stats *sg_nfq_stats(const struct sg_nfq *q);
 
 /* Largest replacement payload: a netlink attribute length is 16 bits. */
