@@ -373,6 +373,25 @@ static void batch_lookups(struct sg_worker *w)
 		sg_ct_lookup_many(w->ct, w->look_t, w->nlook, w->look_r);
 }
 
+/* Tells the XDP program whether this worker answers SYNs with cookies. */
+static void xdp_engage(struct sg_worker *w)
+{
+	w->xdp_on = sg_proxy_cookies_on(w->px);
+	sg_xdp_engage(w->xdp, (unsigned)w->id, w->xdp_on);
+}
+
+/* Sends the verdicts (and requests) queued so far.  A SYN they answer may
+ * have engaged cookies (adaptive): the program answers from the next SYN
+ * on, not from the next tick (up to 100 ms of a flood went on to the
+ * queue), and is told before the verdicts free the queue's slots for SYNs
+ * it would still pass. */
+static void flush(struct sg_worker *w)
+{
+	if (w->xdp && sg_proxy_cookies_on(w->px) != w->xdp_on)
+		xdp_engage(w);
+	sg_nfq_flush(w->q);
+}
+
 static void decide(struct sg_worker *w, struct sg_nfq *q, int i)
 {
 	const struct sg_nfq_pkt *pkt = &w->pend[i];
@@ -391,15 +410,8 @@ static void decide(struct sg_worker *w, struct sg_nfq *q, int i)
 		/* the ACK went to the backend untranslated: the offset must be
 		 * set right after it, before anything of the backend's comes */
 		w->flush_now = false;
-		sg_nfq_flush(q);
+		flush(w);
 	}
-}
-
-/* Tells the XDP program whether this worker answers SYNs with cookies. */
-static void xdp_engage(struct sg_worker *w)
-{
-	w->xdp_on = sg_proxy_cookies_on(w->px);
-	sg_xdp_engage(w->xdp, (unsigned)w->id, w->xdp_on);
 }
 
 /* Decides the packets the last poll received, then sends their verdicts
@@ -411,13 +423,7 @@ static void handle_batch(struct sg_worker *w)
 		decide(w, w->q, i);
 	w->npend = 0;
 	w->nlook = 0;
-	/* a SYN of the batch engaged cookies (adaptive): the program answers
-	 * from the next SYN on, not from the next tick (up to 100 ms of a
-	 * flood went on to the queue), and before the verdicts free the
-	 * queue's slots for SYNs it would still pass */
-	if (w->xdp && sg_proxy_cookies_on(w->px) != w->xdp_on)
-		xdp_engage(w);
-	sg_nfq_flush(w->q);
+	flush(w);
 }
 
 /* --- timers and requests ----------------------------------------------------- */
