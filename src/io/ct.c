@@ -13,6 +13,9 @@
  * Byte order on the wire: addresses as stored in struct sg_tuple (network),
  * ports, mark, status, timeout and sequence-adjust values big endian.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* recvmmsg */
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +41,10 @@
 #define CT_BUF_SIZE 8192
 /* One datagram of events; a destroy event is a few hundred bytes. */
 #define CT_EV_BUF_SIZE 8192
+/* Datagrams of events one recvmmsg() takes: one event each, one per
+ * connection through the namespace (a recvmsg each was a system call per
+ * connection on the router core). */
+#define CT_EV_RX 32
 
 /* How long a request waits for the kernel's answer. */
 #define CT_RECV_TIMEOUT_MS 200
@@ -55,7 +62,10 @@ struct sg_ct_events {
 	uint32_t mark;
 	uint32_t mask;
 	struct sg_ct_events_stats stats;
-	char buf[CT_EV_BUF_SIZE];
+	struct mmsghdr msgs[CT_EV_RX];
+	struct iovec iov[CT_EV_RX];
+	struct sockaddr_nl from[CT_EV_RX];
+	char buf[CT_EV_RX][CT_EV_BUF_SIZE] __attribute__((aligned(8)));
 };
 
 /* --- building requests ---------------------------------------------------- */
@@ -689,6 +699,18 @@ static int ct_set_nonblock(struct mnl_socket *nl)
 	return fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
+/* Points each receive slot at its buffer and sender address. */
+static void ct_events_rx_setup(struct sg_ct_events *ev)
+{
+	for (int i = 0; i < CT_EV_RX; i++) {
+		ev->iov[i].iov_base = ev->buf[i];
+		ev->iov[i].iov_len = sizeof(ev->buf[i]);
+		ev->msgs[i].msg_hdr.msg_iov = &ev->iov[i];
+		ev->msgs[i].msg_hdr.msg_iovlen = 1;
+		ev->msgs[i].msg_hdr.msg_name = &ev->from[i];
+	}
+}
+
 struct sg_ct_events *sg_ct_events_open(uint32_t mark, uint32_t mask)
 {
 	struct sg_ct_events *ev = calloc(1, sizeof(*ev));
@@ -708,6 +730,7 @@ struct sg_ct_events *sg_ct_events_open(uint32_t mark, uint32_t mask)
 	ct_events_rcvbuf(ev->nl);
 	if (ct_set_nonblock(ev->nl) < 0)
 		goto err_close;
+	ct_events_rx_setup(ev);
 	return ev;
 
 err_close:
@@ -731,51 +754,61 @@ int sg_ct_events_fd(const struct sg_ct_events *ev)
 	return mnl_socket_get_fd(ev->nl);
 }
 
-/* Receives one datagram and runs its messages.  Returns 1 if one was
- * handled, 0 if nothing is pending, -1 with errno on a socket error.
- * ENOBUFS is counted and handled like a datagram (more may follow); a
- * datagram larger than the buffer (ENOSPC) or from another sender than the
- * kernel is counted as bad. */
-static int ct_events_one(struct sg_ct_events *ev, struct ct_event_ctx *c)
+/* Runs received datagram @i: one larger than the buffer (MSG_TRUNC) or from
+ * another sender than the kernel is counted as bad and dropped unread. */
+static void ct_events_datagram(struct sg_ct_events *ev, int i, struct ct_event_ctx *c)
 {
-	ssize_t n = nl_recv_kernel(mnl_socket_get_fd(ev->nl), ev->buf, sizeof(ev->buf));
+	const struct msghdr *m = &ev->msgs[i].msg_hdr;
 
+	if (m->msg_namelen != sizeof(ev->from[i]) || ev->from[i].nl_pid != 0 ||
+	    (m->msg_flags & MSG_TRUNC)) {
+		ev->stats.bad++;
+		return;
+	}
+	ct_events_parse(ev->buf[i], ev->msgs[i].msg_len, c);
+}
+
+/* Receives up to @max (at most CT_EV_RX) datagrams in one recvmmsg() and
+ * runs their messages.  Returns how many were handled (an overrun, ENOBUFS,
+ * is counted and counts as one: more may follow), 0 if nothing is pending,
+ * -1 with errno on a socket error. */
+static int ct_events_batch(struct sg_ct_events *ev, int max, struct ct_event_ctx *c)
+{
+	int i, n;
+
+	for (i = 0; i < max; i++)
+		ev->msgs[i].msg_hdr.msg_namelen = sizeof(ev->from[i]);
+	n = recvmmsg(mnl_socket_get_fd(ev->nl), ev->msgs, (unsigned)max, MSG_DONTWAIT, NULL);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return 0;
-		if (errno == EPERM) { /* not from the kernel: dropped unread */
-			ev->stats.bad++;
-			return 1;
-		}
 		if (errno == ENOBUFS) {
 			ev->stats.enobufs++;
 			return 1;
 		}
-		if (errno == ENOSPC) {
-			ev->stats.bad++;
-			return 1;
-		}
-		if (errno == EINTR)
-			return 1;
-		return -1;
+		return errno == EINTR ? 1 : -1;
 	}
-	ct_events_parse(ev->buf, (size_t)n, c);
-	return 1;
+	for (i = 0; i < n; i++)
+		ct_events_datagram(ev, i, c);
+	return n;
 }
 
 int sg_ct_events_read(struct sg_ct_events *ev, sg_ct_destroy_cb cb, void *ctx)
 {
 	struct ct_event_ctx c = {.ev = ev, .cb = cb, .ctx = ctx, .calls = 0};
-	int i, ret;
+	int got, done = 0;
 
-	for (i = 0; i < SG_CT_EVENTS_BATCH; i++) {
-		ret = ct_events_one(ev, &c);
-		if (ret < 0)
+	while (done < SG_CT_EVENTS_BATCH) {
+		int left = SG_CT_EVENTS_BATCH - done;
+
+		got = ct_events_batch(ev, left < CT_EV_RX ? left : CT_EV_RX, &c);
+		if (got < 0)
 			return -1;
-		if (ret == 0)
+		if (got == 0)
 			break;
+		done += got;
 	}
-	return i;
+	return done;
 }
 
 const struct sg_ct_events_stats *sg_ct_events_stats(const struct sg_ct_events *ev)
