@@ -47,7 +47,7 @@ struct sg_lane {
 	uint64_t refresh_us; /* re-add a cached address after this long */
 	struct sg_lane_stats stats;
 	struct lane_slot cache[LANE_CACHE];
-	char buf[LANE_BUF];
+	char buf[LANE_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
 };
 
 struct sg_lane *sg_lane_open(uint32_t timeout_s)
@@ -144,7 +144,7 @@ void sg_lane_drain(struct sg_lane *l)
 {
 	for (;;) {
 		ssize_t r = mnl_socket_recvfrom(l->nl, l->buf, sizeof(l->buf));
-		const struct nlmsghdr *nlh = (const struct nlmsghdr *)l->buf;
+		const struct nlmsghdr *nlh = (const void *)l->buf; /* aligned: buf */
 		int left = (int)r;
 
 		if (r <= 0)

@@ -165,7 +165,8 @@ static void emit(enum sg_log_level l, const char *msg)
 		return; /* nowhere left to say it */
 }
 
-static void vlog(enum sg_log_level l, const char *err, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void vlog(enum sg_log_level l, const char *err,
+						   const char *fmt, va_list ap)
 {
 	char msg[LINE_MAX_BYTES];
 	int n;

@@ -103,7 +103,8 @@ void sg_xdp_default_object(char *out, size_t len)
 }
 
 /* libbpf's messages: warnings (the verifier's log among them) to our log. */
-static int on_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static int on_libbpf(enum libbpf_print_level level,
+						     const char *fmt, va_list ap)
 {
 	char msg[512];
 
