@@ -163,10 +163,14 @@ static int open_reply(struct sg_worker *w, uint32_t mark)
 /* Backend options learned by any worker, for the workers that do not see a
  * backend's SYN-ACK themselves: without the XDP program's map, a lane worker
  * would otherwise advertise default-wscale to a backend a main worker has
- * long learned.  Direct-mapped by address and port, last writer wins; one
+ * long learned.  Open addressing: a backend lives in one of SHARED_PROBE
+ * slots from its hash; when all of them hold others, the one learned longest
+ * ago gives way.  It is also what the backends file saves (backends.c), so a
+ * backend must not lose its slot to another merely by hashing alike.  One
  * lock, taken once per learned SYN-ACK (a sample of a few a second per
  * backend) and once per SYN or ACK to a backend the worker does not know. */
 #define SHARED_BACKENDS 256
+#define SHARED_PROBE 8
 
 static struct {
 	pthread_mutex_t lock;
@@ -183,13 +187,55 @@ static struct {
 	} e[SHARED_BACKENDS];
 } shared = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static unsigned shared_slot(uint8_t family, const uint8_t *addr, uint16_t port)
+/* FNV-1a over family, port and address, then a finalizer: the low bits
+ * of plain FNV depend only on the low bits of each input byte, and two ports
+ * 256 apart would always share a slot. */
+static uint32_t shared_hash(uint8_t family, const uint8_t *addr, uint16_t port)
 {
-	uint32_t h = 2166136261u ^ family ^ port;
+	uint32_t h = 2166136261u;
 
+	h = (h ^ family) * 16777619u;
+	h = (h ^ (uint8_t)(port >> 8)) * 16777619u;
+	h = (h ^ (uint8_t)port) * 16777619u;
 	for (size_t i = 0; i < sg_addr_len(family); i++)
 		h = (h ^ addr[i]) * 16777619u;
-	return h % SHARED_BACKENDS;
+	h ^= h >> 16;
+	h *= 0x7feb352du;
+	h ^= h >> 15;
+	return h;
+}
+
+static bool shared_holds(unsigned i, uint8_t family, const uint8_t *addr, uint16_t port)
+{
+	return shared.e[i].used && shared.e[i].family == family && shared.e[i].port == port &&
+	       !memcmp(shared.e[i].addr, addr, sg_addr_len(family));
+}
+
+/* The slot of backend @family/@addr/@port: its own, or -1 if it has none;
+ * with @insert, a free one of its probe run instead, or the one of those
+ * learned longest ago.  Slots are never emptied, so the whole run is looked
+ * at.  Under shared.lock. */
+static int shared_find(uint8_t family, const uint8_t *addr, uint16_t port, bool insert)
+{
+	uint32_t h = shared_hash(family, addr, port);
+	int free_i = -1, old_i = -1;
+
+	for (unsigned k = 0; k < SHARED_PROBE; k++) {
+		unsigned i = (h + k) % SHARED_BACKENDS;
+
+		if (!shared.e[i].used) {
+			if (free_i < 0)
+				free_i = (int)i;
+			continue;
+		}
+		if (shared_holds(i, family, addr, port))
+			return (int)i;
+		if (old_i < 0 || shared.e[i].learned_s < shared.e[old_i].learned_s)
+			old_i = (int)i;
+	}
+	if (!insert)
+		return -1;
+	return free_i >= 0 ? free_i : old_i;
 }
 
 static bool opts_same(const struct sg_backend_opts *a, const struct sg_backend_opts *b)
@@ -199,23 +245,18 @@ static bool opts_same(const struct sg_backend_opts *a, const struct sg_backend_o
 	       a->told_changed == b->told_changed && a->told_since == b->told_since;
 }
 
-static bool shared_is(unsigned i, const struct sg_tuple *b)
-{
-	return shared.e[i].used && shared.e[i].family == b->family && shared.e[i].port == b->sport &&
-	       !memcmp(shared.e[i].addr, b->saddr, sg_addr_len(b->family));
-}
-
 /* Puts the options @o of backend @b (saddr/sport).  Returns true when the
  * XDP program's map needs them: the slot held another backend or other
  * options, or they never reached the map (sg_worker_pushed() not called). */
 static bool shared_put(const struct sg_tuple *b, const struct sg_backend_opts *o,
 		       uint64_t learned_s)
 {
-	unsigned i = shared_slot(b->family, b->saddr, b->sport);
+	unsigned i;
 	bool push;
 
 	pthread_mutex_lock(&shared.lock);
-	if (shared_is(i, b) && opts_same(&shared.e[i].o, o)) {
+	i = (unsigned)shared_find(b->family, b->saddr, b->sport, true);
+	if (shared_holds(i, b->family, b->saddr, b->sport) && opts_same(&shared.e[i].o, o)) {
 		shared.refreshes++;
 	} else {
 		shared.changes++;
@@ -232,14 +273,15 @@ static bool shared_put(const struct sg_tuple *b, const struct sg_backend_opts *o
 	return push;
 }
 
-/* The options of backend @b are in the XDP program's map now, if the slot
+/* The options of backend @b are in the XDP program's map now, if its slot
  * still holds those (@o). */
 static void shared_pushed(const struct sg_tuple *b, const struct sg_backend_opts *o)
 {
-	unsigned i = shared_slot(b->family, b->saddr, b->sport);
+	int i;
 
 	pthread_mutex_lock(&shared.lock);
-	if (shared_is(i, b) && opts_same(&shared.e[i].o, o))
+	i = shared_find(b->family, b->saddr, b->sport, false);
+	if (i >= 0 && opts_same(&shared.e[i].o, o))
 		shared.e[i].pushed = true;
 	pthread_mutex_unlock(&shared.lock);
 }
@@ -247,12 +289,11 @@ static void shared_pushed(const struct sg_tuple *b, const struct sg_backend_opts
 /* The options of backend @b (daddr/dport); 0, or -1 when nobody learned it. */
 static int shared_get(const struct sg_tuple *b, struct sg_backend_opts *o)
 {
-	unsigned i = shared_slot(b->family, b->daddr, b->dport);
-	int r = -1;
+	int i, r = -1;
 
 	pthread_mutex_lock(&shared.lock);
-	if (shared.e[i].used && shared.e[i].family == b->family && shared.e[i].port == b->dport &&
-	    !memcmp(shared.e[i].addr, b->daddr, sg_addr_len(b->family))) {
+	i = shared_find(b->family, b->daddr, b->dport, false);
+	if (i >= 0) {
 		*o = shared.e[i].o;
 		r = 0;
 	}

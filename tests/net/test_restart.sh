@@ -32,6 +32,10 @@
 #   killed          (7) the backends file is saved while the daemon runs (a few seconds after
 #                   it learned), so a daemon killed (SIGKILL, the watchdog) leaves it: a
 #                   handshake in flight across the kill completes through the next daemon
+#   many_backends   (8) three backends learned (ports 80, 336, 1104 of one server: in the old
+#                   direct-mapped table of learned backends all three hashed to one slot, and
+#                   the backends file kept only the last) are all in the file the next
+#                   daemon loads
 # Needs root, ip, iptables, nft, curl, python3, ss, timeout.
 # Env: SYNGATE (binary; default build/syngate in the repo), SG_CONNS (1500), SG_RATE (100),
 #      SG_RESTART_FLAGS (more daemon flags; "--key-file none --keep-rules no" shows what
@@ -45,7 +49,7 @@ TOOL=$HERE/proxy_tool.py
 CONNS=${SG_CONNS:-1500}
 RATE=${SG_RATE:-100}
 PORT=80
-SG_CASES=(inflight under_load rotation pending forgetful bad_file killed)
+SG_CASES=(inflight under_load rotation pending forgetful bad_file killed many_backends)
 SGD_PID='' SGD_LOG='' CURL_PID='' FLAGS=() GAP=0
 
 # start [FLAGS...] : the daemon, as a service runs it
@@ -334,6 +338,27 @@ rotation() {
     grep '^error' "$out" >&2 || true
     sg_assert_eq "(3) every connection completed across 3 rotations" "$(result "$out")" 1200/0
     sg_syngate_stop TERM
+    start
+}
+
+many_backends() {
+    local f=$SG_TMP/backends.many p pids=() ports=80,336,1104
+    sg_syngate_stop TERM
+    for p in 336 1104; do
+        sg_bg "$SG_NS_S" "$SG_TMP/http.$p.log" "$SG_PYTHON" -u "$TOOL" http-serve --port "$p"
+        pids+=("$SG_BG_PID")
+        sg_wait_port "$SG_NS_S" "$p" 10 || sg_die "no HTTP server on :$p"
+    done
+    start --ports "$ports" --backends-file "$f"
+    for p in 80 336 1104; do
+        sg_assert "(8) a connection to :$p (the daemon learns its backend)" sg_curl_ok "http://$SG_SRV4:$p/"
+    done
+    sg_syngate_stop TERM
+    start --ports "$ports" --backends-file "$f"
+    sg_assert "(8) the next daemon loaded all three backends from the file" \
+        grep -q 'event=backends_loaded.*backends=3' "$SGD_LOG"
+    sg_syngate_stop TERM
+    kill "${pids[@]}" 2>/dev/null || true
     start
 }
 
