@@ -228,37 +228,47 @@ flood() {
 # ------------------------------------------------------------------ (4b) ACK flood
 # hping3 ACKs from random sources with random ack numbers: forged cookie ACKs. XDP checks
 # their cookies (no conntrack entry) and drops them; the queue never sees them.
+# ack_flood_run TAG S0 S1 : snapshot S0, `hping3 -A --flood` for FLOOD_SECS with legitimate
+# curls beside it, snapshot S1, and the checks every ACK flood must pass: the flood was real
+# and reached the program (xdp_ack, as in (4): the ACKs that reached it and were checked), at
+# least 95% of what it checked (legitimate ACKs aside) dropped as forged cookies, every
+# legitimate connection succeeded, the daemon saw no flood ACK.  Sets SENT.
+ack_flood_run() {
+    local tag=$1 s0=$2 s1=$3
+    sg_snap "$s0"
+    SG_FLOOD_FLAGS=-A sg_flood "$FLOOD_SECS" "$HTTP"
+    sg_legit_loop "http://$SG_SRV4:$HTTP/"
+    SENT=$(sg_flood_wait 30)
+    sleep 0.3
+    sg_snap "$s1"
+    sg_log "$tag ACK flood sent $SENT; xdp ack +$(sg_delta "$s0" "$s1" xdp_ack), drop_cookie_mac" \
+        "+$(sg_delta "$s0" "$s1" xdp_drop_cookie_mac), ack_valid +$(sg_delta "$s0" "$s1" xdp_ack_valid);" \
+        "NFQUEUE packets +$(sg_delta "$s0" "$s1" packets), daemon cookies_invalid" \
+        "+$(sg_delta "$s0" "$s1" cookies_invalid); legit $OK ok / $BAD failed of $N"
+    sg_assert_ge "$tag the ACK flood was real" "$SENT" 10000
+    sg_assert_eq "$tag every legitimate connection succeeded" "$BAD" 0
+    sg_assert_ge "$tag the ACK flood reached the program (xdp_ack >= half of it)" \
+        "$(sg_delta "$s0" "$s1" xdp_ack)" "$((SENT / 2))"
+    sg_assert_ge "$tag XDP dropped at least 95% of the ACKs it checked, legitimate ones aside, as forged cookies" \
+        "$(sg_delta "$s0" "$s1" xdp_drop_cookie_mac)" \
+        "$((($(sg_delta "$s0" "$s1" xdp_ack) - $(sg_delta "$s0" "$s1" xdp_ack_valid)) * 95 / 100))"
+    # the flood's forged ACKs all stop in XDP; a handful of legitimate late segments may
+    # reach the daemon (seen once in CI: 5 with 29 legitimate connections)
+    sg_assert_le "$tag the daemon saw no flood ACK (invalid cookies <= legit connections)" \
+        "$(sg_delta "$s0" "$s1" cookies_invalid)" "$N"
+}
+
 ack_flood() {
     sg_need hping3 || return
     use_syngate A
     warm_up
-    local sent
-    sg_snap f0
-    SG_FLOOD_FLAGS=-A sg_flood "$FLOOD_SECS" "$HTTP"
-    sg_legit_loop "http://$SG_SRV4:$HTTP/"
-    sent=$(sg_flood_wait 30)
-    sleep 0.3
-    sg_snap f1
-    sg_log "(4b) ACK flood sent $sent; xdp ack +$(sg_delta f0 f1 xdp_ack), drop_cookie_mac" \
-        "+$(sg_delta f0 f1 xdp_drop_cookie_mac), ack_valid +$(sg_delta f0 f1 xdp_ack_valid); NFQUEUE" \
-        "packets +$(sg_delta f0 f1 packets); legit $OK ok / $BAD failed of $N"
-    sg_assert_ge "(4b) the ACK flood was real" "$sent" 10000
-    sg_assert_eq "(4b) every legitimate connection succeeded" "$BAD" 0
-    # against the ACKs that reached the program and were checked (xdp_ack), as in (4)
-    sg_assert_ge "(4b) the ACK flood reached the program (xdp_ack >= half of it)" \
-        "$(sg_delta f0 f1 xdp_ack)" "$((sent / 2))"
-    sg_assert_ge "(4b) XDP dropped at least 95% of the ACKs it checked, legitimate ones aside, as forged cookies" \
-        "$(sg_delta f0 f1 xdp_drop_cookie_mac)" "$((($(sg_delta f0 f1 xdp_ack) - $(sg_delta f0 f1 xdp_ack_valid)) * 95 / 100))"
+    ack_flood_run "(4b)" f0 f1
     # (>=: the request may follow its ACK before the daemon made the entry, and is checked too;
     # a client port reused over a TIME_WAIT entry passes its SYN instead: no cookie)
     sg_assert_ge "(4b) every legitimate cookie ACK verified in XDP" \
         "$(($(sg_delta f0 f1 xdp_ack_valid) + $(sg_delta f0 f1 xdp_pass_ct)))" "$OK"
     sg_assert_le "(4b) NFQUEUE saw no flood ACK (packets <= 10 x legit)" \
         "$(sg_delta f0 f1 packets)" "$((10 * N + 10))"
-    # the flood's forged ACKs all stop in XDP; a handful of legitimate late segments may
-    # reach the daemon (seen once in CI: 5 with 29 legitimate connections)
-    sg_assert_le "(4b) the daemon saw no flood ACK (invalid cookies <= legit connections)" \
-        "$(sg_delta f0 f1 cookies_invalid)" "$N"
     # after SYN and ACK floods: each XDP breakdown sums to its total on the live page
     sg_in "$SG_NS_R" curl -sf http://127.0.0.1:9469/metrics >"$SG_TMP/metrics.4b.txt"
     sg_assert "(4b) /metrics: the XDP outcomes sum to their totals" \
@@ -326,26 +336,11 @@ adaptive() {
 adaptive_ack_flood() {
     sg_need hping3 || return
     use_syngate B fresh
-    local sent
     sg_assert "(5b) curl before the flood" sg_curl_ok "http://$SG_SRV4:$HTTP/"
-    sg_snap g0
-    SG_FLOOD_FLAGS=-A sg_flood "$FLOOD_SECS" "$HTTP"
-    sg_legit_loop "http://$SG_SRV4:$HTTP/"
-    sent=$(sg_flood_wait 30)
-    sg_snap g1
-    sg_log "(5b) ACK flood sent $sent; xdp ack +$(sg_delta g0 g1 xdp_ack), drop_cookie_mac" \
-        "+$(sg_delta g0 g1 xdp_drop_cookie_mac); daemon cookies_invalid" \
-        "+$(sg_delta g0 g1 cookies_invalid); legit $OK ok / $BAD failed of $N"
-    sg_assert_ge "(5b) the ACK flood was real" "$sent" 10000
+    # not engaged, the program still checks the flood
+    ack_flood_run "(5b)" g0 g1
     sg_assert_eq "(5b) an ACK flood does not engage cookies" \
         "$(sg_stat g1 cookies_engaged),$(sg_delta g0 g1 xdp_answered)" "0,0"
-    sg_assert_eq "(5b) every legitimate connection succeeded" "$BAD" 0
-    sg_assert_ge "(5b) not engaged, the program still checked the flood (xdp_ack >= half of it)" \
-        "$(sg_delta g0 g1 xdp_ack)" "$((sent / 2))"
-    sg_assert_ge "(5b) XDP dropped at least 95% of the ACKs it checked as forged cookies" \
-        "$(sg_delta g0 g1 xdp_drop_cookie_mac)" "$((($(sg_delta g0 g1 xdp_ack) - $(sg_delta g0 g1 xdp_ack_valid)) * 95 / 100))"
-    sg_assert_le "(5b) the daemon saw no flood ACK (invalid cookies <= legit connections)" \
-        "$(sg_delta g0 g1 cookies_invalid)" "$N"
 }
 
 # ------------------------------------------------------------------ (6) SIGKILL
